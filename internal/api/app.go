@@ -1,0 +1,200 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/keyhole/keyhole/internal/keyhole"
+	"github.com/keyhole/keyhole/internal/service"
+)
+
+type namedJSON struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+type ownerJSON struct {
+	Email string `json:"email"`
+	ID    string `json:"id"`
+}
+
+// appJSON is the app resource, with what Keyhole's apps do not have as null.
+// git_url is left out: Keyhole's apps have no git remote, and the schema
+// allows only Heroku's.
+type appJSON struct {
+	ACM                          bool      `json:"acm"`
+	ArchivedAt                   *string   `json:"archived_at"`
+	BuildpackProvidedDescription *string   `json:"buildpack_provided_description"`
+	BuildStack                   namedJSON `json:"build_stack"`
+	CreatedAt                    string    `json:"created_at"`
+	ID                           string    `json:"id"`
+	InternalRouting              *bool     `json:"internal_routing"`
+	Maintenance                  bool      `json:"maintenance"`
+	Name                         string    `json:"name"`
+	Owner                        ownerJSON `json:"owner"`
+	Organization                 *struct{} `json:"organization"`
+	Team                         *struct{} `json:"team"`
+	Region                       namedJSON `json:"region"`
+	ReleasedAt                   *string   `json:"released_at"`
+	RepoSize                     *int      `json:"repo_size"`
+	SlugSize                     *int      `json:"slug_size"`
+	Space                        *struct{} `json:"space"`
+	Stack                        namedJSON `json:"stack"`
+	UpdatedAt                    string    `json:"updated_at"`
+	WebURL                       *string   `json:"web_url"`
+}
+
+func named(list []keyhole.Named, name string) namedJSON {
+	n, _ := keyhole.Lookup(list, name)
+	return namedJSON{ID: n.ID, Name: n.Name}
+}
+
+func newAppJSON(app keyhole.App, ownerEmail string) appJSON {
+	return appJSON{
+		BuildStack: named(keyhole.Stacks, app.Stack), CreatedAt: timeJSON(app.CreatedAt),
+		ID: app.ID, Maintenance: app.Maintenance,
+		Name: app.Name, Owner: ownerJSON{Email: ownerEmail, ID: app.AccountID},
+		Region: named(keyhole.Regions, app.Region), Stack: named(keyhole.Stacks, app.Stack),
+		UpdatedAt: timeJSON(app.UpdatedAt),
+	}
+}
+
+type appRequest struct {
+	Name        *string `json:"name"`
+	Region      *string `json:"region"`
+	Stack       *string `json:"stack"`
+	BuildStack  *string `json:"build_stack"`
+	Maintenance *bool   `json:"maintenance"`
+	// FeatureFlags are accepted and ignored: Keyhole's apps have none.
+	FeatureFlags []string `json:"feature_flags"`
+}
+
+// owner returns the email of the actor's account, which every app it sees
+// belongs to.
+func (a *API) owner(r *http.Request) (string, error) {
+	acct, err := a.svc.Account(r.Context(), actorFrom(r.Context()))
+	return acct.Email, err
+}
+
+func (a *API) appCreate() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req appRequest
+		if err := decode(w, r, &req); err != nil {
+			a.error(w, r, err)
+			return
+		}
+		app, err := a.svc.CreateApp(r.Context(), actorFrom(r.Context()), service.AppParams{Name: req.Name, Region: req.Region, Stack: req.Stack})
+		if err != nil {
+			a.error(w, r, err)
+			return
+		}
+		a.respondApp(w, r, http.StatusCreated, app)
+	})
+}
+
+func (a *API) respondApp(w http.ResponseWriter, r *http.Request, status int, app keyhole.App) {
+	email, err := a.owner(r)
+	if err != nil {
+		a.error(w, r, err)
+		return
+	}
+	a.respond(w, r, status, newAppJSON(app, email))
+}
+
+var appRanges = []string{"id", "name"}
+
+func (a *API) appList() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rg, err := parseRange(r.Header.Get("Range"), appRanges)
+		if err != nil {
+			a.error(w, r, err)
+			return
+		}
+		page := rg
+		page.Max++
+		apps, err := a.svc.Apps(r.Context(), actorFrom(r.Context()), page)
+		if err != nil {
+			a.error(w, r, err)
+			return
+		}
+		email, err := a.owner(r)
+		if err != nil {
+			a.error(w, r, err)
+			return
+		}
+		out := make([]appJSON, len(apps))
+		for i, app := range apps {
+			out[i] = newAppJSON(app, email)
+		}
+		list(a, w, r, rg, appRanges, out, func(v appJSON) string {
+			if rg.Field == "name" {
+				return v.Name
+			}
+			return v.ID
+		})
+	})
+}
+
+func (a *API) appInfo() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		app, err := a.svc.App(r.Context(), actorFrom(r.Context()), r.PathValue("app"))
+		if err != nil {
+			a.error(w, r, err)
+			return
+		}
+		a.respondApp(w, r, http.StatusOK, app)
+	})
+}
+
+func (a *API) appUpdate() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req appRequest
+		if err := decode(w, r, &req); err != nil {
+			a.error(w, r, err)
+			return
+		}
+		app, err := a.svc.UpdateApp(r.Context(), actorFrom(r.Context()), r.PathValue("app"), service.AppParams{Name: req.Name, Stack: req.BuildStack, Maintenance: req.Maintenance})
+		if err != nil {
+			a.error(w, r, err)
+			return
+		}
+		a.respondApp(w, r, http.StatusOK, app)
+	})
+}
+
+func (a *API) appDelete() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		app, err := a.svc.DeleteApp(r.Context(), actorFrom(r.Context()), r.PathValue("app"))
+		if err != nil {
+			a.error(w, r, err)
+			return
+		}
+		a.respondApp(w, r, http.StatusOK, app)
+	})
+}
+
+func (a *API) configVarsInfo() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		vars, err := a.svc.ConfigVars(r.Context(), actorFrom(r.Context()), r.PathValue("app"))
+		if err != nil {
+			a.error(w, r, err)
+			return
+		}
+		a.respond(w, r, http.StatusOK, vars)
+	})
+}
+
+func (a *API) configVarsUpdate() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var changes map[string]*string
+		if err := decode(w, r, &changes); err != nil {
+			a.error(w, r, err)
+			return
+		}
+		vars, err := a.svc.UpdateConfigVars(r.Context(), actorFrom(r.Context()), r.PathValue("app"), changes)
+		if err != nil {
+			a.error(w, r, err)
+			return
+		}
+		a.respond(w, r, http.StatusOK, vars)
+	})
+}

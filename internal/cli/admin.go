@@ -1,0 +1,85 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/keyhole/keyhole/internal/keyhole"
+	"github.com/keyhole/keyhole/internal/secret"
+	"github.com/keyhole/keyhole/internal/service"
+)
+
+// runCreateAccount creates an account from the command line, for scripts
+// and first set-up. The password comes from stdin (its first line), so it
+// never shows in the process list or shell history.
+func runCreateAccount(ctx context.Context, env Env, args []string) error {
+	var cfg Config
+	var email, name string
+	fs := flag.NewFlagSet("admin:create-account", flag.ContinueOnError)
+	fs.StringVar(&email, "email", "", "the account's email (required)")
+	fs.StringVar(&name, "name", "", "the account owner's name")
+	cfg.storeFlags(fs, env.Getenv)
+	if err := parse(fs, args, env.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if err := cfg.validate(false); err != nil {
+		return err
+	}
+	if email == "" {
+		return &usageError{msg: "--email is required"}
+	}
+	password, err := readPassword(env.Stdin)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	key, err := secret.LoadKey(env.Getenv("KEYHOLE_SECRET_KEY"), cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("server key: %w", err)
+	}
+	sealer, err := secret.NewSealer(key)
+	if err != nil {
+		return fmt.Errorf("server key: %w", err)
+	}
+	svc, err := service.New(service.Deps{Store: st, Sealer: sealer, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	a, err := svc.CreateAccount(ctx, service.NewAccount{Email: email, Name: name, Password: password})
+	if err != nil {
+		if code := keyhole.ErrorCode(err); code == keyhole.Conflict || code == keyhole.Invalid {
+			return errors.New(keyhole.ErrorMessage(err))
+		}
+		return err
+	}
+	fmt.Fprintln(env.Stdout, a.ID)
+	return nil
+}
+
+func readPassword(r io.Reader) (string, error) {
+	if r == nil {
+		return "", errors.New("the password must be given on standard input")
+	}
+	line, err := bufio.NewReader(io.LimitReader(r, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", errors.New("the password must be given on standard input (one line)")
+	}
+	return line, nil
+}

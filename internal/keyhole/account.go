@@ -1,0 +1,15 @@
+package keyhole
+
+import "time"
+
+// Account is a person signed up to Keyhole.
+type Account struct {
+	ID           string
+	Email        string // unique, compared case-insensitively
+	Name         string // "" when not set
+	PasswordHash string // argon2id PHC string; never leaves the server
+	MFAEnabled   bool
+	LastLogin    time.Time // zero when never logged in
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}

@@ -1,0 +1,55 @@
+package keyhole
+
+import "time"
+
+// Authorization is the grant of a scope set by an account to a client, or to
+// nobody (a direct authorization, such as the account's API key). It owns at
+// most one live access token, refresh token and pending grant code.
+type Authorization struct {
+	ID          string
+	AccountID   string // "" for a client acting as itself (client credentials)
+	ClientID    string // "" for a direct authorization
+	SessionID   string // the login session it was made through, or ""
+	Scope       []string
+	Description string
+	// Default marks the account's API key, the authorization named "~".
+	Default   bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// TokenKind is the kind of a token or code belonging to an authorization.
+type TokenKind string
+
+// Token kinds.
+const (
+	AccessToken  TokenKind = "access"
+	RefreshToken TokenKind = "refresh"
+	GrantCode    TokenKind = "code"
+)
+
+// Token is an access token, refresh token or grant code. The server keeps only
+// its SHA-256 hash; Hint is a short, non-secret rendering (prefix…suffix) that
+// lets a person recognise it, and Sealed an encrypted copy for the few tokens
+// that must be shown again (the API key).
+type Token struct {
+	ID              string
+	AuthorizationID string
+	Kind            TokenKind
+	Hash            string
+	Hint            string
+	Sealed          []byte
+	ExpiresAt       time.Time // zero: never expires
+	CreatedAt       time.Time
+	// UsedAt is when a grant code was redeemed or a refresh token rotated;
+	// zero while the token is live.
+	UsedAt time.Time
+	// RedirectURI and CodeChallenge bind a grant code (RFC 6749 §4.1.3, RFC 7636).
+	RedirectURI   string
+	CodeChallenge string
+}
+
+// Expired reports whether the token has an expiry at or before now.
+func (t Token) Expired(now time.Time) bool {
+	return !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt)
+}

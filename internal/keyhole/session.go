@@ -1,0 +1,16 @@
+package keyhole
+
+import "time"
+
+// Session is a person's login session: a browser login, or a CLI login made
+// with email and password.
+type Session struct {
+	ID          string
+	AccountID   string
+	Hash        string // SHA-256 of the session secret (the cookie value), "" for CLI logins
+	Description string
+	IP          string
+	UserAgent   string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}

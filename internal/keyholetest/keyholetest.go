@@ -1,0 +1,214 @@
+// Package keyholetest builds real Keyhole servers for tests: a real SQLite
+// file, or a real PostgreSQL schema of its own when KEYHOLE_TEST_POSTGRES
+// names a server, behind the same handler `keyhole serve` runs.
+package keyholetest
+
+import (
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/keyhole/keyhole/internal/api"
+	"github.com/keyhole/keyhole/internal/oauth"
+	"github.com/keyhole/keyhole/internal/ratelimit"
+	"github.com/keyhole/keyhole/internal/secret"
+	"github.com/keyhole/keyhole/internal/server"
+	"github.com/keyhole/keyhole/internal/service"
+	"github.com/keyhole/keyhole/internal/store"
+	"github.com/keyhole/keyhole/internal/store/postgres"
+	"github.com/keyhole/keyhole/internal/store/sqlite"
+)
+
+// FastPasswords is a cheap argon2id cost so that tests under -race stay
+// quick; production uses secret.OWASP.
+var FastPasswords = secret.PasswordParams{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
+
+// Backend opens a fresh, empty store for one test.
+type Backend struct {
+	Name string
+	Open func(tb testing.TB) store.Store
+}
+
+// Backends returns SQLite, and PostgreSQL when KEYHOLE_TEST_POSTGRES is set.
+// In CI (CI=true) a missing KEYHOLE_TEST_POSTGRES fails the test rather
+// than skipping PostgreSQL silently.
+func Backends(tb testing.TB) []Backend {
+	tb.Helper()
+	bs := []Backend{{Name: "sqlite", Open: OpenSQLite}}
+	if os.Getenv("KEYHOLE_TEST_POSTGRES") != "" {
+		bs = append(bs, Backend{Name: "postgres", Open: OpenPostgres})
+	} else if os.Getenv("CI") == "true" {
+		tb.Fatal("KEYHOLE_TEST_POSTGRES must be set in CI")
+	}
+	return bs
+}
+
+// OpenSQLite opens a store in a new SQLite file under tb.TempDir().
+func OpenSQLite(tb testing.TB) store.Store {
+	tb.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "keyhole.db"))
+	if err != nil {
+		tb.Fatalf("open sqlite: %v", err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// OpenPostgres opens a store in a new schema of the KEYHOLE_TEST_POSTGRES
+// database, dropped when the test ends. It skips when the variable is unset
+// (and fails in CI).
+func OpenPostgres(tb testing.TB) store.Store {
+	tb.Helper()
+	base := os.Getenv("KEYHOLE_TEST_POSTGRES")
+	if base == "" {
+		if os.Getenv("CI") == "true" {
+			tb.Fatal("KEYHOLE_TEST_POSTGRES must be set in CI")
+		}
+		tb.Skip("KEYHOLE_TEST_POSTGRES not set")
+	}
+	ctx := context.Background()
+	schema := "kh_test_" + strings.ToLower(rand.Text()[:12])
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		tb.Fatalf("connect to KEYHOLE_TEST_POSTGRES: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		tb.Fatalf("create schema: %v", err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		tb.Fatalf("parse KEYHOLE_TEST_POSTGRES: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	q.Set("pool_max_conns", "4")
+	u.RawQuery = q.Encode()
+	db, err := postgres.Open(ctx, u.String())
+	if err != nil {
+		tb.Fatalf("open postgres: %v", err)
+	}
+	tb.Cleanup(func() {
+		db.Close()
+		c, err := pgx.Connect(context.Background(), base)
+		if err != nil {
+			tb.Errorf("drop schema: %v", err)
+			return
+		}
+		defer c.Close(context.Background())
+		if _, err := c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			tb.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return db
+}
+
+// Server is a running Keyhole with its parts exposed to the test.
+type Server struct {
+	*httptest.Server
+	Store   store.Store
+	Service *service.Service
+	Limiter *ratelimit.Limiter
+	// Issuer is the server's public base URL (equal to URL).
+	Issuer string
+}
+
+// Options tune NewServer.
+type Options struct {
+	// Store is the backend; nil means a new SQLite file.
+	Store store.Store
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// RateLimit is the bucket size per hour; 0 means Heroku's 4500.
+	RateLimit int
+	// RefreshGrace is passed to the service; 0 means its default.
+	RefreshGrace time.Duration
+}
+
+// NewServer starts a Keyhole server for the test, closed when it ends.
+func NewServer(tb testing.TB, o Options) *Server {
+	tb.Helper()
+	if o.Store == nil {
+		o.Store = OpenSQLite(tb)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.RateLimit == 0 {
+		o.RateLimit = 4500
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	sealer, err := secret.NewSealer(key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	svc, err := service.New(service.Deps{Store: o.Store, Sealer: sealer, Log: log, Now: o.Now, Password: FastPasswords, RefreshGrace: o.RefreshGrace})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	lim := ratelimit.New(o.RateLimit, time.Hour, o.Now)
+	ts := httptest.NewUnstartedServer(nil)
+	issuer := "http://" + ts.Listener.Addr().String()
+	ts.Config.Handler = server.New(server.Deps{
+		Service: svc,
+		API:     api.New(api.Deps{Service: svc, Log: log, Limiter: lim}),
+		OAuth:   oauth.New(oauth.Deps{Service: svc, Log: log, Issuer: issuer}),
+		Log:     log,
+	})
+	ts.Start()
+	tb.Cleanup(ts.Close)
+	return &Server{Server: ts, Store: o.Store, Service: svc, Limiter: lim, Issuer: issuer}
+}
+
+// CreateAccount signs up an account through the service and fails the test
+// on error.
+func (s *Server) CreateAccount(tb testing.TB, email, password string) string {
+	tb.Helper()
+	a, err := s.Service.CreateAccount(context.Background(), service.NewAccount{Email: email, Password: password})
+	if err != nil {
+		tb.Fatalf("create account %s: %v", email, err)
+	}
+	return a.ID
+}
+
+// Login gets a global token for the account the way the Heroku CLI does,
+// through the service, and fails the test on error.
+func (s *Server) Login(tb testing.TB, email, password string) string {
+	tb.Helper()
+	info, err := s.Service.Login(context.Background(), service.LoginRequest{
+		Email: email, Password: password, IP: "127.0.0.1", Params: service.AuthorizationParams{Description: "test login"},
+	})
+	if err != nil {
+		tb.Fatalf("login %s: %v", email, err)
+	}
+	return info.Access.Value.Reveal()
+}
+
+// APIKey returns the account's API key in clear, and fails the test on error.
+func (s *Server) APIKey(tb testing.TB, email, password string) string {
+	tb.Helper()
+	key, err := s.Service.RevealAPIKey(context.Background(), email, password)
+	if err != nil {
+		tb.Fatalf("API key of %s: %v", email, err)
+	}
+	return key.Reveal()
+}
+
+type testWriter struct{ tb testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.tb.Helper()
+	w.tb.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}

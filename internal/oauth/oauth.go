@@ -1,0 +1,395 @@
+// Package oauth is Keyhole's OAuth 2.0 protocol surface: the token endpoint
+// (RFC 6749, RFC 7636, RFC 8628), revocation (RFC 7009), introspection
+// (RFC 7662) and server metadata (RFC 8414). The browser side of the flow,
+// /oauth/authorize and /device, is in package web. Handlers decode the form,
+// call one service method and encode the RFC's JSON.
+package oauth
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/keyhole/keyhole/internal/keyhole"
+	"github.com/keyhole/keyhole/internal/requestid"
+	"github.com/keyhole/keyhole/internal/service"
+)
+
+// Deps are the surface's dependencies.
+type Deps struct {
+	Service *service.Service
+	Log     *slog.Logger
+	// Issuer is the public base URL, such as https://id.example.com.
+	Issuer string
+}
+
+// OAuth serves the protocol endpoints.
+type OAuth struct {
+	svc    *service.Service
+	log    *slog.Logger
+	issuer string
+	mux    *http.ServeMux
+}
+
+// Paths lists the patterns this surface serves, for the server's mux.
+func Paths() []string {
+	return []string{
+		"POST /oauth/token", "POST /oauth/device/code", "POST /oauth/revoke", "POST /oauth/introspect",
+		"GET /.well-known/oauth-authorization-server",
+	}
+}
+
+// New returns the OAuth protocol handler.
+func New(d Deps) *OAuth {
+	o := &OAuth{svc: d.Service, log: d.Log, issuer: strings.TrimRight(d.Issuer, "/"), mux: http.NewServeMux()}
+	if o.log == nil {
+		o.log = slog.New(slog.DiscardHandler)
+	}
+	o.mux.HandleFunc("POST /oauth/token", o.token)
+	o.mux.HandleFunc("POST /oauth/device/code", o.deviceCode)
+	o.mux.HandleFunc("POST /oauth/revoke", o.revoke)
+	o.mux.HandleFunc("POST /oauth/introspect", o.introspect)
+	o.mux.HandleFunc("GET /.well-known/oauth-authorization-server", o.metadata)
+	return o
+}
+
+// ServeHTTP routes to the endpoints.
+func (o *OAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) { o.mux.ServeHTTP(w, r) }
+
+// maxForm caps a request body; every OAuth request is a few parameters.
+const maxForm = 16 << 10
+
+// oauthError is an error of this surface in RFC 6749 §5.2 form.
+type oauthError struct {
+	status      int
+	code        string
+	description string
+}
+
+func (e *oauthError) Error() string { return e.code + ": " + e.description }
+
+func invalidRequest(msg string) error {
+	return &oauthError{http.StatusBadRequest, "invalid_request", msg}
+}
+
+// errorWire maps domain error codes to RFC error codes and statuses: the
+// one mapping of this surface.
+var errorWire = map[string]struct {
+	status int
+	code   string
+}{
+	keyhole.Invalid:              {http.StatusBadRequest, "invalid_request"},
+	keyhole.BadRequest:           {http.StatusBadRequest, "invalid_request"},
+	keyhole.InvalidGrant:         {http.StatusBadRequest, "invalid_grant"},
+	keyhole.InvalidClient:        {http.StatusUnauthorized, "invalid_client"},
+	keyhole.UnauthorizedClient:   {http.StatusBadRequest, "unauthorized_client"},
+	keyhole.InvalidScope:         {http.StatusBadRequest, "invalid_scope"},
+	keyhole.AuthorizationPending: {http.StatusBadRequest, "authorization_pending"},
+	keyhole.SlowDown:             {http.StatusBadRequest, "slow_down"},
+	keyhole.ExpiredToken:         {http.StatusBadRequest, "expired_token"},
+	keyhole.AccessDenied:         {http.StatusBadRequest, "access_denied"},
+	keyhole.Unavailable:          {http.StatusServiceUnavailable, "temporarily_unavailable"},
+}
+
+// errorBody carries the RFC's keys and, beside them, Heroku's id and message
+// (Heroku's clients read `message`).
+type errorBody struct {
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
+	ID               string `json:"id"`
+	Message          string `json:"message"`
+}
+
+func (o *OAuth) error(w http.ResponseWriter, r *http.Request, err error) {
+	var oe *oauthError
+	if !errors.As(err, &oe) {
+		code := keyhole.ErrorCode(err)
+		wire, ok := errorWire[code]
+		if !ok {
+			o.log.ErrorContext(r.Context(), "internal error", "request_id", requestid.From(r.Context()), "err", err)
+			oe = &oauthError{http.StatusInternalServerError, "server_error", "An internal error occurred."}
+		} else {
+			oe = &oauthError{wire.status, wire.code, keyhole.ErrorMessage(err)}
+		}
+	}
+	if oe.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="keyhole", charset="UTF-8"`)
+	}
+	writeJSON(w, oe.status, errorBody{Error: oe.code, ErrorDescription: oe.description, ID: oe.code, Message: oe.description})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// form parses an application/x-www-form-urlencoded body. A parameter sent
+// twice is invalid (RFC 6749 §3.1, §3.2).
+func form(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, invalidRequest("Send the parameters as application/x-www-form-urlencoded.")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil {
+		return nil, invalidRequest("The request body is malformed or too large.")
+	}
+	if len(r.URL.RawQuery) > 0 {
+		return nil, invalidRequest("Send the parameters in the request body, not the URL.")
+	}
+	for k, v := range r.PostForm {
+		if len(v) > 1 {
+			return nil, invalidRequest("The parameter " + clip(k) + " was sent more than once.")
+		}
+	}
+	return r.PostForm, nil
+}
+
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+// clientAuth reads the client's credentials: HTTP Basic (each part
+// form-urlencoded, RFC 6749 §2.3.1) or client_id and client_secret in the
+// body, not both. A public client sends client_id alone.
+func clientAuth(r *http.Request, f url.Values) (id, secret string, err error) {
+	if u, p, ok := r.BasicAuth(); ok {
+		if f.Has("client_secret") {
+			return "", "", invalidRequest("Use one client authentication method, not two.")
+		}
+		id, err1 := url.QueryUnescape(u)
+		secret, err2 := url.QueryUnescape(p)
+		if err1 != nil || err2 != nil {
+			return "", "", &oauthError{http.StatusUnauthorized, "invalid_client", "Malformed client credentials."}
+		}
+		if fid := f.Get("client_id"); fid != "" && fid != id {
+			return "", "", invalidRequest("client_id does not match the authenticated client.")
+		}
+		return id, secret, nil
+	}
+	if r.Header.Get("Authorization") != "" {
+		return "", "", &oauthError{http.StatusUnauthorized, "invalid_client", "Unsupported client authentication scheme: use Basic."}
+	}
+	return f.Get("client_id"), f.Get("client_secret"), nil
+}
+
+// tokenResponse is RFC 6749 §5.1's answer, with Heroku's user_id and
+// session_nonce. Optional fields are left out rather than null.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope"`
+	UserID       string `json:"user_id,omitempty"`
+	SessionNonce string `json:"session_nonce,omitempty"`
+}
+
+func (o *OAuth) token(w http.ResponseWriter, r *http.Request) {
+	f, err := form(w, r)
+	if err != nil {
+		o.error(w, r, err)
+		return
+	}
+	id, secret, err := clientAuth(r, f)
+	if err != nil {
+		o.error(w, r, err)
+		return
+	}
+	grantType := f.Get("grant_type")
+	if grantType == "" && f.Has("code") {
+		grantType = service.GrantAuthorizationCode // Heroku's default
+	}
+	var g service.TokenGrant
+	switch grantType {
+	case service.GrantAuthorizationCode, service.GrantRefreshToken:
+		var scope []string
+		if f.Has("scope") {
+			if scope, err = service.ParseScope(f.Get("scope")); err != nil {
+				o.error(w, r, err)
+				return
+			}
+		}
+		g, err = o.svc.Exchange(r.Context(), service.TokenRequest{
+			GrantType: grantType, ClientID: id, ClientSecret: secret, Code: f.Get("code"),
+			RedirectURI: f.Get("redirect_uri"), CodeVerifier: f.Get("code_verifier"),
+			RefreshToken: f.Get("refresh_token"), Scope: scope,
+		})
+	case service.GrantClientCredentials:
+		var scope []string
+		if f.Get("scope") != "" {
+			if scope, err = service.ParseScope(f.Get("scope")); err != nil {
+				o.error(w, r, err)
+				return
+			}
+		}
+		g, err = o.svc.ClientCredentials(r.Context(), id, secret, scope)
+	case service.GrantDeviceCode:
+		if f.Get("device_code") == "" {
+			o.error(w, r, invalidRequest("device_code is required."))
+			return
+		}
+		g, err = o.svc.PollDevice(r.Context(), id, secret, f.Get("device_code"))
+	case "":
+		err = invalidRequest("grant_type is required.")
+	default:
+		err = &oauthError{http.StatusBadRequest, "unsupported_grant_type", "Unsupported grant_type " + clip(grantType) + "."}
+	}
+	if err != nil {
+		o.error(w, r, err)
+		return
+	}
+	resp := tokenResponse{
+		AccessToken: g.Access.Value.Reveal(), TokenType: "Bearer",
+		ExpiresIn: max(int64((g.Access.ExpiresAt.Sub(o.svc.Now())+time.Second/2)/time.Second), 1),
+		Scope:     strings.Join(g.Authorization.Scope, " "),
+		UserID:    g.Authorization.AccountID, SessionNonce: g.Authorization.SessionID,
+	}
+	if g.Refresh != nil {
+		resp.RefreshToken = g.Refresh.Value.Reveal()
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (o *OAuth) deviceCode(w http.ResponseWriter, r *http.Request) {
+	f, err := form(w, r)
+	if err != nil {
+		o.error(w, r, err)
+		return
+	}
+	id, secret, err := clientAuth(r, f)
+	if err != nil {
+		o.error(w, r, err)
+		return
+	}
+	var scope []string
+	if f.Get("scope") != "" {
+		if scope, err = service.ParseScope(f.Get("scope")); err != nil {
+			o.error(w, r, err)
+			return
+		}
+	}
+	d, err := o.svc.StartDevice(r.Context(), id, secret, scope)
+	if err != nil {
+		o.error(w, r, err)
+		return
+	}
+	type response struct {
+		DeviceCode              string `json:"device_code"`
+		UserCode                string `json:"user_code"`
+		VerificationURI         string `json:"verification_uri"`
+		VerificationURIComplete string `json:"verification_uri_complete"`
+		ExpiresIn               int    `json:"expires_in"`
+		Interval                int    `json:"interval"`
+	}
+	writeJSON(w, http.StatusOK, response{
+		DeviceCode: d.DeviceCode.Reveal(), UserCode: d.UserCode,
+		VerificationURI:         o.issuer + "/device",
+		VerificationURIComplete: o.issuer + "/device?user_code=" + url.QueryEscape(d.UserCode),
+		ExpiresIn:               d.ExpiresIn, Interval: d.Interval,
+	})
+}
+
+func (o *OAuth) revoke(w http.ResponseWriter, r *http.Request) {
+	f, err := form(w, r)
+	if err != nil {
+		o.error(w, r, err)
+		return
+	}
+	id, secret, err := clientAuth(r, f)
+	if err != nil {
+		o.error(w, r, err)
+		return
+	}
+	if f.Get("token") == "" {
+		o.error(w, r, invalidRequest("token is required."))
+		return
+	}
+	if err := o.svc.Revoke(r.Context(), id, secret, f.Get("token")); err != nil {
+		o.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+func (o *OAuth) introspect(w http.ResponseWriter, r *http.Request) {
+	f, err := form(w, r)
+	if err != nil {
+		o.error(w, r, err)
+		return
+	}
+	id, secret, err := clientAuth(r, f)
+	if err != nil {
+		o.error(w, r, err)
+		return
+	}
+	if id == "" {
+		o.error(w, r, &oauthError{http.StatusUnauthorized, "invalid_client", "Introspection requires client authentication."})
+		return
+	}
+	if f.Get("token") == "" {
+		o.error(w, r, invalidRequest("token is required."))
+		return
+	}
+	in, err := o.svc.Introspect(r.Context(), id, secret, f.Get("token"))
+	if err != nil {
+		o.error(w, r, err)
+		return
+	}
+	if !in.Active {
+		writeJSON(w, http.StatusOK, map[string]bool{"active": false})
+		return
+	}
+	type response struct {
+		Active    bool   `json:"active"`
+		Scope     string `json:"scope"`
+		ClientID  string `json:"client_id"`
+		Username  string `json:"username,omitempty"`
+		Sub       string `json:"sub,omitempty"`
+		TokenType string `json:"token_type"`
+		Exp       int64  `json:"exp,omitempty"`
+		Iat       int64  `json:"iat"`
+		Iss       string `json:"iss"`
+	}
+	resp := response{
+		Active: true, Scope: strings.Join(in.Scope, " "), ClientID: in.ClientID, Username: in.Email,
+		Sub: in.AccountID, TokenType: in.TokenType, Iat: in.IssuedAt.Unix(), Iss: o.issuer,
+	}
+	if !in.ExpiresAt.IsZero() {
+		resp.Exp = in.ExpiresAt.Unix()
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (o *OAuth) metadata(w http.ResponseWriter, r *http.Request) {
+	authMethods := []string{"client_secret_basic", "client_secret_post", "none"}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer":                                         o.issuer,
+		"authorization_endpoint":                         o.issuer + "/oauth/authorize",
+		"token_endpoint":                                 o.issuer + "/oauth/token",
+		"device_authorization_endpoint":                  o.issuer + "/oauth/device/code",
+		"revocation_endpoint":                            o.issuer + "/oauth/revoke",
+		"introspection_endpoint":                         o.issuer + "/oauth/introspect",
+		"scopes_supported":                               keyhole.Scopes,
+		"response_types_supported":                       []string{"code"},
+		"response_modes_supported":                       []string{"query"},
+		"grant_types_supported":                          []string{service.GrantAuthorizationCode, service.GrantRefreshToken, service.GrantClientCredentials, service.GrantDeviceCode},
+		"token_endpoint_auth_methods_supported":          authMethods,
+		"revocation_endpoint_auth_methods_supported":     authMethods,
+		"introspection_endpoint_auth_methods_supported":  []string{"client_secret_basic", "client_secret_post"},
+		"code_challenge_methods_supported":               []string{"S256"},
+		"authorization_response_iss_parameter_supported": true,
+	})
+}

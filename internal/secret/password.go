@@ -1,0 +1,81 @@
+package secret
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// PasswordParams are argon2id's cost parameters.
+type PasswordParams struct {
+	Memory  uint32 // KiB
+	Time    uint32
+	Threads uint8
+	KeyLen  uint32
+	SaltLen uint32
+}
+
+// OWASP are the parameters the OWASP Password Storage Cheat Sheet recommends
+// for argon2id: 19 MiB, 2 iterations, 1 degree of parallelism.
+var OWASP = PasswordParams{Memory: 19 * 1024, Time: 2, Threads: 1, KeyLen: 32, SaltLen: 16}
+
+// ErrHashFormat means a stored hash is not an argon2id PHC string.
+var ErrHashFormat = errors.New("secret: malformed password hash")
+
+// HashPassword returns the argon2id hash of password in PHC string form:
+// $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>.
+func HashPassword(password string, p PasswordParams) string {
+	salt := make([]byte, p.SaltLen)
+	rand.Read(salt)
+	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+}
+
+func decode(encoded string) (PasswordParams, []byte, []byte, error) {
+	var p PasswordParams
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
+		return p, nil, nil, ErrHashFormat
+	}
+	var v int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &v); err != nil || v != argon2.Version {
+		return p, nil, nil, ErrHashFormat
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil || p.Time == 0 || p.Threads == 0 {
+		return p, nil, nil, ErrHashFormat
+	}
+	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
+	if err != nil {
+		return p, nil, nil, ErrHashFormat
+	}
+	key, err := base64.RawStdEncoding.DecodeString(parts[5])
+	if err != nil || len(key) == 0 {
+		return p, nil, nil, ErrHashFormat
+	}
+	p.SaltLen, p.KeyLen = uint32(len(salt)), uint32(len(key))
+	return p, salt, key, nil
+}
+
+// VerifyPassword reports whether password matches the encoded hash, in
+// constant time.
+func VerifyPassword(password, encoded string) (bool, error) {
+	p, salt, key, err := decode(encoded)
+	if err != nil {
+		return false, err
+	}
+	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	return subtle.ConstantTimeCompare(got, key) == 1, nil
+}
+
+// NeedsRehash reports whether encoded was made with parameters other than p,
+// so that it should be replaced at the next successful login.
+func NeedsRehash(encoded string, p PasswordParams) bool {
+	got, _, _, err := decode(encoded)
+	return err != nil || got != p
+}

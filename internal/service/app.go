@@ -1,0 +1,223 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/keyhole/keyhole/internal/keyhole"
+	"github.com/keyhole/keyhole/internal/store"
+)
+
+var (
+	appNamePattern   = regexp.MustCompile(`^[a-z][a-z0-9-]{1,28}[a-z0-9]$`)
+	configKeyPattern = regexp.MustCompile(`^\w+$`)
+)
+
+const (
+	maxConfigVars     = 1000
+	maxConfigKeyLen   = 255
+	maxConfigValueLen = 32 * 1024
+)
+
+// AppParams is the input to CreateApp and UpdateApp; nil fields are not set.
+type AppParams struct {
+	Name        *string
+	Region      *string // id or name
+	Stack       *string // id or name
+	Maintenance *bool
+}
+
+// CreateApp creates an app owned by the actor's account. Without a name it
+// gets a generated one.
+func (s *Service) CreateApp(ctx context.Context, actor Actor, p AppParams) (keyhole.App, error) {
+	if actor.AccountID == "" {
+		return keyhole.App{}, keyhole.Errorf(keyhole.Forbidden, "Only an account can own apps.")
+	}
+	now := s.clock()
+	app := keyhole.App{
+		ID: newID(), AccountID: actor.AccountID, Region: keyhole.Regions[0].Name, Stack: keyhole.Stacks[0].Name,
+		CreatedAt: now, UpdatedAt: now,
+	}
+	if err := p.apply(&app); err != nil {
+		return keyhole.App{}, err
+	}
+	named := p.Name != nil
+	for attempt := 0; ; attempt++ {
+		if !named {
+			app.Name = generatedAppName()
+		}
+		err := s.store.CreateApp(ctx, app)
+		if err == nil {
+			break
+		}
+		if keyhole.ErrorCode(storeErr(err, "app")) != keyhole.Conflict || named || attempt == 3 {
+			return keyhole.App{}, appErr(err, app.Name)
+		}
+	}
+	s.log.InfoContext(ctx, "app created", "account_id", actor.AccountID, "app_id", app.ID)
+	return app, nil
+}
+
+func (p AppParams) apply(app *keyhole.App) error {
+	var problems []string
+	if p.Name != nil {
+		if !appNamePattern.MatchString(*p.Name) {
+			problems = append(problems, "Name must start with a letter, end with a letter or digit, and use only lowercase letters, digits and dashes (3 to 30 characters).")
+		}
+		app.Name = *p.Name
+	}
+	if p.Region != nil {
+		r, ok := keyhole.Lookup(keyhole.Regions, *p.Region)
+		if !ok {
+			problems = append(problems, "Unknown region "+quote(*p.Region)+".")
+		}
+		app.Region = r.Name
+	}
+	if p.Stack != nil {
+		st, ok := keyhole.Lookup(keyhole.Stacks, *p.Stack)
+		if !ok {
+			problems = append(problems, "Unknown stack "+quote(*p.Stack)+".")
+		}
+		app.Stack = st.Name
+	}
+	if p.Maintenance != nil {
+		app.Maintenance = *p.Maintenance
+	}
+	if len(problems) > 0 {
+		return keyhole.Errorf(keyhole.Invalid, "%s", strings.Join(problems, " "))
+	}
+	return nil
+}
+
+// generatedAppName returns a name like "keyhole-app-4f9x2k1q".
+func generatedAppName() string {
+	const letters = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 8)
+	rand.Read(b)
+	for i := range b {
+		b[i] = letters[int(b[i])%len(letters)]
+	}
+	return "keyhole-app-" + string(b)
+}
+
+func appErr(err error, name string) error {
+	if keyhole.ErrorCode(storeErr(err, "app")) == keyhole.Conflict {
+		return &keyhole.Error{Code: keyhole.Invalid, Message: "Name " + quote(name) + " is already taken.", Err: err}
+	}
+	return storeErr(err, "app")
+}
+
+// App returns one of the actor's apps by id or name. Another account's app
+// is NotFound, exactly as one that does not exist.
+func (s *Service) App(ctx context.Context, actor Actor, idOrName string) (keyhole.App, error) {
+	var app keyhole.App
+	var err error
+	switch {
+	case actor.AccountID == "":
+		return keyhole.App{}, keyhole.NotFoundError("app")
+	case validID(idOrName):
+		app, err = s.store.App(ctx, idOrName)
+	case appNamePattern.MatchString(idOrName):
+		app, err = s.store.AppByName(ctx, idOrName)
+	default:
+		return keyhole.App{}, keyhole.NotFoundError("app")
+	}
+	if err != nil {
+		return keyhole.App{}, storeErr(err, "app")
+	}
+	if app.AccountID != actor.AccountID {
+		return keyhole.App{}, keyhole.NotFoundError("app")
+	}
+	return app, nil
+}
+
+// Apps lists the actor's apps, one page of r.
+func (s *Service) Apps(ctx context.Context, actor Actor, r store.Range) ([]keyhole.App, error) {
+	if actor.AccountID == "" {
+		return []keyhole.App{}, nil
+	}
+	list, err := s.store.ListApps(ctx, actor.AccountID, r)
+	return list, storeErr(err, "app")
+}
+
+// UpdateApp renames an app or switches its maintenance mode.
+func (s *Service) UpdateApp(ctx context.Context, actor Actor, idOrName string, p AppParams) (keyhole.App, error) {
+	app, err := s.App(ctx, actor, idOrName)
+	if err != nil {
+		return keyhole.App{}, err
+	}
+	if err := p.apply(&keyhole.App{}); err != nil {
+		return keyhole.App{}, err
+	}
+	app, err = s.store.UpdateApp(ctx, app.ID, func(a *keyhole.App) error {
+		if err := p.apply(a); err != nil {
+			return err
+		}
+		a.UpdatedAt = s.clock()
+		return nil
+	})
+	if err != nil {
+		name := ""
+		if p.Name != nil {
+			name = *p.Name
+		}
+		return keyhole.App{}, appErr(err, name)
+	}
+	return app, nil
+}
+
+// DeleteApp deletes an app with its config vars and returns it as it was.
+func (s *Service) DeleteApp(ctx context.Context, actor Actor, idOrName string) (keyhole.App, error) {
+	app, err := s.App(ctx, actor, idOrName)
+	if err != nil {
+		return keyhole.App{}, err
+	}
+	if err := s.store.DeleteApp(ctx, app.ID); err != nil {
+		return keyhole.App{}, storeErr(err, "app")
+	}
+	s.log.InfoContext(ctx, "app deleted", "account_id", actor.AccountID, "app_id", app.ID)
+	return app, nil
+}
+
+// ConfigVars returns an app's config vars.
+func (s *Service) ConfigVars(ctx context.Context, actor Actor, idOrName string) (map[string]string, error) {
+	app, err := s.App(ctx, actor, idOrName)
+	if err != nil {
+		return nil, err
+	}
+	vars, err := s.store.ConfigVars(ctx, app.ID)
+	return vars, storeErr(err, "app")
+}
+
+// UpdateConfigVars merges changes into an app's config vars: a nil value
+// deletes the key. It returns the whole resulting set.
+func (s *Service) UpdateConfigVars(ctx context.Context, actor Actor, idOrName string, changes map[string]*string) (map[string]string, error) {
+	app, err := s.App(ctx, actor, idOrName)
+	if err != nil {
+		return nil, err
+	}
+	var problems []string
+	if len(changes) > maxConfigVars {
+		problems = append(problems, "At most 1000 config vars can be changed at once.")
+	}
+	for k, v := range changes {
+		if !configKeyPattern.MatchString(k) || len(k) > maxConfigKeyLen {
+			problems = append(problems, "Config var names must be 1 to 255 letters, digits or underscores: "+quote(k)+".")
+		}
+		if v != nil && (len(*v) > maxConfigValueLen || !utf8.ValidString(*v)) {
+			problems = append(problems, "The value of "+quote(k)+" must be valid text of at most 32 KiB.")
+		}
+	}
+	if len(problems) > 0 {
+		return nil, keyhole.Errorf(keyhole.Invalid, "%s", strings.Join(problems, " "))
+	}
+	vars, err := s.store.UpdateConfigVars(ctx, app.ID, changes, s.clock())
+	if err != nil {
+		return nil, storeErr(err, "app")
+	}
+	s.log.InfoContext(ctx, "config vars updated", "account_id", actor.AccountID, "app_id", app.ID, "changed", len(changes))
+	return vars, nil
+}

@@ -1,0 +1,432 @@
+package service
+
+import (
+	"context"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/keyhole/keyhole/internal/keyhole"
+	"github.com/keyhole/keyhole/internal/store"
+	"github.com/keyhole/keyhole/internal/token"
+)
+
+const (
+	maxDescriptionLen = 255
+	// maxExpiresIn bounds the lifetime a caller may ask for: one year.
+	maxExpiresIn = 365 * 24 * 3600
+	// apiKeyDescription names the account's API key authorization.
+	apiKeyDescription = "API Key"
+)
+
+// IssuedToken is a token as an authorization shows it. Value is set only
+// in the answer that issued it; afterwards only Hint (prefix…suffix) is
+// known, because the server keeps a hash.
+type IssuedToken struct {
+	ID        string
+	Value     token.Secret
+	Hint      string
+	ExpiresAt time.Time // zero: never
+	CreatedAt time.Time
+}
+
+// Shown returns the full token when it was just issued, else its hint.
+func (t IssuedToken) Shown() string {
+	if t.Value != "" {
+		return t.Value.Reveal()
+	}
+	return t.Hint
+}
+
+// AuthorizationInfo is an authorization with what the API shows beside it.
+type AuthorizationInfo struct {
+	keyhole.Authorization
+	User    keyhole.Account
+	Client  *keyhole.Client
+	Access  *IssuedToken
+	Refresh *IssuedToken
+	Grant   *IssuedToken
+}
+
+// AuthorizationParams is the input to creating a direct authorization.
+type AuthorizationParams struct {
+	Description string
+	// Scope nil or empty means ["global"], as Heroku's CLI relies on.
+	Scope []string
+	// ExpiresIn, in seconds, bounds the access token's life; nil: never expires.
+	ExpiresIn *int
+}
+
+func (p *AuthorizationParams) validate() error {
+	var problems []string
+	if len(p.Scope) == 0 {
+		p.Scope = []string{keyhole.ScopeGlobal}
+	}
+	for _, sc := range p.Scope {
+		if !keyhole.ValidScope(sc) {
+			problems = append(problems, "Unknown scope: "+quote(sc)+". Valid scopes are "+strings.Join(keyhole.Scopes, ", ")+".")
+		}
+	}
+	p.Scope = keyhole.NormalizeScopes(p.Scope)
+	if utf8.RuneCountInString(p.Description) > maxDescriptionLen || !utf8.ValidString(p.Description) {
+		problems = append(problems, "Description must be valid text of at most 255 characters.")
+	}
+	if p.ExpiresIn != nil && (*p.ExpiresIn <= 0 || *p.ExpiresIn > maxExpiresIn) {
+		problems = append(problems, "expires_in must be a number of seconds between 1 and 31536000.")
+	}
+	if len(problems) > 0 {
+		return keyhole.Errorf(keyhole.Invalid, "%s", strings.Join(problems, " "))
+	}
+	return nil
+}
+
+func quote(s string) string {
+	if len(s) > 40 {
+		s = s[:40] + "…"
+	}
+	return "\"" + strings.ToValidUTF8(s, "") + "\""
+}
+
+// LoginRequest is a CLI login: email and password (and the one-time code
+// for an account with MFA), where it comes from, and the authorization it
+// asks for.
+type LoginRequest struct {
+	Email, Password, OTP string
+	IP, UserAgent        string
+	Params               AuthorizationParams
+}
+
+// Login checks an email and password (and, for an account with MFA, the
+// one-time code) and starts a CLI login session with a direct authorization
+// made through it: how the Heroku CLI logs in. Ending the session revokes
+// the authorization. Unauthorized for bad credentials; TwoFactor when a
+// code is needed.
+func (s *Service) Login(ctx context.Context, in LoginRequest) (AuthorizationInfo, error) {
+	p := in.Params
+	if err := p.validate(); err != nil {
+		return AuthorizationInfo{}, err
+	}
+	a, err := s.Authenticate(ctx, in.Email, in.Password)
+	if err != nil {
+		s.log.InfoContext(ctx, "login failed", "ip", in.IP)
+		return AuthorizationInfo{}, err
+	}
+	if a.MFAEnabled && in.OTP == "" {
+		return AuthorizationInfo{}, keyhole.Errorf(keyhole.TwoFactor, "A second authentication factor is required: send the code from your authenticator app in the Heroku-Two-Factor-Code header.")
+	}
+	now := s.clock()
+	a, err = s.store.UpdateAccount(ctx, a.ID, func(a *keyhole.Account) error {
+		a.LastLogin = now
+		return nil
+	})
+	if err != nil {
+		return AuthorizationInfo{}, storeErr(err, "account")
+	}
+	sess := keyhole.Session{
+		ID: newID(), AccountID: a.ID, Description: p.Description, IP: in.IP, UserAgent: clipText(in.UserAgent, 255),
+		CreatedAt: now, ExpiresAt: now.Add(SessionTTL),
+	}
+	if sess.Description == "" {
+		sess.Description = "Session @ " + in.IP
+	}
+	auth, t, raw := s.direct(a.ID, p, now)
+	auth.SessionID = sess.ID
+	if err := s.store.CreateSession(ctx, sess, &auth, []keyhole.Token{t}); err != nil {
+		return AuthorizationInfo{}, storeErr(err, "session")
+	}
+	s.log.InfoContext(ctx, "login", "account_id", a.ID, "session_id", sess.ID, "authorization_id", auth.ID, "ip", in.IP)
+	return AuthorizationInfo{Authorization: auth, User: a, Access: issued(t, raw)}, nil
+}
+
+func clipText(s string, n int) string {
+	s = strings.ToValidUTF8(s, "")
+	if len(s) > n {
+		s = strings.ToValidUTF8(s[:n], "")
+	}
+	return s
+}
+
+// CreateAuthorization creates a direct authorization (one with no client)
+// for the actor's account.
+func (s *Service) CreateAuthorization(ctx context.Context, actor Actor, p AuthorizationParams) (AuthorizationInfo, error) {
+	if err := p.validate(); err != nil {
+		return AuthorizationInfo{}, err
+	}
+	acct, err := s.Account(ctx, actor)
+	if err != nil {
+		return AuthorizationInfo{}, err
+	}
+	return s.createDirect(ctx, acct, p)
+}
+
+func (s *Service) createDirect(ctx context.Context, acct keyhole.Account, p AuthorizationParams) (AuthorizationInfo, error) {
+	auth, t, raw := s.direct(acct.ID, p, s.clock())
+	if err := s.store.CreateAuthorization(ctx, auth, []keyhole.Token{t}); err != nil {
+		return AuthorizationInfo{}, storeErr(err, "authorization")
+	}
+	s.log.InfoContext(ctx, "authorization created", "account_id", acct.ID, "authorization_id", auth.ID)
+	return AuthorizationInfo{Authorization: auth, User: acct, Access: issued(t, raw)}, nil
+}
+
+// direct builds a direct authorization of the account and its access token.
+func (s *Service) direct(accountID string, p AuthorizationParams, now time.Time) (keyhole.Authorization, keyhole.Token, token.Secret) {
+	auth := keyhole.Authorization{
+		ID: newID(), AccountID: accountID, Scope: p.Scope, Description: p.Description,
+		CreatedAt: now, UpdatedAt: now,
+	}
+	var ttl time.Duration
+	if p.ExpiresIn != nil {
+		ttl = time.Duration(*p.ExpiresIn) * time.Second
+	}
+	t, raw := s.newToken(auth.ID, keyhole.AccessToken, now, ttl)
+	return auth, t, raw
+}
+
+// RevealAPIKey returns the account's API key in clear, after checking the
+// password again: the dashboard's "Reveal".
+func (s *Service) RevealAPIKey(ctx context.Context, email, password string) (token.Secret, error) {
+	a, err := s.Authenticate(ctx, email, password)
+	if err != nil {
+		return "", err
+	}
+	auth, err := s.store.DefaultAuthorization(ctx, a.ID)
+	if err != nil {
+		return "", storeErr(err, "authorization")
+	}
+	tokens, err := s.store.Tokens(ctx, auth.ID)
+	if err != nil {
+		return "", storeErr(err, "token")
+	}
+	for _, t := range tokens {
+		if t.Kind == keyhole.AccessToken && t.UsedAt.IsZero() && len(t.Sealed) > 0 {
+			raw, err := s.sealer.Open(t.Sealed, []byte(auth.ID))
+			if err != nil {
+				return "", storeErr(err, "token")
+			}
+			return token.Secret(raw), nil
+		}
+	}
+	return "", keyhole.NotFoundError("API key")
+}
+
+// createAPIKey makes the account's API key: a non-expiring, global, direct
+// authorization marked Default, whose token is also kept sealed so that the
+// dashboard can reveal it again.
+func (s *Service) createAPIKey(ctx context.Context, accountID string, now time.Time) (keyhole.Authorization, error) {
+	auth, tokens := s.apiKey(accountID, now)
+	if err := s.store.CreateAuthorization(ctx, auth, tokens); err != nil {
+		return keyhole.Authorization{}, storeErr(err, "authorization")
+	}
+	return auth, nil
+}
+
+// apiKey builds an account's API key authorization and its token.
+func (s *Service) apiKey(accountID string, now time.Time) (keyhole.Authorization, []keyhole.Token) {
+	auth := keyhole.Authorization{
+		ID: newID(), AccountID: accountID, Scope: []string{keyhole.ScopeGlobal},
+		Description: apiKeyDescription, Default: true, CreatedAt: now, UpdatedAt: now,
+	}
+	t, raw := s.newToken(auth.ID, keyhole.AccessToken, now, 0)
+	t.Sealed = s.sealer.Seal([]byte(raw.Reveal()), []byte(auth.ID))
+	return auth, []keyhole.Token{t}
+}
+
+// newToken mints a token of kind for an authorization; ttl 0 means it never
+// expires.
+func (s *Service) newToken(authID string, kind keyhole.TokenKind, now time.Time, ttl time.Duration) (keyhole.Token, token.Secret) {
+	typ := map[keyhole.TokenKind]token.Type{
+		keyhole.AccessToken: token.Access, keyhole.RefreshToken: token.Refresh, keyhole.GrantCode: token.Code,
+	}[kind]
+	raw := token.New(typ)
+	t := keyhole.Token{
+		ID: newID(), AuthorizationID: authID, Kind: kind,
+		Hash: token.Hash(raw.Reveal()), Hint: token.Hint(raw.Reveal()), CreatedAt: now,
+	}
+	if ttl > 0 {
+		t.ExpiresAt = now.Add(ttl)
+	}
+	return t, raw
+}
+
+func issued(t keyhole.Token, raw token.Secret) *IssuedToken {
+	return &IssuedToken{ID: t.ID, Value: raw, Hint: t.Hint, ExpiresAt: t.ExpiresAt, CreatedAt: t.CreatedAt}
+}
+
+// Authorization returns one of the actor's authorizations; "~" names the
+// account's API key. NotFound for another account's authorization.
+func (s *Service) Authorization(ctx context.Context, actor Actor, id string) (AuthorizationInfo, error) {
+	auth, err := s.ownAuthorization(ctx, actor, id)
+	if err != nil {
+		return AuthorizationInfo{}, err
+	}
+	return s.authorizationInfo(ctx, auth, nil)
+}
+
+func (s *Service) ownAuthorization(ctx context.Context, actor Actor, id string) (keyhole.Authorization, error) {
+	if actor.AccountID == "" {
+		return keyhole.Authorization{}, keyhole.NotFoundError("authorization")
+	}
+	var auth keyhole.Authorization
+	var err error
+	switch {
+	case id == "~":
+		auth, err = s.store.DefaultAuthorization(ctx, actor.AccountID)
+	case validID(id):
+		auth, err = s.store.Authorization(ctx, id)
+	default:
+		return keyhole.Authorization{}, keyhole.NotFoundError("authorization")
+	}
+	if err != nil {
+		return keyhole.Authorization{}, storeErr(err, "authorization")
+	}
+	if auth.AccountID != actor.AccountID {
+		return keyhole.Authorization{}, keyhole.NotFoundError("authorization")
+	}
+	return auth, nil
+}
+
+// authorizationInfo gathers what the API shows with an authorization. acct,
+// when not nil, is the already loaded owner.
+func (s *Service) authorizationInfo(ctx context.Context, auth keyhole.Authorization, acct *keyhole.Account) (AuthorizationInfo, error) {
+	info := AuthorizationInfo{Authorization: auth}
+	if acct != nil {
+		info.User = *acct
+	} else if auth.AccountID != "" {
+		a, err := s.store.Account(ctx, auth.AccountID)
+		if err != nil {
+			return info, storeErr(err, "account")
+		}
+		info.User = a
+	}
+	if auth.ClientID != "" {
+		c, err := s.store.Client(ctx, auth.ClientID)
+		if err != nil {
+			return info, storeErr(err, "client")
+		}
+		info.Client = &c
+	}
+	tokens, err := s.store.Tokens(ctx, auth.ID)
+	if err != nil {
+		return info, storeErr(err, "token")
+	}
+	now := s.clock()
+	for _, t := range tokens {
+		if !t.UsedAt.IsZero() || t.Expired(now) {
+			continue
+		}
+		it := issued(t, "")
+		switch t.Kind {
+		case keyhole.AccessToken:
+			info.Access = it
+		case keyhole.RefreshToken:
+			info.Refresh = it
+		case keyhole.GrantCode:
+			info.Grant = it
+		}
+	}
+	return info, nil
+}
+
+// Authorizations lists the actor's authorizations, one page of r.
+func (s *Service) Authorizations(ctx context.Context, actor Actor, r store.Range) ([]AuthorizationInfo, error) {
+	acct, err := s.Account(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.store.ListAuthorizations(ctx, actor.AccountID, r)
+	if err != nil {
+		return nil, storeErr(err, "authorization")
+	}
+	out := make([]AuthorizationInfo, 0, len(list))
+	for _, a := range list {
+		info, err := s.authorizationInfo(ctx, a, &acct)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// AuthorizationUpdate is the input to UpdateAuthorization.
+type AuthorizationUpdate struct {
+	Description *string
+}
+
+// UpdateAuthorization changes an authorization's description.
+func (s *Service) UpdateAuthorization(ctx context.Context, actor Actor, id string, in AuthorizationUpdate) (AuthorizationInfo, error) {
+	auth, err := s.ownAuthorization(ctx, actor, id)
+	if err != nil {
+		return AuthorizationInfo{}, err
+	}
+	if in.Description != nil {
+		p := AuthorizationParams{Description: *in.Description, Scope: auth.Scope}
+		if err := p.validate(); err != nil {
+			return AuthorizationInfo{}, err
+		}
+	}
+	auth, err = s.store.UpdateAuthorization(ctx, auth.ID, func(a *keyhole.Authorization) error {
+		if in.Description != nil {
+			a.Description = *in.Description
+		}
+		a.UpdatedAt = s.clock()
+		return nil
+	})
+	if err != nil {
+		return AuthorizationInfo{}, storeErr(err, "authorization")
+	}
+	return s.authorizationInfo(ctx, auth, nil)
+}
+
+// RevokeAuthorization deletes an authorization with its access token,
+// refresh token and pending grant, at once, and returns it as it was.
+func (s *Service) RevokeAuthorization(ctx context.Context, actor Actor, id string) (AuthorizationInfo, error) {
+	auth, err := s.ownAuthorization(ctx, actor, id)
+	if err != nil {
+		return AuthorizationInfo{}, err
+	}
+	info, err := s.authorizationInfo(ctx, auth, nil)
+	if err != nil {
+		return AuthorizationInfo{}, err
+	}
+	if err := s.store.DeleteAuthorization(ctx, auth.ID); err != nil {
+		return AuthorizationInfo{}, storeErr(err, "authorization")
+	}
+	s.log.InfoContext(ctx, "authorization revoked", "account_id", actor.AccountID, "authorization_id", auth.ID)
+	return info, nil
+}
+
+// RegenerateTokens replaces an authorization's access token (and refresh
+// token, when it has one) with new ones; the old ones stop working at once.
+func (s *Service) RegenerateTokens(ctx context.Context, actor Actor, id string) (AuthorizationInfo, error) {
+	auth, err := s.ownAuthorization(ctx, actor, id)
+	if err != nil {
+		return AuthorizationInfo{}, err
+	}
+	old, err := s.authorizationInfo(ctx, auth, nil)
+	if err != nil {
+		return AuthorizationInfo{}, err
+	}
+	now := s.clock()
+	var ttl time.Duration // keep the lifetime the authorization was created with
+	if old.Access != nil && !old.Access.ExpiresAt.IsZero() {
+		ttl = old.Access.ExpiresAt.Sub(old.Access.CreatedAt)
+	}
+	access, rawAccess := s.newToken(auth.ID, keyhole.AccessToken, now, ttl)
+	if auth.Default {
+		access.Sealed = s.sealer.Seal([]byte(rawAccess.Reveal()), []byte(auth.ID))
+	}
+	tokens := []keyhole.Token{access}
+	info := old
+	info.Access = issued(access, rawAccess)
+	if old.Refresh != nil {
+		refresh, rawRefresh := s.newToken(auth.ID, keyhole.RefreshToken, now, 0)
+		tokens = append(tokens, refresh)
+		info.Refresh = issued(refresh, rawRefresh)
+	}
+	if err := s.store.ReplaceTokens(ctx, auth.ID, tokens); err != nil {
+		return AuthorizationInfo{}, storeErr(err, "authorization")
+	}
+	info.UpdatedAt = now
+	return info, nil
+}

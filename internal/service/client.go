@@ -1,0 +1,242 @@
+package service
+
+import (
+	"context"
+	"net"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/keyhole/keyhole/internal/keyhole"
+	"github.com/keyhole/keyhole/internal/store"
+	"github.com/keyhole/keyhole/internal/token"
+)
+
+const maxRedirectURILen = 2000
+
+// ClientInfo is a client with its secret in clear, as the API shows it to
+// the client's owner.
+type ClientInfo struct {
+	keyhole.Client
+	Secret token.Secret // "" for a public client
+}
+
+// ClientParams is the input to CreateClient and UpdateClient.
+type ClientParams struct {
+	Name        *string
+	RedirectURI *string
+	// Public registers a client without a secret, which must use PKCE.
+	Public bool
+}
+
+// CreateClient registers an OAuth client owned by the actor's account.
+func (s *Service) CreateClient(ctx context.Context, actor Actor, p ClientParams) (ClientInfo, error) {
+	if actor.AccountID == "" {
+		return ClientInfo{}, keyhole.Errorf(keyhole.Forbidden, "Only an account can register OAuth clients.")
+	}
+	var problems []string
+	if p.Name == nil {
+		problems = append(problems, "name is required.")
+	}
+	if p.RedirectURI == nil {
+		problems = append(problems, "redirect_uri is required.")
+	}
+	problems = append(problems, p.check()...)
+	if len(problems) > 0 {
+		return ClientInfo{}, keyhole.Errorf(keyhole.Invalid, "%s", strings.Join(problems, " "))
+	}
+	now := s.clock()
+	c := keyhole.Client{
+		ID: newID(), AccountID: actor.AccountID, Name: strings.TrimSpace(*p.Name),
+		RedirectURI: *p.RedirectURI, CreatedAt: now, UpdatedAt: now,
+	}
+	var sec token.Secret
+	if !p.Public {
+		sec = s.newClientSecret(&c)
+	}
+	if err := s.store.CreateClient(ctx, c); err != nil {
+		return ClientInfo{}, storeErr(err, "client")
+	}
+	s.log.InfoContext(ctx, "client created", "account_id", actor.AccountID, "client_id", c.ID)
+	return ClientInfo{Client: c, Secret: sec}, nil
+}
+
+func (p ClientParams) check() []string {
+	var problems []string
+	if p.Name != nil {
+		n := strings.TrimSpace(*p.Name)
+		if n == "" || utf8.RuneCountInString(n) > maxNameLen || !utf8.ValidString(n) {
+			problems = append(problems, "name must be 1 to 255 characters of valid text.")
+		}
+	}
+	if p.RedirectURI != nil {
+		if err := CheckRedirectURI(*p.RedirectURI); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	return problems
+}
+
+// CheckRedirectURI accepts an absolute https URI, or http for a loopback
+// host only, without a fragment or user info (RFC 6749 §3.1.2, RFC 8252
+// §7.3, RFC 9700 §2.1).
+func CheckRedirectURI(raw string) error {
+	if len(raw) > maxRedirectURILen {
+		return problem("redirect_uri must be at most 2000 characters.")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
+		return problem("redirect_uri must be an absolute https URI.")
+	}
+	switch {
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return problem("redirect_uri must not contain a fragment.")
+	case u.User != nil:
+		return problem("redirect_uri must not contain user info.")
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+		return nil
+	case u.Scheme == "http":
+		return problem("redirect_uri must use https; http is allowed only for loopback hosts (127.0.0.1, [::1], localhost).")
+	default:
+		return problem("redirect_uri must be an https URI.")
+	}
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (s *Service) newClientSecret(c *keyhole.Client) token.Secret {
+	sec := token.New(token.ClientSecret)
+	c.SecretHash = token.Hash(sec.Reveal())
+	c.SecretSealed = s.sealer.Seal([]byte(sec.Reveal()), []byte(c.ID))
+	return sec
+}
+
+func (s *Service) clientInfo(c keyhole.Client) (ClientInfo, error) {
+	info := ClientInfo{Client: c}
+	if c.Public() {
+		return info, nil
+	}
+	b, err := s.sealer.Open(c.SecretSealed, []byte(c.ID))
+	if err != nil {
+		return info, &keyhole.Error{Code: keyhole.Internal, Message: "internal error", Err: err}
+	}
+	info.Secret = token.Secret(b)
+	return info, nil
+}
+
+// ownClient returns one of the actor's clients; NotFound for another's.
+func (s *Service) ownClient(ctx context.Context, actor Actor, id string) (keyhole.Client, error) {
+	if !validID(id) || actor.AccountID == "" {
+		return keyhole.Client{}, keyhole.NotFoundError("client")
+	}
+	c, err := s.store.Client(ctx, id)
+	if err != nil {
+		return keyhole.Client{}, storeErr(err, "client")
+	}
+	if c.AccountID != actor.AccountID {
+		return keyhole.Client{}, keyhole.NotFoundError("client")
+	}
+	return c, nil
+}
+
+// Client returns one of the actor's clients with its secret.
+func (s *Service) Client(ctx context.Context, actor Actor, id string) (ClientInfo, error) {
+	c, err := s.ownClient(ctx, actor, id)
+	if err != nil {
+		return ClientInfo{}, err
+	}
+	return s.clientInfo(c)
+}
+
+// Clients lists the actor's clients, one page of r.
+func (s *Service) Clients(ctx context.Context, actor Actor, r store.Range) ([]ClientInfo, error) {
+	if actor.AccountID == "" {
+		return nil, nil
+	}
+	list, err := s.store.ListClients(ctx, actor.AccountID, r)
+	if err != nil {
+		return nil, storeErr(err, "client")
+	}
+	out := make([]ClientInfo, 0, len(list))
+	for _, c := range list {
+		info, err := s.clientInfo(c)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// UpdateClient changes a client's name or redirect URI.
+func (s *Service) UpdateClient(ctx context.Context, actor Actor, id string, p ClientParams) (ClientInfo, error) {
+	if _, err := s.ownClient(ctx, actor, id); err != nil {
+		return ClientInfo{}, err
+	}
+	if problems := p.check(); len(problems) > 0 {
+		return ClientInfo{}, keyhole.Errorf(keyhole.Invalid, "%s", strings.Join(problems, " "))
+	}
+	c, err := s.store.UpdateClient(ctx, id, func(c *keyhole.Client) error {
+		if p.Name != nil {
+			c.Name = strings.TrimSpace(*p.Name)
+		}
+		if p.RedirectURI != nil {
+			c.RedirectURI = *p.RedirectURI
+		}
+		c.UpdatedAt = s.clock()
+		return nil
+	})
+	if err != nil {
+		return ClientInfo{}, storeErr(err, "client")
+	}
+	return s.clientInfo(c)
+}
+
+// DeleteClient deletes a client and revokes every authorization issued to
+// it, at once. It returns the client as it was.
+func (s *Service) DeleteClient(ctx context.Context, actor Actor, id string) (ClientInfo, error) {
+	c, err := s.ownClient(ctx, actor, id)
+	if err != nil {
+		return ClientInfo{}, err
+	}
+	info, err := s.clientInfo(c)
+	if err != nil {
+		return ClientInfo{}, err
+	}
+	if err := s.store.DeleteClient(ctx, id); err != nil {
+		return ClientInfo{}, storeErr(err, "client")
+	}
+	s.log.InfoContext(ctx, "client deleted", "account_id", actor.AccountID, "client_id", id)
+	return info, nil
+}
+
+// RotateClientSecret gives a confidential client a new secret; the old one
+// stops working at once.
+func (s *Service) RotateClientSecret(ctx context.Context, actor Actor, id string) (ClientInfo, error) {
+	c, err := s.ownClient(ctx, actor, id)
+	if err != nil {
+		return ClientInfo{}, err
+	}
+	if c.Public() {
+		return ClientInfo{}, keyhole.Errorf(keyhole.Invalid, "This client is public: it has no secret to rotate.")
+	}
+	var sec token.Secret
+	c, err = s.store.UpdateClient(ctx, id, func(c *keyhole.Client) error {
+		sec = s.newClientSecret(c)
+		c.UpdatedAt = s.clock()
+		return nil
+	})
+	if err != nil {
+		return ClientInfo{}, storeErr(err, "client")
+	}
+	s.log.InfoContext(ctx, "client secret rotated", "account_id", actor.AccountID, "client_id", id)
+	return ClientInfo{Client: c, Secret: sec}, nil
+}

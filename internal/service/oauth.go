@@ -1,0 +1,329 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/keyhole/keyhole/internal/keyhole"
+	"github.com/keyhole/keyhole/internal/store"
+	"github.com/keyhole/keyhole/internal/token"
+)
+
+// Device flow settings (RFC 8628).
+const (
+	DeviceCodeTTL  = 10 * time.Minute
+	DeviceInterval = 5 // seconds between polls
+	// userCodeAlphabet leaves out vowels and look-alikes (RFC 8628 §6.1).
+	userCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ"
+	userCodeLen      = 8
+)
+
+// ClientCredentials issues an access token to a client acting as itself
+// (RFC 6749 §4.4): no account, no refresh token. Each client has one such
+// authorization, whose token is replaced at every request.
+func (s *Service) ClientCredentials(ctx context.Context, clientID, secret string, scope []string) (TokenGrant, error) {
+	c, err := s.AuthenticateClient(ctx, clientID, secret)
+	if err != nil {
+		return TokenGrant{}, err
+	}
+	if c.Public() {
+		return TokenGrant{}, keyhole.Errorf(keyhole.UnauthorizedClient, "A public client cannot use the client_credentials grant.")
+	}
+	// A client acting as itself owns no account resources: of the scopes,
+	// only what concerns no account could mean anything, so it gets exactly
+	// what it asks for, validated, and the API finds no account behind it.
+	if len(scope) == 0 {
+		scope = []string{keyhole.ScopeIdentity}
+	}
+	now := s.clock()
+	auth := keyhole.Authorization{
+		// One deterministic id per client, so that repeated requests reuse it.
+		ID:       uuid.NewSHA1(uuid.NameSpaceOID, []byte("keyhole:client-credentials:"+c.ID)).String(),
+		ClientID: c.ID, Scope: keyhole.NormalizeScopes(scope), Description: c.Name + " (client credentials)",
+		CreatedAt: now, UpdatedAt: now,
+	}
+	access, raw := s.newToken(auth.ID, keyhole.AccessToken, now, s.accessTTL)
+	for range 3 {
+		err = s.store.ReplaceTokens(ctx, auth.ID, []keyhole.Token{access})
+		if isNotFound(err) {
+			err = s.store.CreateAuthorization(ctx, auth, []keyhole.Token{access})
+			if errors.Is(err, store.ErrConflict) {
+				continue // created meanwhile: replace its token
+			}
+		}
+		break
+	}
+	if err != nil {
+		return TokenGrant{}, storeErr(err, "authorization")
+	}
+	if existing, err := s.store.Authorization(ctx, auth.ID); err == nil {
+		auth = existing
+	}
+	return TokenGrant{Authorization: auth, Client: c, Access: *issued(access, raw)}, nil
+}
+
+// DeviceAuthorization is the answer to a device authorization request.
+type DeviceAuthorization struct {
+	DeviceCode token.Secret
+	UserCode   string // formatted for people: XXXX-XXXX
+	ExpiresIn  int
+	Interval   int
+}
+
+// StartDevice begins a device authorization for a client (RFC 8628 §3.1).
+func (s *Service) StartDevice(ctx context.Context, clientID, secret string, scope []string) (DeviceAuthorization, error) {
+	c, err := s.AuthenticateClient(ctx, clientID, secret)
+	if err != nil {
+		return DeviceAuthorization{}, err
+	}
+	if len(scope) == 0 {
+		scope = []string{keyhole.ScopeGlobal}
+	}
+	now := s.clock()
+	raw := token.New(token.DeviceCode)
+	g := keyhole.DeviceGrant{
+		ID: newID(), ClientID: c.ID, Scope: keyhole.NormalizeScopes(scope), DeviceHash: token.Hash(raw.Reveal()),
+		Interval: DeviceInterval, Status: keyhole.DevicePending, ExpiresAt: now.Add(DeviceCodeTTL), CreatedAt: now,
+	}
+	for attempt := 0; ; attempt++ {
+		g.UserCode = newUserCode()
+		err = s.store.CreateDeviceGrant(ctx, g)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, store.ErrConflict) || attempt == 3 {
+			return DeviceAuthorization{}, storeErr(err, "device grant")
+		}
+	}
+	return DeviceAuthorization{DeviceCode: raw, UserCode: FormatUserCode(g.UserCode), ExpiresIn: int(DeviceCodeTTL / time.Second), Interval: g.Interval}, nil
+}
+
+func newUserCode() string {
+	b := make([]byte, userCodeLen)
+	rand.Read(b)
+	for i := range b {
+		b[i] = userCodeAlphabet[int(b[i])%len(userCodeAlphabet)]
+	}
+	return string(b)
+}
+
+// FormatUserCode writes a user code as people read it: BCDF-GHJK.
+func FormatUserCode(c string) string {
+	if len(c) != userCodeLen {
+		return c
+	}
+	return c[:4] + "-" + c[4:]
+}
+
+// NormalizeUserCode reads a user code as typed: any case, with or without
+// the dash or spaces.
+func NormalizeUserCode(in string) string {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(in) {
+		if r != '-' && r != ' ' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// DeviceRequest returns the pending device grant a person typed the user
+// code of, with its client, so that the page can ask for consent.
+func (s *Service) DeviceRequest(ctx context.Context, userCode string) (keyhole.DeviceGrant, keyhole.Client, error) {
+	bad := keyhole.Errorf(keyhole.Invalid, "That code is not valid or has expired. Check the code on your device and try again.")
+	code := NormalizeUserCode(userCode)
+	if len(code) != userCodeLen {
+		return keyhole.DeviceGrant{}, keyhole.Client{}, bad
+	}
+	g, err := s.store.DeviceGrantByUserCode(ctx, code)
+	if err != nil {
+		if isNotFound(err) {
+			return keyhole.DeviceGrant{}, keyhole.Client{}, bad
+		}
+		return keyhole.DeviceGrant{}, keyhole.Client{}, storeErr(err, "device grant")
+	}
+	if g.Status != keyhole.DevicePending || !g.ExpiresAt.After(s.clock()) {
+		return keyhole.DeviceGrant{}, keyhole.Client{}, bad
+	}
+	c, err := s.store.Client(ctx, g.ClientID)
+	if err != nil {
+		return keyhole.DeviceGrant{}, keyhole.Client{}, storeErr(err, "client")
+	}
+	return g, c, nil
+}
+
+// AnswerDevice records a person's Allow or Deny for a user code.
+func (s *Service) AnswerDevice(ctx context.Context, actor Actor, userCode string, allow bool) (keyhole.Client, error) {
+	g, c, err := s.DeviceRequest(ctx, userCode)
+	if err != nil {
+		return keyhole.Client{}, err
+	}
+	_, err = s.store.UpdateDeviceGrant(ctx, g.ID, func(g *keyhole.DeviceGrant) error {
+		if g.Status != keyhole.DevicePending {
+			return keyhole.Errorf(keyhole.Invalid, "This code was already answered.")
+		}
+		g.Status = keyhole.DeviceDenied
+		if allow {
+			g.Status = keyhole.DeviceApproved
+		}
+		g.AccountID, g.SessionID = actor.AccountID, actor.Authorization.SessionID
+		return nil
+	})
+	if err != nil {
+		return keyhole.Client{}, storeErr(err, "device grant")
+	}
+	s.log.InfoContext(ctx, "device answered", "account_id", actor.AccountID, "client_id", c.ID, "allow", allow)
+	return c, nil
+}
+
+// PollDevice is the device's token request (RFC 8628 §3.4, §3.5).
+func (s *Service) PollDevice(ctx context.Context, clientID, secret, deviceCode string) (TokenGrant, error) {
+	c, err := s.AuthenticateClient(ctx, clientID, secret)
+	if err != nil {
+		return TokenGrant{}, err
+	}
+	if typ, err := token.Parse(deviceCode); err != nil || typ != token.DeviceCode {
+		return TokenGrant{}, errGrant
+	}
+	g, err := s.store.DeviceGrantByHash(ctx, token.Hash(deviceCode))
+	if err != nil {
+		if isNotFound(err) {
+			return TokenGrant{}, errGrant
+		}
+		return TokenGrant{}, storeErr(err, "device grant")
+	}
+	if g.ClientID != c.ID {
+		return TokenGrant{}, errGrant
+	}
+	now := s.clock()
+	if !g.ExpiresAt.After(now) {
+		return TokenGrant{}, keyhole.Errorf(keyhole.ExpiredToken, "The device code has expired; start again.")
+	}
+	switch g.Status {
+	case keyhole.DeviceDenied:
+		return TokenGrant{}, keyhole.Errorf(keyhole.AccessDenied, "The person declined the request.")
+	case keyhole.DevicePending:
+		// Polling faster than the interval earns slow_down and a longer
+		// interval. x/oauth2 retries each failed poll at once with the other
+		// client authentication style, so polls within one second of the
+		// last count as one.
+		var slow bool
+		_, err := s.store.UpdateDeviceGrant(ctx, g.ID, func(d *keyhole.DeviceGrant) error {
+			since := now.Sub(d.PolledAt)
+			if !d.PolledAt.IsZero() && since >= time.Second && since < time.Duration(d.Interval)*time.Second {
+				slow = true
+				d.Interval += 5
+			}
+			if d.PolledAt.IsZero() || since >= time.Second {
+				d.PolledAt = now
+			}
+			return nil
+		})
+		if err != nil {
+			return TokenGrant{}, storeErr(err, "device grant")
+		}
+		if slow {
+			return TokenGrant{}, keyhole.Errorf(keyhole.SlowDown, "Polling too fast; wait longer between requests.")
+		}
+		return TokenGrant{}, keyhole.Errorf(keyhole.AuthorizationPending, "Waiting for the person to enter the code and answer.")
+	}
+	auth := keyhole.Authorization{
+		ID: newID(), AccountID: g.AccountID, ClientID: c.ID, SessionID: g.SessionID, Scope: g.Scope,
+		Description: c.Name, CreatedAt: now, UpdatedAt: now,
+	}
+	access, rawAccess := s.newToken(auth.ID, keyhole.AccessToken, now, s.accessTTL)
+	var idle time.Duration
+	if c.Public() {
+		idle = PublicRefreshIdle
+	}
+	refresh, rawRefresh := s.newToken(auth.ID, keyhole.RefreshToken, now, idle)
+	if err := s.store.RedeemDeviceGrant(ctx, g.ID, auth, []keyhole.Token{access, refresh}); err != nil {
+		if isNotFound(err) {
+			return TokenGrant{}, errGrant // redeemed by a concurrent poll
+		}
+		return TokenGrant{}, storeErr(err, "authorization")
+	}
+	return TokenGrant{Authorization: auth, Client: c, Access: *issued(access, rawAccess), Refresh: issued(refresh, rawRefresh)}, nil
+}
+
+// Revoke is RFC 7009 revocation by an authenticated client: revoking its
+// access or refresh token revokes the whole authorization. A token that is
+// unknown, malformed or another client's changes nothing and is not an
+// error (RFC 7009 §2.2).
+func (s *Service) Revoke(ctx context.Context, clientID, secret, raw string) error {
+	c, err := s.AuthenticateClient(ctx, clientID, secret)
+	if err != nil {
+		return err
+	}
+	if typ, err := token.Parse(raw); err != nil || (typ != token.Access && typ != token.Refresh) {
+		return nil
+	}
+	_, auth, err := s.store.TokenByHash(ctx, token.Hash(raw))
+	if err != nil {
+		if isNotFound(err) {
+			return nil
+		}
+		return storeErr(err, "token")
+	}
+	if auth.ClientID != c.ID {
+		return nil
+	}
+	if err := s.store.DeleteAuthorization(ctx, auth.ID); err != nil && !isNotFound(err) {
+		return storeErr(err, "authorization")
+	}
+	s.log.InfoContext(ctx, "authorization revoked by client", "client_id", c.ID, "authorization_id", auth.ID)
+	return nil
+}
+
+// Introspection is RFC 7662's answer about a token.
+type Introspection struct {
+	Active    bool
+	Scope     []string
+	ClientID  string
+	AccountID string
+	Email     string
+	TokenType string // "access_token" or "refresh_token"
+	ExpiresAt time.Time
+	IssuedAt  time.Time
+}
+
+// Introspect tells an authenticated client about one of its own tokens. A
+// token of another client, or one that is not live, is simply inactive.
+func (s *Service) Introspect(ctx context.Context, clientID, secret, raw string) (Introspection, error) {
+	c, err := s.AuthenticateClient(ctx, clientID, secret)
+	if err != nil {
+		return Introspection{}, err
+	}
+	typ, err := token.Parse(raw)
+	if err != nil || (typ != token.Access && typ != token.Refresh) {
+		return Introspection{}, nil
+	}
+	t, auth, err := s.store.TokenByHash(ctx, token.Hash(raw))
+	if err != nil {
+		if isNotFound(err) {
+			return Introspection{}, nil
+		}
+		return Introspection{}, storeErr(err, "token")
+	}
+	if auth.ClientID != c.ID || !t.UsedAt.IsZero() || t.Expired(s.clock()) {
+		return Introspection{}, nil
+	}
+	in := Introspection{
+		Active: true, Scope: auth.Scope, ClientID: c.ID, AccountID: auth.AccountID,
+		TokenType: "access_token", ExpiresAt: t.ExpiresAt, IssuedAt: t.CreatedAt,
+	}
+	if t.Kind == keyhole.RefreshToken {
+		in.TokenType = "refresh_token"
+	}
+	if auth.AccountID != "" {
+		if a, err := s.store.Account(ctx, auth.AccountID); err == nil {
+			in.Email = a.Email
+		}
+	}
+	return in, nil
+}

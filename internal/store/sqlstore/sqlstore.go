@@ -1,0 +1,921 @@
+// Package sqlstore implements store.Store over database/sql for the SQL
+// databases Keyhole runs on. The sqlite and postgres packages give it a
+// driver, their own schema (migrations) and a Dialect; the queries, written
+// in the SQL both understand, are here once.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/keyhole/keyhole/internal/keyhole"
+	"github.com/keyhole/keyhole/internal/store"
+)
+
+// Dialect is what differs between the databases.
+type Dialect struct {
+	// Numbered rewrites ? placeholders as $1, $2, … (PostgreSQL).
+	Numbered bool
+	// ForUpdate is appended to the SELECT of a read-modify-write: row locks
+	// where the database has them ("" for SQLite, whose write transactions
+	// lock the whole database at BEGIN).
+	ForUpdate string
+	// Migrations holds numbered files NNNN_name.sql at its root.
+	Migrations fs.FS
+	// LockMigrations, when set, runs first in the migration transaction, so
+	// that replicas starting together migrate one at a time.
+	LockMigrations string
+	// AfterClose, when set, runs after the database is closed (to close a
+	// connection pool that database/sql does not own).
+	AfterClose func()
+}
+
+// DB is a Keyhole store on a SQL database.
+type DB struct {
+	db  *sql.DB
+	d   Dialect
+	run queryer
+}
+
+var _ store.Store = (*DB)(nil)
+
+// New wraps an open database and applies the migrations it lacks. The DB
+// owns db from then on: Close closes it.
+func New(ctx context.Context, db *sql.DB, d Dialect) (*DB, error) {
+	s := &DB{db: db, d: d, run: rebinder{db, d.Numbered}}
+	if err := s.migrate(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *DB) migrate(ctx context.Context) error {
+	names, err := fs.Glob(s.d.Migrations, "*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	return s.tx(ctx, func(tx queryer) error {
+		if s.d.LockMigrations != "" {
+			if _, err := tx.ExecContext(ctx, s.d.LockMigrations); err != nil {
+				return fmt.Errorf("lock migrations: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+			return err
+		}
+		var current int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+			return err
+		}
+		for _, name := range names {
+			v, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+			if err != nil {
+				return fmt.Errorf("migration %s: name must start with a number", name)
+			}
+			if v <= current {
+				continue
+			}
+			body, err := fs.ReadFile(s.d.Migrations, name)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("migration %s: %w", name, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, micros(time.Now())); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// rebinder runs queries written with ? placeholders, numbering them for
+// databases that want $1, $2, ….
+type rebinder struct {
+	q interface {
+		ExecContext(context.Context, string, ...any) (sql.Result, error)
+		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+		QueryRowContext(context.Context, string, ...any) *sql.Row
+	}
+	numbered bool
+}
+
+var numberedCache sync.Map // query → numbered query
+
+func (r rebinder) bind(q string) string {
+	if !r.numbered {
+		return q
+	}
+	if v, ok := numberedCache.Load(q); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	numberedCache.Store(q, b.String())
+	return b.String()
+}
+
+func (r rebinder) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return r.q.ExecContext(ctx, r.bind(q), args...)
+}
+
+func (r rebinder) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return r.q.QueryContext(ctx, r.bind(q), args...)
+}
+
+func (r rebinder) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return r.q.QueryRowContext(ctx, r.bind(q), args...)
+}
+
+// mapErr maps driver errors to the store's sentinels by error code, never by
+// message: PostgreSQL's SQLSTATE and SQLite's extended result codes.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: %w", store.ErrNotFound, err)
+	}
+	var pg interface{ SQLState() string }
+	if errors.As(err, &pg) {
+		switch pg.SQLState() {
+		case "23505": // unique_violation
+			return fmt.Errorf("%w: %w", store.ErrConflict, err)
+		case "23503": // foreign_key_violation
+			return fmt.Errorf("%w: %w", store.ErrNotFound, err)
+		}
+		return err
+	}
+	var lite interface{ Code() int }
+	if errors.As(err, &lite) {
+		switch lite.Code() {
+		case sqliteConstraintUnique, sqliteConstraintPrimaryKey:
+			return fmt.Errorf("%w: %w", store.ErrConflict, err)
+		case sqliteConstraintForeignKey:
+			return fmt.Errorf("%w: %w", store.ErrNotFound, err)
+		}
+	}
+	return err
+}
+
+// SQLite's extended result codes for constraint failures
+// (https://sqlite.org/rescode.html).
+const (
+	sqliteConstraintForeignKey = 787
+	sqliteConstraintPrimaryKey = 1555
+	sqliteConstraintUnique     = 2067
+)
+
+// Ping reports whether the database answers.
+func (s *DB) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Close closes the database.
+func (s *DB) Close() error {
+	err := s.db.Close()
+	if s.d.AfterClose != nil {
+		s.d.AfterClose()
+	}
+	return err
+}
+
+// tx runs fn in a write transaction.
+func (s *DB) tx(ctx context.Context, fn func(queryer) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(err)
+	}
+	if err := fn(rebinder{tx, s.d.Numbered}); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return mapErr(tx.Commit())
+}
+
+// execOne runs a statement that must change exactly one row.
+func execOne(ctx context.Context, q interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, query string, args ...any) error {
+	res, err := q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+type queryer interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}
+
+// Times are integer microseconds; zero times are NULL.
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func nullMicros(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMicro(), Valid: true}
+}
+
+func fromMicros(n int64) time.Time { return time.UnixMicro(n).UTC() }
+
+func fromNullMicros(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return fromMicros(n.Int64)
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+func joinScope(s []string) string { return strings.Join(s, " ") }
+
+func splitScope(s string) []string {
+	if s == "" {
+		return []string{}
+	}
+	return strings.Split(s, " ")
+}
+
+// page renders r as SQL after a WHERE clause: the start condition, the
+// order and the limit. column maps the range field to a column.
+func page(r store.Range, columns map[string]string) (string, []any, error) {
+	field := r.Field
+	if field == "" {
+		field = "id"
+	}
+	col, ok := columns[field]
+	if !ok {
+		return "", nil, fmt.Errorf("store: cannot order by %q", field)
+	}
+	var b strings.Builder
+	var args []any
+	if r.Start != "" {
+		op := map[[2]bool]string{{false, false}: ">=", {false, true}: ">", {true, false}: "<=", {true, true}: "<"}[[2]bool{r.Desc, r.Exclusive}]
+		fmt.Fprintf(&b, " AND %s %s ?", col, op)
+		args = append(args, r.Start)
+	}
+	dir := "ASC"
+	if r.Desc {
+		dir = "DESC"
+	}
+	fmt.Fprintf(&b, " ORDER BY %s %s", col, dir)
+	if r.Max > 0 {
+		fmt.Fprintf(&b, " LIMIT %d", r.Max)
+	}
+	return b.String(), args, nil
+}
+
+var idOnly = map[string]string{"id": "id"}
+
+// ---- accounts
+
+const accountCols = `id, email, name, password_hash, mfa_enabled, last_login, created_at, updated_at`
+
+func scanAccount(row interface{ Scan(...any) error }) (keyhole.Account, error) {
+	var a keyhole.Account
+	var last sql.NullInt64
+	var created, updated int64
+	if err := row.Scan(&a.ID, &a.Email, &a.Name, &a.PasswordHash, &a.MFAEnabled, &last, &created, &updated); err != nil {
+		return keyhole.Account{}, mapErr(err)
+	}
+	a.LastLogin, a.CreatedAt, a.UpdatedAt = fromNullMicros(last), fromMicros(created), fromMicros(updated)
+	return a, nil
+}
+
+func insertAccount(ctx context.Context, q queryer, a keyhole.Account) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO accounts (id, email, email_key, name, password_hash, mfa_enabled, last_login, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.Email, strings.ToLower(a.Email), a.Name, a.PasswordHash, a.MFAEnabled, nullMicros(a.LastLogin), micros(a.CreatedAt), micros(a.UpdatedAt))
+	return mapErr(err)
+}
+
+// CreateAccount inserts a with its API key, atomically.
+func (s *DB) CreateAccount(ctx context.Context, a keyhole.Account, key keyhole.Authorization, tokens []keyhole.Token) error {
+	return s.tx(ctx, func(tx queryer) error {
+		if err := insertAccount(ctx, tx, a); err != nil {
+			return err
+		}
+		return insertAuthorization(ctx, tx, key, tokens)
+	})
+}
+
+// Account returns the account with the id.
+func (s *DB) Account(ctx context.Context, id string) (keyhole.Account, error) {
+	return scanAccount(s.run.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = ?`, id))
+}
+
+// AccountByEmail returns the account with the email, case-insensitively.
+func (s *DB) AccountByEmail(ctx context.Context, email string) (keyhole.Account, error) {
+	return scanAccount(s.run.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE email_key = ?`, strings.ToLower(email)))
+}
+
+// UpdateAccount is a read-modify-write of one account.
+func (s *DB) UpdateAccount(ctx context.Context, id string, fn func(*keyhole.Account) error) (keyhole.Account, error) {
+	var out keyhole.Account
+	err := s.tx(ctx, func(tx queryer) error {
+		a, err := scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = ?`+s.d.ForUpdate, id))
+		if err != nil {
+			return err
+		}
+		if err := fn(&a); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE accounts SET email = ?, email_key = ?, name = ?, password_hash = ?, mfa_enabled = ?, last_login = ?, updated_at = ? WHERE id = ?`,
+			a.Email, strings.ToLower(a.Email), a.Name, a.PasswordHash, a.MFAEnabled, nullMicros(a.LastLogin), micros(a.UpdatedAt), id)
+		if err != nil {
+			return mapErr(err)
+		}
+		out = a
+		return nil
+	})
+	return out, err
+}
+
+// ---- clients
+
+const clientCols = `id, account_id, name, redirect_uri, secret_hash, secret_sealed, trusted, created_at, updated_at`
+
+func scanClient(row interface{ Scan(...any) error }) (keyhole.Client, error) {
+	var c keyhole.Client
+	var created, updated int64
+	if err := row.Scan(&c.ID, &c.AccountID, &c.Name, &c.RedirectURI, &c.SecretHash, &c.SecretSealed, &c.Trusted, &created, &updated); err != nil {
+		return keyhole.Client{}, mapErr(err)
+	}
+	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return c, nil
+}
+
+// CreateClient inserts c.
+func (s *DB) CreateClient(ctx context.Context, c keyhole.Client) error {
+	_, err := s.run.ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.AccountID, c.Name, c.RedirectURI, c.SecretHash, c.SecretSealed, c.Trusted, micros(c.CreatedAt), micros(c.UpdatedAt))
+	return mapErr(err)
+}
+
+// Client returns the client with the id.
+func (s *DB) Client(ctx context.Context, id string) (keyhole.Client, error) {
+	return scanClient(s.run.QueryRowContext(ctx, `SELECT `+clientCols+` FROM clients WHERE id = ?`, id))
+}
+
+// ListClients returns the account's clients.
+func (s *DB) ListClients(ctx context.Context, accountID string, r store.Range) ([]keyhole.Client, error) {
+	tail, args, err := page(r, idOnly)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.run.QueryContext(ctx, `SELECT `+clientCols+` FROM clients WHERE account_id = ?`+tail, append([]any{accountID}, args...)...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return collect(rows, scanClient)
+}
+
+// UpdateClient is a read-modify-write of one client.
+func (s *DB) UpdateClient(ctx context.Context, id string, fn func(*keyhole.Client) error) (keyhole.Client, error) {
+	var out keyhole.Client
+	err := s.tx(ctx, func(tx queryer) error {
+		c, err := scanClient(tx.QueryRowContext(ctx, `SELECT `+clientCols+` FROM clients WHERE id = ?`+s.d.ForUpdate, id))
+		if err != nil {
+			return err
+		}
+		if err := fn(&c); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE clients SET name = ?, redirect_uri = ?, secret_hash = ?, secret_sealed = ?, trusted = ?, updated_at = ? WHERE id = ?`,
+			c.Name, c.RedirectURI, c.SecretHash, c.SecretSealed, c.Trusted, micros(c.UpdatedAt), id)
+		if err != nil {
+			return mapErr(err)
+		}
+		out = c
+		return nil
+	})
+	return out, err
+}
+
+// DeleteClient deletes the client; its authorizations and their tokens go
+// with it (ON DELETE CASCADE).
+func (s *DB) DeleteClient(ctx context.Context, id string) error {
+	return s.tx(ctx, func(tx queryer) error {
+		return execOne(ctx, tx, `DELETE FROM clients WHERE id = ?`, id)
+	})
+}
+
+func collect[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// ---- authorizations and tokens
+
+const authorizationCols = `id, account_id, client_id, session_id, scope, description, is_default, created_at, updated_at`
+
+func scanAuthorization(row interface{ Scan(...any) error }) (keyhole.Authorization, error) {
+	var a keyhole.Authorization
+	var account, client, session sql.NullString
+	var scope string
+	var created, updated int64
+	if err := row.Scan(&a.ID, &account, &client, &session, &scope, &a.Description, &a.Default, &created, &updated); err != nil {
+		return keyhole.Authorization{}, mapErr(err)
+	}
+	a.AccountID, a.ClientID, a.SessionID = account.String, client.String, session.String
+	a.Scope, a.CreatedAt, a.UpdatedAt = splitScope(scope), fromMicros(created), fromMicros(updated)
+	return a, nil
+}
+
+func insertAuthorization(ctx context.Context, q queryer, a keyhole.Authorization, tokens []keyhole.Token) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO authorizations (`+authorizationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, nullString(a.AccountID), nullString(a.ClientID), nullString(a.SessionID), joinScope(a.Scope), a.Description, a.Default,
+		micros(a.CreatedAt), micros(a.UpdatedAt))
+	if err != nil {
+		return mapErr(err)
+	}
+	return insertTokens(ctx, q, tokens)
+}
+
+const tokenCols = `id, authorization_id, kind, hash, hint, sealed, expires_at, created_at, used_at, redirect_uri, code_challenge`
+
+func insertTokens(ctx context.Context, q queryer, tokens []keyhole.Token) error {
+	for _, t := range tokens {
+		_, err := q.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			t.ID, t.AuthorizationID, string(t.Kind), t.Hash, t.Hint, t.Sealed, nullMicros(t.ExpiresAt), micros(t.CreatedAt),
+			nullMicros(t.UsedAt), t.RedirectURI, t.CodeChallenge)
+		if err != nil {
+			return mapErr(err)
+		}
+	}
+	return nil
+}
+
+func scanToken(row interface{ Scan(...any) error }) (keyhole.Token, error) {
+	var t keyhole.Token
+	var kind string
+	var expires, used sql.NullInt64
+	var created int64
+	if err := row.Scan(&t.ID, &t.AuthorizationID, &kind, &t.Hash, &t.Hint, &t.Sealed, &expires, &created, &used, &t.RedirectURI, &t.CodeChallenge); err != nil {
+		return keyhole.Token{}, mapErr(err)
+	}
+	t.Kind, t.ExpiresAt, t.CreatedAt, t.UsedAt = keyhole.TokenKind(kind), fromNullMicros(expires), fromMicros(created), fromNullMicros(used)
+	return t, nil
+}
+
+// CreateAuthorization inserts a and its tokens atomically.
+func (s *DB) CreateAuthorization(ctx context.Context, a keyhole.Authorization, tokens []keyhole.Token) error {
+	return s.tx(ctx, func(tx queryer) error { return insertAuthorization(ctx, tx, a, tokens) })
+}
+
+// Authorization returns the authorization with the id.
+func (s *DB) Authorization(ctx context.Context, id string) (keyhole.Authorization, error) {
+	return scanAuthorization(s.run.QueryRowContext(ctx, `SELECT `+authorizationCols+` FROM authorizations WHERE id = ?`, id))
+}
+
+// DefaultAuthorization returns the account's API key authorization.
+func (s *DB) DefaultAuthorization(ctx context.Context, accountID string) (keyhole.Authorization, error) {
+	return scanAuthorization(s.run.QueryRowContext(ctx, `SELECT `+authorizationCols+` FROM authorizations WHERE account_id = ? AND is_default`, accountID))
+}
+
+// ListAuthorizations returns the account's authorizations.
+func (s *DB) ListAuthorizations(ctx context.Context, accountID string, r store.Range) ([]keyhole.Authorization, error) {
+	tail, args, err := page(r, idOnly)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.run.QueryContext(ctx, `SELECT `+authorizationCols+` FROM authorizations WHERE account_id = ?`+tail, append([]any{accountID}, args...)...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return collect(rows, scanAuthorization)
+}
+
+// UpdateAuthorization writes Description, Scope and UpdatedAt.
+func (s *DB) UpdateAuthorization(ctx context.Context, id string, fn func(*keyhole.Authorization) error) (keyhole.Authorization, error) {
+	var out keyhole.Authorization
+	err := s.tx(ctx, func(tx queryer) error {
+		a, err := scanAuthorization(tx.QueryRowContext(ctx, `SELECT `+authorizationCols+` FROM authorizations WHERE id = ?`+s.d.ForUpdate, id))
+		if err != nil {
+			return err
+		}
+		orig := a
+		if err := fn(&a); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE authorizations SET description = ?, scope = ?, updated_at = ? WHERE id = ?`,
+			a.Description, joinScope(a.Scope), micros(a.UpdatedAt), id); err != nil {
+			return mapErr(err)
+		}
+		orig.Description, orig.Scope, orig.UpdatedAt = a.Description, a.Scope, a.UpdatedAt
+		out = orig
+		return nil
+	})
+	return out, err
+}
+
+// DeleteAuthorization deletes the authorization and its tokens.
+func (s *DB) DeleteAuthorization(ctx context.Context, id string) error {
+	return s.tx(ctx, func(tx queryer) error {
+		return execOne(ctx, tx, `DELETE FROM authorizations WHERE id = ?`, id)
+	})
+}
+
+// DeleteAccountAuthorizations deletes every authorization of the account but
+// keep, and every session but keep's.
+func (s *DB) DeleteAccountAuthorizations(ctx context.Context, accountID, keep string) (int, error) {
+	var n int64
+	err := s.tx(ctx, func(tx queryer) error {
+		var keepSession sql.NullString
+		if keep != "" {
+			err := tx.QueryRowContext(ctx, `SELECT session_id FROM authorizations WHERE id = ? AND account_id = ?`, keep, accountID).Scan(&keepSession)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return mapErr(err)
+			}
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM authorizations WHERE account_id = ? AND id != ?`, accountID, keep)
+		if err != nil {
+			return mapErr(err)
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = ? AND id != ?`, accountID, keepSession.String)
+		return mapErr(err)
+	})
+	return int(n), err
+}
+
+// Tokens returns every token of the authorization, oldest first.
+func (s *DB) Tokens(ctx context.Context, authorizationID string) ([]keyhole.Token, error) {
+	rows, err := s.run.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE authorization_id = ? ORDER BY created_at, id`, authorizationID)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return collect(rows, scanToken)
+}
+
+// ReplaceTokens deletes the unused tokens of the kinds given and inserts
+// tokens, atomically.
+func (s *DB) ReplaceTokens(ctx context.Context, authorizationID string, tokens []keyhole.Token) error {
+	return s.tx(ctx, func(tx queryer) error {
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM authorizations WHERE id = ?`, authorizationID).Scan(&one); err != nil {
+			return mapErr(err)
+		}
+		kinds := map[keyhole.TokenKind]bool{}
+		for _, t := range tokens {
+			if kinds[t.Kind] {
+				continue
+			}
+			kinds[t.Kind] = true
+			if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE authorization_id = ? AND kind = ? AND used_at IS NULL`, authorizationID, string(t.Kind)); err != nil {
+				return mapErr(err)
+			}
+		}
+		return insertTokens(ctx, tx, tokens)
+	})
+}
+
+const tokenAuthSelect = `SELECT t.id, t.authorization_id, t.kind, t.hash, t.hint, t.sealed, t.expires_at, t.created_at, t.used_at, t.redirect_uri, t.code_challenge,
+	a.id, a.account_id, a.client_id, a.session_id, a.scope, a.description, a.is_default, a.created_at, a.updated_at
+	FROM tokens t JOIN authorizations a ON a.id = t.authorization_id WHERE t.hash = ?`
+
+// TokenByHash returns the token with the hash and its authorization.
+func (s *DB) TokenByHash(ctx context.Context, hash string) (keyhole.Token, keyhole.Authorization, error) {
+	var t keyhole.Token
+	var a keyhole.Authorization
+	var kind string
+	var expires, used sql.NullInt64
+	var tCreated, aCreated, aUpdated int64
+	var account, client, session sql.NullString
+	var scope string
+	err := s.run.QueryRowContext(ctx, tokenAuthSelect, hash).Scan(
+		&t.ID, &t.AuthorizationID, &kind, &t.Hash, &t.Hint, &t.Sealed, &expires, &tCreated, &used, &t.RedirectURI, &t.CodeChallenge,
+		&a.ID, &account, &client, &session, &scope, &a.Description, &a.Default, &aCreated, &aUpdated)
+	if err != nil {
+		return keyhole.Token{}, keyhole.Authorization{}, mapErr(err)
+	}
+	t.Kind, t.ExpiresAt, t.CreatedAt, t.UsedAt = keyhole.TokenKind(kind), fromNullMicros(expires), fromMicros(tCreated), fromNullMicros(used)
+	a.AccountID, a.ClientID, a.SessionID = account.String, client.String, session.String
+	a.Scope, a.CreatedAt, a.UpdatedAt = splitScope(scope), fromMicros(aCreated), fromMicros(aUpdated)
+	return t, a, nil
+}
+
+// UseToken marks the token used, once.
+func (s *DB) UseToken(ctx context.Context, hash string, kind keyhole.TokenKind, at time.Time) (keyhole.Token, error) {
+	t, err := scanToken(s.run.QueryRowContext(ctx, `UPDATE tokens SET used_at = ? WHERE hash = ? AND kind = ? AND used_at IS NULL RETURNING `+tokenCols,
+		micros(at), hash, string(kind)))
+	if err == nil || !errors.Is(err, store.ErrNotFound) {
+		return t, err
+	}
+	t, err = scanToken(s.run.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ? AND kind = ?`, hash, string(kind)))
+	if err != nil {
+		return keyhole.Token{}, err
+	}
+	return t, fmt.Errorf("%w: token already used", store.ErrConflict)
+}
+
+// DeleteExpiredTokens deletes tokens that expired at or before before.
+func (s *DB) DeleteExpiredTokens(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.run.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at IS NOT NULL AND expires_at <= ?`, micros(before))
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	return res.RowsAffected()
+}
+
+// ---- sessions
+
+const sessionCols = `id, account_id, hash, description, ip, user_agent, created_at, expires_at`
+
+func scanSession(row interface{ Scan(...any) error }) (keyhole.Session, error) {
+	var ss keyhole.Session
+	var hash sql.NullString
+	var created, expires int64
+	if err := row.Scan(&ss.ID, &ss.AccountID, &hash, &ss.Description, &ss.IP, &ss.UserAgent, &created, &expires); err != nil {
+		return keyhole.Session{}, mapErr(err)
+	}
+	ss.Hash, ss.CreatedAt, ss.ExpiresAt = hash.String, fromMicros(created), fromMicros(expires)
+	return ss, nil
+}
+
+// CreateSession inserts ss and, if a is not nil, a with its tokens.
+func (s *DB) CreateSession(ctx context.Context, ss keyhole.Session, a *keyhole.Authorization, tokens []keyhole.Token) error {
+	return s.tx(ctx, func(tx queryer) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			ss.ID, ss.AccountID, nullString(ss.Hash), ss.Description, ss.IP, ss.UserAgent, micros(ss.CreatedAt), micros(ss.ExpiresAt))
+		if err != nil {
+			return mapErr(err)
+		}
+		if a == nil {
+			return nil
+		}
+		return insertAuthorization(ctx, tx, *a, tokens)
+	})
+}
+
+// Session returns the session with the id.
+func (s *DB) Session(ctx context.Context, id string) (keyhole.Session, error) {
+	return scanSession(s.run.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id = ?`, id))
+}
+
+// SessionByHash returns the session with the hash.
+func (s *DB) SessionByHash(ctx context.Context, hash string) (keyhole.Session, error) {
+	if hash == "" {
+		return keyhole.Session{}, store.ErrNotFound
+	}
+	return scanSession(s.run.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE hash = ?`, hash))
+}
+
+// ListSessions returns the account's sessions.
+func (s *DB) ListSessions(ctx context.Context, accountID string, r store.Range) ([]keyhole.Session, error) {
+	tail, args, err := page(r, idOnly)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.run.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE account_id = ?`+tail, append([]any{accountID}, args...)...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return collect(rows, scanSession)
+}
+
+// DeleteSession deletes the session; the authorizations made through it and
+// their tokens go with it.
+func (s *DB) DeleteSession(ctx context.Context, id string) error {
+	return s.tx(ctx, func(tx queryer) error {
+		return execOne(ctx, tx, `DELETE FROM sessions WHERE id = ?`, id)
+	})
+}
+
+// ---- apps and config vars
+
+const appCols = `id, account_id, name, region, stack, maintenance, created_at, updated_at`
+
+func scanApp(row interface{ Scan(...any) error }) (keyhole.App, error) {
+	var a keyhole.App
+	var created, updated int64
+	if err := row.Scan(&a.ID, &a.AccountID, &a.Name, &a.Region, &a.Stack, &a.Maintenance, &created, &updated); err != nil {
+		return keyhole.App{}, mapErr(err)
+	}
+	a.CreatedAt, a.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return a, nil
+}
+
+// CreateApp inserts a.
+func (s *DB) CreateApp(ctx context.Context, a keyhole.App) error {
+	_, err := s.run.ExecContext(ctx, `INSERT INTO apps (`+appCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.AccountID, a.Name, a.Region, a.Stack, a.Maintenance, micros(a.CreatedAt), micros(a.UpdatedAt))
+	return mapErr(err)
+}
+
+// App returns the app with the id.
+func (s *DB) App(ctx context.Context, id string) (keyhole.App, error) {
+	return scanApp(s.run.QueryRowContext(ctx, `SELECT `+appCols+` FROM apps WHERE id = ?`, id))
+}
+
+// AppByName returns the app with the name.
+func (s *DB) AppByName(ctx context.Context, name string) (keyhole.App, error) {
+	return scanApp(s.run.QueryRowContext(ctx, `SELECT `+appCols+` FROM apps WHERE name = ?`, name))
+}
+
+// ListApps returns the account's apps.
+func (s *DB) ListApps(ctx context.Context, accountID string, r store.Range) ([]keyhole.App, error) {
+	tail, args, err := page(r, map[string]string{"id": "id", "name": "name"})
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.run.QueryContext(ctx, `SELECT `+appCols+` FROM apps WHERE account_id = ?`+tail, append([]any{accountID}, args...)...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return collect(rows, scanApp)
+}
+
+// UpdateApp is a read-modify-write of one app.
+func (s *DB) UpdateApp(ctx context.Context, id string, fn func(*keyhole.App) error) (keyhole.App, error) {
+	var out keyhole.App
+	err := s.tx(ctx, func(tx queryer) error {
+		a, err := scanApp(tx.QueryRowContext(ctx, `SELECT `+appCols+` FROM apps WHERE id = ?`+s.d.ForUpdate, id))
+		if err != nil {
+			return err
+		}
+		if err := fn(&a); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE apps SET name = ?, region = ?, stack = ?, maintenance = ?, updated_at = ? WHERE id = ?`,
+			a.Name, a.Region, a.Stack, a.Maintenance, micros(a.UpdatedAt), id); err != nil {
+			return mapErr(err)
+		}
+		out = a
+		return nil
+	})
+	return out, err
+}
+
+// DeleteApp deletes the app and its config vars.
+func (s *DB) DeleteApp(ctx context.Context, id string) error {
+	return s.tx(ctx, func(tx queryer) error {
+		return execOne(ctx, tx, `DELETE FROM apps WHERE id = ?`, id)
+	})
+}
+
+func configVars(ctx context.Context, q queryer, appID string) (map[string]string, error) {
+	var one int
+	if err := q.QueryRowContext(ctx, `SELECT 1 FROM apps WHERE id = ?`, appID).Scan(&one); err != nil {
+		return nil, mapErr(err)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT key, value FROM config_vars WHERE app_id = ?`, appID)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	vars := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, mapErr(err)
+		}
+		vars[k] = v
+	}
+	return vars, mapErr(rows.Err())
+}
+
+// ConfigVars returns the app's config vars.
+func (s *DB) ConfigVars(ctx context.Context, appID string) (map[string]string, error) {
+	return configVars(ctx, s.run, appID)
+}
+
+// UpdateConfigVars applies changes atomically and returns the result.
+func (s *DB) UpdateConfigVars(ctx context.Context, appID string, changes map[string]*string, at time.Time) (map[string]string, error) {
+	var out map[string]string
+	err := s.tx(ctx, func(tx queryer) error {
+		if err := execOne(ctx, tx, `UPDATE apps SET updated_at = ? WHERE id = ?`, micros(at), appID); err != nil {
+			return err
+		}
+		for k, v := range changes {
+			var err error
+			if v == nil {
+				_, err = tx.ExecContext(ctx, `DELETE FROM config_vars WHERE app_id = ? AND key = ?`, appID, k)
+			} else {
+				_, err = tx.ExecContext(ctx, `INSERT INTO config_vars (app_id, key, value) VALUES (?, ?, ?)
+					ON CONFLICT (app_id, key) DO UPDATE SET value = excluded.value`, appID, k, *v)
+			}
+			if err != nil {
+				return mapErr(err)
+			}
+		}
+		var err error
+		out, err = configVars(ctx, tx, appID)
+		return err
+	})
+	return out, err
+}
+
+// ---- device grants
+
+const deviceCols = `id, client_id, scope, device_hash, user_code, poll_interval, polled_at, status, account_id, session_id, expires_at, created_at`
+
+func scanDevice(row interface{ Scan(...any) error }) (keyhole.DeviceGrant, error) {
+	var g keyhole.DeviceGrant
+	var scope, status string
+	var polled sql.NullInt64
+	var account, session sql.NullString
+	var expires, created int64
+	if err := row.Scan(&g.ID, &g.ClientID, &scope, &g.DeviceHash, &g.UserCode, &g.Interval, &polled, &status, &account, &session, &expires, &created); err != nil {
+		return keyhole.DeviceGrant{}, mapErr(err)
+	}
+	g.Scope, g.PolledAt, g.Status = splitScope(scope), fromNullMicros(polled), keyhole.DeviceStatus(status)
+	g.AccountID, g.SessionID, g.ExpiresAt, g.CreatedAt = account.String, session.String, fromMicros(expires), fromMicros(created)
+	return g, nil
+}
+
+// CreateDeviceGrant inserts g.
+func (s *DB) CreateDeviceGrant(ctx context.Context, g keyhole.DeviceGrant) error {
+	_, err := s.run.ExecContext(ctx, `INSERT INTO device_grants (`+deviceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		g.ID, g.ClientID, joinScope(g.Scope), g.DeviceHash, g.UserCode, g.Interval, nullMicros(g.PolledAt), string(g.Status),
+		nullString(g.AccountID), nullString(g.SessionID), micros(g.ExpiresAt), micros(g.CreatedAt))
+	return mapErr(err)
+}
+
+// DeviceGrantByHash returns the grant with the device code hash.
+func (s *DB) DeviceGrantByHash(ctx context.Context, hash string) (keyhole.DeviceGrant, error) {
+	return scanDevice(s.run.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM device_grants WHERE device_hash = ?`, hash))
+}
+
+// DeviceGrantByUserCode returns the grant with the user code.
+func (s *DB) DeviceGrantByUserCode(ctx context.Context, code string) (keyhole.DeviceGrant, error) {
+	return scanDevice(s.run.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM device_grants WHERE user_code = ?`, code))
+}
+
+// UpdateDeviceGrant is a read-modify-write of one grant.
+func (s *DB) UpdateDeviceGrant(ctx context.Context, id string, fn func(*keyhole.DeviceGrant) error) (keyhole.DeviceGrant, error) {
+	var out keyhole.DeviceGrant
+	err := s.tx(ctx, func(tx queryer) error {
+		g, err := scanDevice(tx.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM device_grants WHERE id = ?`+s.d.ForUpdate, id))
+		if err != nil {
+			return err
+		}
+		if err := fn(&g); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE device_grants SET scope = ?, poll_interval = ?, polled_at = ?, status = ?, account_id = ?, session_id = ?, expires_at = ? WHERE id = ?`,
+			joinScope(g.Scope), g.Interval, nullMicros(g.PolledAt), string(g.Status), nullString(g.AccountID), nullString(g.SessionID), micros(g.ExpiresAt), id); err != nil {
+			return mapErr(err)
+		}
+		out = g
+		return nil
+	})
+	return out, err
+}
+
+// RedeemDeviceGrant deletes the grant and inserts the authorization.
+func (s *DB) RedeemDeviceGrant(ctx context.Context, id string, a keyhole.Authorization, tokens []keyhole.Token) error {
+	return s.tx(ctx, func(tx queryer) error {
+		if err := execOne(ctx, tx, `DELETE FROM device_grants WHERE id = ?`, id); err != nil {
+			return err
+		}
+		return insertAuthorization(ctx, tx, a, tokens)
+	})
+}
+
+// DeleteExpiredDeviceGrants deletes grants expired at or before before.
+func (s *DB) DeleteExpiredDeviceGrants(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.run.ExecContext(ctx, `DELETE FROM device_grants WHERE expires_at <= ?`, micros(before))
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	return res.RowsAffected()
+}

@@ -1,0 +1,177 @@
+// Package store defines the storage interface Keyhole's services use. Two
+// backends implement it, sqlite and postgres, and both pass the one
+// conformance suite in storetest.
+//
+// Stores hold the SQL and know no rules: ids, hashes, timestamps and
+// expiries are chosen by the services and stored as given. Every time is
+// returned in UTC, truncated to microseconds.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/keyhole/keyhole/internal/keyhole"
+)
+
+// Sentinel errors. Backends map driver errors to these by error code, never
+// by message text, and wrap them with %w.
+var (
+	// ErrNotFound means the row does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict means a unique constraint would be violated, or a
+	// single-use value was already used.
+	ErrConflict = errors.New("store: conflict")
+)
+
+// Range selects one page of a list, ordered by Field.
+type Range struct {
+	// Field orders the list: "id" for every resource, "name" for apps.
+	// "" means "id".
+	Field string
+	// Start is the value of Field to start from; "" starts at the first row.
+	Start string
+	// Exclusive leaves out the row whose Field equals Start.
+	Exclusive bool
+	// Max is the most rows to return; 0 means no limit.
+	Max int
+	// Desc orders descending.
+	Desc bool
+}
+
+// Store is Keyhole's storage. Every method takes the request's context first.
+// Methods that change several rows do so in one transaction: either all of the
+// change is written or none of it.
+type Store interface {
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the database.
+	Close() error
+
+	// CreateAccount inserts a together with its API key: the authorization
+	// key (Default set) and its tokens, atomically. ErrConflict if the id
+	// exists or another account has the same email, compared
+	// case-insensitively; then nothing is written.
+	CreateAccount(ctx context.Context, a keyhole.Account, key keyhole.Authorization, tokens []keyhole.Token) error
+	// Account returns the account with the id. ErrNotFound.
+	Account(ctx context.Context, id string) (keyhole.Account, error)
+	// AccountByEmail returns the account whose email equals email,
+	// case-insensitively. ErrNotFound.
+	AccountByEmail(ctx context.Context, email string) (keyhole.Account, error)
+	// UpdateAccount reads the account, calls fn on it and writes the result,
+	// in one transaction. If fn returns an error nothing is written and that
+	// error is returned as is. ErrNotFound; ErrConflict if the new email is
+	// taken. The ID and CreatedAt cannot change.
+	UpdateAccount(ctx context.Context, id string, fn func(*keyhole.Account) error) (keyhole.Account, error)
+
+	// CreateClient inserts c. ErrConflict if the id exists.
+	CreateClient(ctx context.Context, c keyhole.Client) error
+	// Client returns the client with the id. ErrNotFound.
+	Client(ctx context.Context, id string) (keyhole.Client, error)
+	// ListClients returns the clients registered by the account, in r's order.
+	ListClients(ctx context.Context, accountID string, r Range) ([]keyhole.Client, error)
+	// UpdateClient is a read-modify-write of one client, as UpdateAccount.
+	UpdateClient(ctx context.Context, id string, fn func(*keyhole.Client) error) (keyhole.Client, error)
+	// DeleteClient deletes the client together with every authorization
+	// issued to it and their tokens, atomically. ErrNotFound.
+	DeleteClient(ctx context.Context, id string) error
+
+	// CreateAuthorization inserts a and its tokens atomically. ErrConflict if
+	// an id or token hash exists, or if a.Default is set and the account
+	// already has a default authorization.
+	CreateAuthorization(ctx context.Context, a keyhole.Authorization, tokens []keyhole.Token) error
+	// Authorization returns the authorization with the id. ErrNotFound.
+	Authorization(ctx context.Context, id string) (keyhole.Authorization, error)
+	// DefaultAuthorization returns the account's API key authorization (the
+	// one with Default set). ErrNotFound.
+	DefaultAuthorization(ctx context.Context, accountID string) (keyhole.Authorization, error)
+	// ListAuthorizations returns the account's authorizations, in r's order.
+	ListAuthorizations(ctx context.Context, accountID string, r Range) ([]keyhole.Authorization, error)
+	// UpdateAuthorization is a read-modify-write of one authorization, as
+	// UpdateAccount. Only Description, Scope and UpdatedAt are written.
+	UpdateAuthorization(ctx context.Context, id string, fn func(*keyhole.Authorization) error) (keyhole.Authorization, error)
+	// DeleteAuthorization deletes the authorization and all its tokens
+	// (access, refresh and grant code) atomically. ErrNotFound.
+	DeleteAuthorization(ctx context.Context, id string) error
+	// DeleteAccountAuthorizations deletes, atomically, every authorization of
+	// the account except the one whose id is keep ("" keeps none), with their
+	// tokens, and every session of the account except the one made through
+	// keep's session. It returns how many authorizations it deleted.
+	DeleteAccountAuthorizations(ctx context.Context, accountID, keep string) (int, error)
+
+	// Tokens returns every token of the authorization, used or not, oldest
+	// first.
+	Tokens(ctx context.Context, authorizationID string) ([]keyhole.Token, error)
+	// ReplaceTokens atomically deletes the authorization's unused tokens
+	// (UsedAt zero) of each kind present in tokens and inserts tokens. Used
+	// tokens stay, so that the reuse of a rotated refresh token or a redeemed
+	// code can be recognised, until the authorization is deleted or they
+	// expire. ErrNotFound if the authorization does not exist; ErrConflict if
+	// a hash exists.
+	ReplaceTokens(ctx context.Context, authorizationID string, tokens []keyhole.Token) error
+	// TokenByHash returns the token with the hash and its authorization, in
+	// one query: this is the hot path of every authenticated request.
+	// ErrNotFound.
+	TokenByHash(ctx context.Context, hash string) (keyhole.Token, keyhole.Authorization, error)
+	// UseToken marks the token with the hash and kind as used at `at`, if it
+	// was not used before, and returns it. Of several concurrent callers
+	// exactly one succeeds; the others get ErrConflict together with the
+	// token as it is stored. ErrNotFound if no such token.
+	UseToken(ctx context.Context, hash string, kind keyhole.TokenKind, at time.Time) (keyhole.Token, error)
+	// DeleteExpiredTokens deletes tokens whose ExpiresAt is set and not after
+	// before, and returns how many.
+	DeleteExpiredTokens(ctx context.Context, before time.Time) (int64, error)
+
+	// CreateSession inserts s and, when a is not nil, the authorization a
+	// made through it (a.SessionID == s.ID) with its tokens, atomically: a CLI
+	// login. ErrConflict if an id or hash exists; then nothing is written.
+	CreateSession(ctx context.Context, s keyhole.Session, a *keyhole.Authorization, tokens []keyhole.Token) error
+	// Session returns the session with the id. ErrNotFound.
+	Session(ctx context.Context, id string) (keyhole.Session, error)
+	// SessionByHash returns the session whose Hash equals hash. ErrNotFound.
+	SessionByHash(ctx context.Context, hash string) (keyhole.Session, error)
+	// ListSessions returns the account's sessions, in r's order.
+	ListSessions(ctx context.Context, accountID string, r Range) ([]keyhole.Session, error)
+	// DeleteSession deletes the session together with every authorization
+	// made through it and their tokens, atomically. ErrNotFound.
+	DeleteSession(ctx context.Context, id string) error
+
+	// CreateApp inserts a. ErrConflict if the id or the name exists.
+	CreateApp(ctx context.Context, a keyhole.App) error
+	// App returns the app with the id. ErrNotFound.
+	App(ctx context.Context, id string) (keyhole.App, error)
+	// AppByName returns the app with the name. ErrNotFound.
+	AppByName(ctx context.Context, name string) (keyhole.App, error)
+	// ListApps returns the account's apps, in r's order (Field "id" or "name").
+	ListApps(ctx context.Context, accountID string, r Range) ([]keyhole.App, error)
+	// UpdateApp is a read-modify-write of one app, as UpdateAccount.
+	// ErrConflict if the new name is taken.
+	UpdateApp(ctx context.Context, id string, fn func(*keyhole.App) error) (keyhole.App, error)
+	// DeleteApp deletes the app and its config vars atomically. ErrNotFound.
+	DeleteApp(ctx context.Context, id string) error
+	// ConfigVars returns the app's config vars. ErrNotFound if no such app.
+	ConfigVars(ctx context.Context, appID string) (map[string]string, error)
+	// UpdateConfigVars applies changes atomically (a nil value deletes the
+	// key), sets the app's UpdatedAt to at, and returns the resulting map.
+	// ErrNotFound if no such app.
+	UpdateConfigVars(ctx context.Context, appID string, changes map[string]*string, at time.Time) (map[string]string, error)
+
+	// CreateDeviceGrant inserts g. ErrConflict if the id, device hash or
+	// user code exists.
+	CreateDeviceGrant(ctx context.Context, g keyhole.DeviceGrant) error
+	// DeviceGrantByHash returns the grant whose DeviceHash is hash. ErrNotFound.
+	DeviceGrantByHash(ctx context.Context, hash string) (keyhole.DeviceGrant, error)
+	// DeviceGrantByUserCode returns the grant whose UserCode is code. ErrNotFound.
+	DeviceGrantByUserCode(ctx context.Context, code string) (keyhole.DeviceGrant, error)
+	// UpdateDeviceGrant is a read-modify-write of one grant, as UpdateAccount;
+	// every field but ID, ClientID, DeviceHash, UserCode and CreatedAt is written.
+	UpdateDeviceGrant(ctx context.Context, id string, fn func(*keyhole.DeviceGrant) error) (keyhole.DeviceGrant, error)
+	// RedeemDeviceGrant deletes the grant and inserts the authorization a with
+	// its tokens, atomically. Of concurrent callers exactly one succeeds; the
+	// others get ErrNotFound (the grant is gone).
+	RedeemDeviceGrant(ctx context.Context, id string, a keyhole.Authorization, tokens []keyhole.Token) error
+	// DeleteExpiredDeviceGrants deletes grants whose ExpiresAt is not after
+	// before, and returns how many.
+	DeleteExpiredDeviceGrants(ctx context.Context, before time.Time) (int64, error)
+}
