@@ -132,6 +132,8 @@ type Options struct {
 	RateLimit int
 	// RefreshGrace is passed to the service; 0 means its default.
 	RefreshGrace time.Duration
+	// Log receives every log line; nil logs warnings and errors to the test.
+	Log *slog.Logger
 }
 
 // NewServer starts a Keyhole server for the test, closed when it ends.
@@ -152,7 +154,10 @@ func NewServer(tb testing.TB, o Options) *Server {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
 	svc, err := service.New(service.Deps{Store: o.Store, Sealer: sealer, Log: log, Now: o.Now, Password: FastPasswords, RefreshGrace: o.RefreshGrace})
 	if err != nil {
 		tb.Fatal(err)
