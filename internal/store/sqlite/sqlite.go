@@ -9,6 +9,7 @@ import (
 	"embed"
 	"io/fs"
 	"net/url"
+	"os"
 	"time"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
@@ -22,6 +23,13 @@ var migrations embed.FS
 // Open opens (creating if needed) the database file at path and applies
 // the migrations it lacks.
 func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
+	// The file holds password hashes: only its owner may read it. SQLite
+	// gives its -wal and -shm files the database file's permissions.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(10000)", "synchronous(NORMAL)"} {
 		q.Add("_pragma", p)
