@@ -444,6 +444,7 @@ func TestAccountUpdate(t *testing.T) {
 		ts.CreateAccount(t, "bob@example.com", password)
 		tok := ts.Login(t, "ada@example.com", password)
 		other := ts.Login(t, "ada@example.com", password)
+		oldKey := ts.APIKey(t, "ada@example.com", password)
 
 		r := c.do("PATCH", "/account", map[string]any{"name": "Ada Lovelace"}, bearer(tok))
 		if r.status != 200 || r.json(t)["name"] != "Ada Lovelace" {
@@ -477,6 +478,11 @@ func TestAccountUpdate(t *testing.T) {
 		}
 		// The password change revoked the other session's token, not this one.
 		c.do("GET", "/account", nil, bearer(other)).wantError(t, 401, "unauthorized")
+		// The old API key went with it; the account has a new one.
+		c.do("GET", "/account", nil, bearer(oldKey)).wantError(t, 401, "unauthorized")
+		if newKey := ts.APIKey(t, "ada@lovelace.example", "a new long password"); newKey == oldKey || c.do("GET", "/account", nil, bearer(newKey)).status != 200 {
+			t.Errorf("no working new API key after the password change")
+		}
 		if r := c.do("GET", "/account", nil, bearer(tok)); r.status != 200 {
 			t.Errorf("the token that changed the password stopped working: %d", r.status)
 		}

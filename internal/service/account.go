@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"net/mail"
 	"strings"
 	"unicode/utf8"
@@ -113,24 +114,20 @@ func (s *Service) UpdateAccount(ctx context.Context, actor Actor, in AccountUpda
 	}
 	// The slow password check runs before the write transaction; inside it
 	// the hash must still be the one checked.
-	var checked string
+	var cur keyhole.Account
 	if sensitive {
 		if in.CurrentPassword == "" {
 			return keyhole.Account{}, keyhole.Errorf(keyhole.Invalid, "Changing the email or password requires the current password (`password`).")
 		}
-		cur, err := s.store.Account(ctx, actor.AccountID)
-		if err != nil {
+		var err error
+		if cur, err = s.store.Account(ctx, actor.AccountID); err != nil {
 			return keyhole.Account{}, storeErr(err, "account")
 		}
 		if ok, _ := secret.VerifyPassword(in.CurrentPassword, cur.PasswordHash); !ok {
 			return keyhole.Account{}, keyhole.Errorf(keyhole.Invalid, "The current password is incorrect.")
 		}
-		checked = cur.PasswordHash
 	}
-	a, err := s.store.UpdateAccount(ctx, actor.AccountID, func(a *keyhole.Account) error {
-		if sensitive && a.PasswordHash != checked {
-			return keyhole.Errorf(keyhole.Conflict, "The password changed meanwhile; try again.")
-		}
+	apply := func(a *keyhole.Account) {
 		if in.Name != nil {
 			a.Name = strings.TrimSpace(*in.Name)
 		}
@@ -141,28 +138,49 @@ func (s *Service) UpdateAccount(ctx context.Context, actor Actor, in AccountUpda
 			a.PasswordHash = newHash
 		}
 		a.UpdatedAt = s.clock()
+	}
+	if newHash != "" {
+		// A password change locks out whoever knew the old one: every other
+		// authorization and session goes, in the same transaction. The
+		// caller's own stays; if it is not the API key, the account gets a
+		// new API key, the old one being revoked with the rest.
+		a := cur
+		apply(&a)
+		var key keyhole.Authorization
+		var tokens []keyhole.Token
+		if !actor.Authorization.Default {
+			key, tokens = s.apiKey(a.ID, a.UpdatedAt)
+		}
+		n, err := s.store.ResetAccount(ctx, a, cur.PasswordHash, actor.Authorization.ID, key, tokens)
+		if err != nil {
+			return keyhole.Account{}, accountErr(err)
+		}
+		s.log.InfoContext(ctx, "password changed", "account_id", a.ID, "revoked_authorizations", n)
+		return a, nil
+	}
+	a, err := s.store.UpdateAccount(ctx, actor.AccountID, func(a *keyhole.Account) error {
+		if sensitive && a.PasswordHash != cur.PasswordHash {
+			return keyhole.Errorf(keyhole.Conflict, "The password changed meanwhile; try again.")
+		}
+		apply(a)
 		return nil
 	})
 	if err != nil {
-		if keyhole.ErrorCode(storeErr(err, "account")) == keyhole.Conflict {
-			return keyhole.Account{}, &keyhole.Error{Code: keyhole.Conflict, Message: "An account with that email already exists.", Err: err}
-		}
-		return keyhole.Account{}, storeErr(err, "account")
-	}
-	if newHash != "" {
-		n, err := s.store.DeleteAccountAuthorizations(ctx, a.ID, actor.Authorization.ID)
-		if err != nil {
-			return keyhole.Account{}, storeErr(err, "authorization")
-		}
-		// The old API key is gone with the rest; the account gets a new one.
-		if !actor.Authorization.Default {
-			if _, err := s.createAPIKey(ctx, a.ID, s.clock()); err != nil {
-				return keyhole.Account{}, err
-			}
-		}
-		s.log.InfoContext(ctx, "password changed", "account_id", a.ID, "revoked_authorizations", n)
+		return keyhole.Account{}, accountErr(err)
 	}
 	return a, nil
+}
+
+// accountErr names the conflict a change of account can meet.
+func accountErr(err error) error {
+	var ke *keyhole.Error
+	if errors.As(err, &ke) {
+		return err
+	}
+	if keyhole.ErrorCode(storeErr(err, "account")) == keyhole.Conflict {
+		return &keyhole.Error{Code: keyhole.Conflict, Message: "An account with that email already exists, or the password changed meanwhile.", Err: err}
+	}
+	return storeErr(err, "account")
 }
 
 // Authenticate checks an email and password and returns the account.

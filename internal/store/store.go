@@ -65,6 +65,15 @@ type Store interface {
 	// taken. The ID and CreatedAt cannot change.
 	UpdateAccount(ctx context.Context, id string, fn func(*keyhole.Account) error) (keyhole.Account, error)
 
+	// ResetAccount is a password change, atomically: it writes a's Email,
+	// Name, PasswordHash and UpdatedAt if the stored password hash still
+	// equals oldHash (ErrConflict otherwise), deletes every authorization of
+	// the account except keep ("" keeps none) with their tokens and every
+	// session except keep's, and, when key.ID is not "", inserts key (the
+	// new API key) with its tokens. It returns how many authorizations it
+	// deleted. ErrNotFound if no such account.
+	ResetAccount(ctx context.Context, a keyhole.Account, oldHash, keep string, key keyhole.Authorization, tokens []keyhole.Token) (int, error)
+
 	// CreateClient inserts c. ErrConflict if the id exists.
 	CreateClient(ctx context.Context, c keyhole.Client) error
 	// Client returns the client with the id. ErrNotFound.

@@ -555,26 +555,62 @@ func (s *DB) DeleteAuthorization(ctx context.Context, id string) error {
 // DeleteAccountAuthorizations deletes every authorization of the account but
 // keep, and every session but keep's.
 func (s *DB) DeleteAccountAuthorizations(ctx context.Context, accountID, keep string) (int, error) {
-	var n int64
+	var n int
 	err := s.tx(ctx, func(tx queryer) error {
-		var keepSession sql.NullString
-		if keep != "" {
-			err := tx.QueryRowContext(ctx, `SELECT session_id FROM authorizations WHERE id = ? AND account_id = ?`, keep, accountID).Scan(&keepSession)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return mapErr(err)
-			}
+		var err error
+		n, err = deleteAccountAuthorizations(ctx, tx, accountID, keep)
+		return err
+	})
+	return n, err
+}
+
+func deleteAccountAuthorizations(ctx context.Context, tx queryer, accountID, keep string) (int, error) {
+	var keepSession sql.NullString
+	if keep != "" {
+		err := tx.QueryRowContext(ctx, `SELECT session_id FROM authorizations WHERE id = ? AND account_id = ?`, keep, accountID).Scan(&keepSession)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return 0, mapErr(err)
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM authorizations WHERE account_id = ? AND id != ?`, accountID, keep)
-		if err != nil {
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM authorizations WHERE account_id = ? AND id != ?`, accountID, keep)
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = ? AND id != ?`, accountID, keepSession.String); err != nil {
+		return 0, mapErr(err)
+	}
+	return int(n), nil
+}
+
+// ResetAccount changes the password and revokes everything else, atomically.
+func (s *DB) ResetAccount(ctx context.Context, a keyhole.Account, oldHash, keep string, key keyhole.Authorization, tokens []keyhole.Token) (int, error) {
+	var n int
+	err := s.tx(ctx, func(tx queryer) error {
+		var stored string
+		if err := tx.QueryRowContext(ctx, `SELECT password_hash FROM accounts WHERE id = ?`+s.d.ForUpdate, a.ID).Scan(&stored); err != nil {
 			return mapErr(err)
 		}
-		if n, err = res.RowsAffected(); err != nil {
+		if stored != oldHash {
+			return fmt.Errorf("%w: the password changed meanwhile", store.ErrConflict)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET email = ?, email_key = ?, name = ?, password_hash = ?, updated_at = ? WHERE id = ?`,
+			a.Email, strings.ToLower(a.Email), a.Name, a.PasswordHash, micros(a.UpdatedAt), a.ID); err != nil {
+			return mapErr(err)
+		}
+		var err error
+		if n, err = deleteAccountAuthorizations(ctx, tx, a.ID, keep); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = ? AND id != ?`, accountID, keepSession.String)
-		return mapErr(err)
+		if key.ID == "" {
+			return nil
+		}
+		return insertAuthorization(ctx, tx, key, tokens)
 	})
-	return int(n), err
+	return n, err
 }
 
 // Tokens returns every token of the authorization, oldest first.
