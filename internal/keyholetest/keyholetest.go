@@ -68,6 +68,20 @@ func OpenSQLite(tb testing.TB) store.Store {
 // (and fails in CI).
 func OpenPostgres(tb testing.TB) store.Store {
 	tb.Helper()
+	db, err := postgres.Open(context.Background(), PostgresSchema(tb))
+	if err != nil {
+		tb.Fatalf("open postgres: %v", err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// PostgresSchema creates an empty schema in the KEYHOLE_TEST_POSTGRES
+// database and returns a URL whose connections use it; the schema is
+// dropped when the test ends (after the test's own cleanups). It skips
+// when the variable is unset, and fails in CI.
+func PostgresSchema(tb testing.TB) string {
+	tb.Helper()
 	base := os.Getenv("KEYHOLE_TEST_POSTGRES")
 	if base == "" {
 		if os.Getenv("CI") == "true" {
@@ -85,20 +99,7 @@ func OpenPostgres(tb testing.TB) store.Store {
 	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
 		tb.Fatalf("create schema: %v", err)
 	}
-	u, err := url.Parse(base)
-	if err != nil {
-		tb.Fatalf("parse KEYHOLE_TEST_POSTGRES: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	q.Set("pool_max_conns", "4")
-	u.RawQuery = q.Encode()
-	db, err := postgres.Open(ctx, u.String())
-	if err != nil {
-		tb.Fatalf("open postgres: %v", err)
-	}
 	tb.Cleanup(func() {
-		db.Close()
 		c, err := pgx.Connect(context.Background(), base)
 		if err != nil {
 			tb.Errorf("drop schema: %v", err)
@@ -109,7 +110,15 @@ func OpenPostgres(tb testing.TB) store.Store {
 			tb.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
-	return db
+	u, err := url.Parse(base)
+	if err != nil {
+		tb.Fatalf("parse KEYHOLE_TEST_POSTGRES: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	q.Set("pool_max_conns", "4")
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // Server is a running Keyhole with its parts exposed to the test.
