@@ -426,7 +426,7 @@ func testTokens(t *testing.T, s store.Store) {
 		t.Errorf("UsedAt = %v", used.UsedAt)
 	}
 	a2, r2 := token(auth.ID, keyhole.AccessToken), token(auth.ID, keyhole.RefreshToken)
-	a2.CreatedAt, r2.CreatedAt = t0.Add(2*time.Second), t0.Add(2*time.Second)
+	a2.CreatedAt, r2.CreatedAt = t0.Add(2*time.Second), t0.Add(2*time.Second+time.Microsecond)
 	must(t, s.ReplaceTokens(ctx, auth.ID, []keyhole.Token{a2, r2}))
 	all, err := s.Tokens(ctx, auth.ID)
 	must(t, err)
