@@ -18,6 +18,7 @@ type Config struct {
 	Database string // postgres:// URL; empty means SQLite in DataDir
 	Issuer   string // public base URL
 	LogJSON  bool   // JSON logs instead of text
+	Signup   bool   // whether /signup takes new accounts
 }
 
 // storeFlags registers the flags that choose the database, shared by serve

@@ -22,6 +22,7 @@ import (
 	"github.com/keyhole/keyhole/internal/store"
 	"github.com/keyhole/keyhole/internal/store/postgres"
 	"github.com/keyhole/keyhole/internal/store/sqlite"
+	"github.com/keyhole/keyhole/internal/web"
 )
 
 func runServe(ctx context.Context, env Env, args []string) error {
@@ -29,6 +30,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.Addr, "addr", envOr(env.Getenv, "KEYHOLE_ADDR", "127.0.0.1:5000"), "listen address (env KEYHOLE_ADDR)")
 	fs.StringVar(&cfg.Issuer, "issuer", env.Getenv("KEYHOLE_ISSUER"), "public base URL; default http://<addr> (env KEYHOLE_ISSUER)")
+	fs.BoolVar(&cfg.Signup, "signup", envOr(env.Getenv, "KEYHOLE_SIGNUP", "true") != "false", "let people sign up at /signup (env KEYHOLE_SIGNUP=false turns it off)")
 	fs.BoolVar(&cfg.LogJSON, "log-json", env.Getenv("KEYHOLE_LOG_JSON") == "true", "log as JSON (env KEYHOLE_LOG_JSON=true)")
 	cfg.storeFlags(fs, env.Getenv)
 	if err := parse(fs, args, env.Stderr); err != nil {
@@ -69,10 +71,12 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		issuer = "http://" + ln.Addr().String()
 	}
 	handler := server.New(server.Deps{
-		Service: svc,
-		API:     api.New(api.Deps{Service: svc, Log: log, Limiter: ratelimit.New(4500, time.Hour, time.Now)}),
-		OAuth:   oauth.New(oauth.Deps{Service: svc, Log: log, Issuer: issuer}),
-		Log:     log,
+		Service:  svc,
+		API:      api.New(api.Deps{Service: svc, Log: log, Limiter: ratelimit.New(4500, time.Hour, time.Now)}),
+		OAuth:    oauth.New(oauth.Deps{Service: svc, Log: log, Issuer: issuer}),
+		Web:      web.New(web.Deps{Service: svc, Log: log, Issuer: issuer, Signup: cfg.Signup}),
+		WebPaths: web.Paths(),
+		Log:      log,
 	})
 	srv := &http.Server{
 		Handler:           handler,

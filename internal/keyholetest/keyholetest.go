@@ -26,6 +26,7 @@ import (
 	"github.com/keyhole/keyhole/internal/store"
 	"github.com/keyhole/keyhole/internal/store/postgres"
 	"github.com/keyhole/keyhole/internal/store/sqlite"
+	"github.com/keyhole/keyhole/internal/web"
 )
 
 // FastPasswords is a cheap argon2id cost so that tests under -race stay
@@ -143,6 +144,8 @@ type Options struct {
 	RefreshGrace time.Duration
 	// Log receives every log line; nil logs warnings and errors to the test.
 	Log *slog.Logger
+	// NoSignup turns /signup off.
+	NoSignup bool
 }
 
 // NewServer starts a Keyhole server for the test, closed when it ends.
@@ -175,10 +178,12 @@ func NewServer(tb testing.TB, o Options) *Server {
 	ts := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + ts.Listener.Addr().String()
 	ts.Config.Handler = server.New(server.Deps{
-		Service: svc,
-		API:     api.New(api.Deps{Service: svc, Log: log, Limiter: lim}),
-		OAuth:   oauth.New(oauth.Deps{Service: svc, Log: log, Issuer: issuer}),
-		Log:     log,
+		Service:  svc,
+		API:      api.New(api.Deps{Service: svc, Log: log, Limiter: lim}),
+		OAuth:    oauth.New(oauth.Deps{Service: svc, Log: log, Issuer: issuer}),
+		Web:      web.New(web.Deps{Service: svc, Log: log, Issuer: issuer, Signup: !o.NoSignup}),
+		WebPaths: web.Paths(),
+		Log:      log,
 	})
 	ts.Start()
 	tb.Cleanup(ts.Close)

@@ -1,0 +1,401 @@
+// Package web is Keyhole's HTML surface: sign-in, sign-up, sign-out, the
+// OAuth consent page (/oauth/authorize) and the device page (/device).
+// Pages are server-rendered html/template with no JavaScript. Handlers read
+// the form, call one service method and render.
+package web
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/keyhole/keyhole/internal/keyhole"
+	"github.com/keyhole/keyhole/internal/requestid"
+	"github.com/keyhole/keyhole/internal/service"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Cookie names.
+const (
+	sessionCookie = "keyhole_session"
+	csrfCookie    = "keyhole_csrf"
+)
+
+// maxForm caps form bodies and authorization request query strings.
+const maxForm = 8 << 10
+
+// Deps are the surface's dependencies.
+type Deps struct {
+	Service *service.Service
+	Log     *slog.Logger
+	// Issuer is the public base URL; https makes cookies Secure.
+	Issuer string
+	// Signup allows new accounts at /signup.
+	Signup bool
+}
+
+// Web serves the pages.
+type Web struct {
+	svc    *service.Service
+	log    *slog.Logger
+	issuer string
+	signup bool
+	secure bool
+	pages  map[string]*template.Template
+	h      http.Handler
+}
+
+// Paths lists the patterns this surface serves, for the server's mux.
+func Paths() []string {
+	return []string{"/login", "/logout", "/signup", "/oauth/authorize", "/device", "/static/", "GET /{$}"}
+}
+
+// New returns the HTML surface.
+func New(d Deps) *Web {
+	h := &Web{
+		svc: d.Service, log: d.Log, issuer: strings.TrimRight(d.Issuer, "/"), signup: d.Signup,
+		secure: strings.HasPrefix(d.Issuer, "https://"), pages: map[string]*template.Template{},
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	for _, p := range []string{"login", "signup", "logout", "home", "consent", "device", "message"} {
+		h.pages[p] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html"))
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/login", h.login)
+	mux.HandleFunc("/logout", h.logout)
+	mux.HandleFunc("/signup", h.signupPage)
+	mux.HandleFunc("/oauth/authorize", h.authorize)
+	mux.HandleFunc("/device", h.device)
+	mux.HandleFunc("GET /{$}", h.home)
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	// Cross-site POSTs are refused by Sec-Fetch-Site / Origin before any
+	// handler runs; the form token below is the second line.
+	h.h = http.NewCrossOriginProtection().Handler(mux)
+	return h
+}
+
+// ServeHTTP sets the pages' security headers and routes.
+func (h *Web) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", csp(""))
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	h.h.ServeHTTP(w, r)
+}
+
+// csp is the pages' Content Security Policy. extraFormAction lets the
+// consent form's answer redirect to the client (browsers apply form-action
+// to the redirect after a POST).
+func csp(extraFormAction string) string {
+	fa := "'self'"
+	if extraFormAction != "" {
+		fa += " " + extraFormAction
+	}
+	return "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action " + fa
+}
+
+// page is what every template gets; each page reads the fields it needs.
+type page struct {
+	Title, Error, CSRF, Next string
+	Email, Name, UserCode    string
+	Signup                   bool
+	Client, RedirectHost     string
+	Action                   string
+	Scopes                   []scopeLine
+	Hidden                   []hidden
+	Message, Link, LinkText  string
+}
+
+type scopeLine struct{ Name, Description string }
+type hidden struct{ Name, Value string }
+
+func (h *Web) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	p.Signup = h.signup
+	if p.CSRF == "" {
+		p.CSRF = h.csrfToken(w, r)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := h.pages[name].ExecuteTemplate(w, name+".html", p); err != nil {
+		h.log.ErrorContext(r.Context(), "render", "page", name, "request_id", requestid.From(r.Context()), "err", err)
+	}
+}
+
+// message renders a page that only says something, such as an error.
+func (h *Web) message(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
+	h.render(w, r, status, "message", page{Title: title, Message: msg, Link: "/", LinkText: "Keyhole home"})
+}
+
+// fail renders an error from the service: its message when it is meant for
+// people, a generic page (and a log line) when it is internal.
+func (h *Web) fail(w http.ResponseWriter, r *http.Request, err error) {
+	switch keyhole.ErrorCode(err) {
+	case keyhole.Internal, keyhole.Unavailable:
+		h.log.ErrorContext(r.Context(), "internal error", "request_id", requestid.From(r.Context()), "err", err)
+		h.message(w, r, http.StatusInternalServerError, "Something went wrong", "An internal error occurred. Please try again in a moment.")
+	case keyhole.NotFound:
+		h.message(w, r, http.StatusNotFound, "Not found", keyhole.ErrorMessage(err))
+	default:
+		h.message(w, r, http.StatusBadRequest, "That did not work", keyhole.ErrorMessage(err))
+	}
+}
+
+// ---- CSRF: a random token in a cookie, repeated in every form.
+
+func (h *Web) csrfToken(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) == 43 {
+		return c.Value
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	v := base64.RawURLEncoding.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: v, Path: "/", HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
+	// Later renders in this request see it too.
+	r.AddCookie(&http.Cookie{Name: csrfCookie, Value: v})
+	return v
+}
+
+func checkCSRF(r *http.Request) bool {
+	c, err := r.Cookie(csrfCookie)
+	form := r.PostFormValue("csrf")
+	return err == nil && form != "" && subtle.ConstantTimeCompare([]byte(c.Value), []byte(form)) == 1
+}
+
+// parsePost reads a POSTed form (capped) and checks its CSRF token.
+func (h *Web) parsePost(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil {
+		h.message(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.")
+		return false
+	}
+	if !checkCSRF(r) {
+		h.message(w, r, http.StatusForbidden, "Please try again", "This form expired or did not come from Keyhole. Go back, reload the page and submit it again.")
+		return false
+	}
+	return true
+}
+
+// ---- sessions
+
+// current returns the signed-in account, if any.
+func (h *Web) current(r *http.Request) (service.Actor, keyhole.Session, bool) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return service.Actor{}, keyhole.Session{}, false
+	}
+	actor, sess, err := h.svc.SessionActor(r.Context(), c.Value)
+	if err != nil {
+		if keyhole.ErrorCode(err) != keyhole.Unauthorized {
+			h.log.ErrorContext(r.Context(), "session lookup", "request_id", requestid.From(r.Context()), "err", err)
+		}
+		return service.Actor{}, keyhole.Session{}, false
+	}
+	return actor, sess, true
+}
+
+func (h *Web) setSession(w http.ResponseWriter, value string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: value, Path: "/", HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode,
+		MaxAge: int(service.SessionTTL.Seconds()),
+	})
+}
+
+func (h *Web) clearSession(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+}
+
+// endOld ends the session of the cookie the browser brought, if any, so that
+// a sign-in always starts a new session (no fixation).
+func (h *Web) endOld(r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if err := h.svc.EndSession(r.Context(), c.Value); err != nil {
+			h.log.WarnContext(r.Context(), "end previous session", "err", err)
+		}
+	}
+}
+
+// localNext returns next when it is a path on this server, else "/".
+func localNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+		return "/"
+	}
+	return next
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func loginURL(next string) string { return "/login?next=" + url.QueryEscape(next) }
+
+// ---- pages
+
+func (h *Web) home(w http.ResponseWriter, r *http.Request) {
+	p := page{Title: "Keyhole"}
+	if actor, _, ok := h.current(r); ok {
+		if acct, err := h.svc.Account(r.Context(), actor); err == nil {
+			p.Email = acct.Email
+		}
+	}
+	h.render(w, r, http.StatusOK, "home", p)
+}
+
+func (h *Web) login(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		h.render(w, r, http.StatusOK, "login", page{Title: "Sign in", Next: localNext(r.URL.Query().Get("next"))})
+	case http.MethodPost:
+		if !h.parsePost(w, r) {
+			return
+		}
+		email, next := r.PostFormValue("email"), localNext(r.PostFormValue("next"))
+		_, value, err := h.svc.StartSession(r.Context(), service.BrowserLogin{
+			Email: email, Password: r.PostFormValue("password"), IP: clientIP(r), UserAgent: r.UserAgent(),
+		})
+		switch keyhole.ErrorCode(err) {
+		case "":
+		case keyhole.Unauthorized:
+			h.render(w, r, http.StatusUnauthorized, "login", page{Title: "Sign in", Error: "Incorrect email or password.", Email: email, Next: next})
+			return
+		case keyhole.TwoFactor:
+			h.secondFactor(w, r, email, next)
+			return
+		default:
+			h.fail(w, r, err)
+			return
+		}
+		h.endOld(r)
+		h.setSession(w, value.Reveal())
+		http.Redirect(w, r, next, http.StatusSeeOther)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		h.message(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page takes GET and POST only.")
+	}
+}
+
+// secondFactor is where an account with MFA continues signing in. MFA
+// enrolment is not offered yet, so no account reaches it; the MFA step
+// (/login/mfa) will take over here.
+func (h *Web) secondFactor(w http.ResponseWriter, r *http.Request, email, next string) {
+	h.render(w, r, http.StatusForbidden, "login", page{
+		Title: "Sign in", Email: email, Next: next,
+		Error: "This account uses two-factor authentication, which this server cannot verify yet. Ask the administrator to turn it off for your account.",
+	})
+}
+
+func (h *Web) signupPage(w http.ResponseWriter, r *http.Request) {
+	if !h.signup {
+		h.message(w, r, http.StatusNotFound, "Sign-up is closed", "This Keyhole does not take new accounts. Ask its administrator for one.")
+		return
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		h.render(w, r, http.StatusOK, "signup", page{Title: "Sign up", Next: localNext(r.URL.Query().Get("next"))})
+	case http.MethodPost:
+		if !h.parsePost(w, r) {
+			return
+		}
+		p := page{Title: "Sign up", Email: r.PostFormValue("email"), Name: r.PostFormValue("name"), Next: localNext(r.PostFormValue("next"))}
+		_, value, err := h.svc.SignUp(r.Context(), service.NewAccount{Email: p.Email, Name: p.Name, Password: r.PostFormValue("password")}, clientIP(r), r.UserAgent())
+		switch keyhole.ErrorCode(err) {
+		case "":
+		case keyhole.Invalid:
+			p.Error = keyhole.ErrorMessage(err)
+			h.render(w, r, http.StatusUnprocessableEntity, "signup", p)
+			return
+		case keyhole.Conflict:
+			p.Error = keyhole.ErrorMessage(err)
+			h.render(w, r, http.StatusConflict, "signup", p)
+			return
+		default:
+			h.fail(w, r, err)
+			return
+		}
+		h.endOld(r)
+		h.setSession(w, value.Reveal())
+		http.Redirect(w, r, p.Next, http.StatusSeeOther)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		h.message(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page takes GET and POST only.")
+	}
+}
+
+func (h *Web) logout(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		h.render(w, r, http.StatusOK, "logout", page{Title: "Sign out"})
+	case http.MethodPost:
+		if !h.parsePost(w, r) {
+			return
+		}
+		if c, err := r.Cookie(sessionCookie); err == nil {
+			if err := h.svc.EndSession(r.Context(), c.Value); err != nil {
+				h.fail(w, r, err)
+				return
+			}
+		}
+		h.clearSession(w)
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		h.message(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page takes GET and POST only.")
+	}
+}
+
+// errPage is an error shown to the person because it cannot be sent to the
+// client: the client or redirect URI is not verified.
+type errPage struct{ msg string }
+
+func (e errPage) Error() string { return e.msg }
+
+func scopeLines(scope []string) []scopeLine {
+	out := make([]scopeLine, len(scope))
+	for i, s := range scope {
+		out[i] = scopeLine{Name: s, Description: keyhole.ScopeDescriptions[s]}
+	}
+	return out
+}
+
+// withParams adds params to a redirect URI, keeping its own query.
+func withParams(base string, params ...string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return base
+	}
+	q := u.Query()
+	for i := 0; i+1 < len(params); i += 2 {
+		q.Set(params[i], params[i+1])
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
