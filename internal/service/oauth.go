@@ -76,10 +76,23 @@ type DeviceAuthorization struct {
 }
 
 // StartDevice begins a device authorization for a client (RFC 8628 §3.1).
+// The client may name itself by id alone, as golang.org/x/oauth2 does: a
+// device code is worth nothing without the client's authentication at the
+// token endpoint, which PollDevice requires. Credentials that are sent must
+// be right.
 func (s *Service) StartDevice(ctx context.Context, clientID, secret string, scope []string) (DeviceAuthorization, error) {
-	c, err := s.AuthenticateClient(ctx, clientID, secret)
+	var c keyhole.Client
+	var err error
+	if secret == "" && validID(clientID) {
+		c, err = s.store.Client(ctx, clientID)
+		if isNotFound(err) {
+			err = errClient
+		}
+	} else {
+		c, err = s.AuthenticateClient(ctx, clientID, secret)
+	}
 	if err != nil {
-		return DeviceAuthorization{}, err
+		return DeviceAuthorization{}, storeErr(err, "client")
 	}
 	if len(scope) == 0 {
 		scope = []string{keyhole.ScopeGlobal}

@@ -274,12 +274,12 @@ func (h *Web) login(w http.ResponseWriter, r *http.Request) {
 		_, value, err := h.svc.StartSession(r.Context(), service.BrowserLogin{
 			Email: email, Password: r.PostFormValue("password"), IP: clientIP(r), UserAgent: r.UserAgent(),
 		})
-		switch keyhole.ErrorCode(err) {
-		case "":
-		case keyhole.Unauthorized:
+		switch code := keyhole.ErrorCode(err); {
+		case err == nil:
+		case code == keyhole.Unauthorized:
 			h.render(w, r, http.StatusUnauthorized, "login", page{Title: "Sign in", Error: "Incorrect email or password.", Email: email, Next: next})
 			return
-		case keyhole.TwoFactor:
+		case code == keyhole.TwoFactor:
 			h.secondFactor(w, r, email, next)
 			return
 		default:
@@ -319,13 +319,13 @@ func (h *Web) signupPage(w http.ResponseWriter, r *http.Request) {
 		}
 		p := page{Title: "Sign up", Email: r.PostFormValue("email"), Name: r.PostFormValue("name"), Next: localNext(r.PostFormValue("next"))}
 		_, value, err := h.svc.SignUp(r.Context(), service.NewAccount{Email: p.Email, Name: p.Name, Password: r.PostFormValue("password")}, clientIP(r), r.UserAgent())
-		switch keyhole.ErrorCode(err) {
-		case "":
-		case keyhole.Invalid:
+		switch code := keyhole.ErrorCode(err); {
+		case err == nil:
+		case code == keyhole.Invalid:
 			p.Error = keyhole.ErrorMessage(err)
 			h.render(w, r, http.StatusUnprocessableEntity, "signup", p)
 			return
-		case keyhole.Conflict:
+		case code == keyhole.Conflict:
 			p.Error = keyhole.ErrorMessage(err)
 			h.render(w, r, http.StatusConflict, "signup", p)
 			return

@@ -1,0 +1,445 @@
+// Package e2e drives whole OAuth flows against a running Keyhole with the
+// real golang.org/x/oauth2 client, a browser-like HTTP client (cookie jar,
+// form posts) standing in for the person.
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/keyhole/keyhole/internal/keyholetest"
+	"github.com/keyhole/keyhole/internal/service"
+)
+
+const password = "correct horse battery"
+
+// browser is a person's browser: it keeps cookies and does not follow
+// redirects, so that each step can be checked.
+type browser struct {
+	t *testing.T
+	c *http.Client
+}
+
+func newBrowser(t *testing.T) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+type page struct {
+	status   int
+	header   http.Header
+	body     string
+	location string
+}
+
+func (b *browser) do(req *http.Request) page {
+	b.t.Helper()
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return page{status: resp.StatusCode, header: resp.Header, body: string(body), location: resp.Header.Get("Location")}
+}
+
+func (b *browser) get(u string) page {
+	b.t.Helper()
+	req, _ := http.NewRequest("GET", u, nil)
+	return b.do(req)
+}
+
+func (b *browser) post(u string, form url.Values) page {
+	b.t.Helper()
+	req, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+var hiddenRe = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+
+// form returns the hidden fields of the page's form.
+func (p page) form() url.Values {
+	v := url.Values{}
+	for _, m := range hiddenRe.FindAllStringSubmatch(p.body, -1) {
+		v.Set(html.UnescapeString(m[1]), html.UnescapeString(m[2]))
+	}
+	return v
+}
+
+// resolve makes a Location absolute against base.
+func resolve(base, loc string) string {
+	u, _ := url.Parse(base)
+	l, _ := u.Parse(loc)
+	return l.String()
+}
+
+// signIn follows a redirect to the login page, fills it in and returns the
+// page the login sends the browser back to.
+func (b *browser) signIn(base string, p page, email string) page {
+	b.t.Helper()
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/login?") {
+		b.t.Fatalf("expected a redirect to /login, got %d %q", p.status, p.location)
+	}
+	login := b.get(resolve(base, p.location))
+	if login.status != 200 {
+		b.t.Fatalf("login page: %d", login.status)
+	}
+	f := login.form()
+	f.Set("email", email)
+	f.Set("password", password)
+	done := b.post(base+"/login", f)
+	if done.status != http.StatusSeeOther {
+		b.t.Fatalf("login: %d %s", done.status, done.body)
+	}
+	return b.get(resolve(base, done.location))
+}
+
+type fixture struct {
+	ts     *keyholetest.Server
+	client service.ClientInfo
+	conf   *oauth2.Config
+}
+
+func setup(t *testing.T, b keyholetest.Backend, public bool) *fixture {
+	ts := keyholetest.NewServer(t, keyholetest.Options{Store: b.Open(t)})
+	ts.CreateAccount(t, "ada@example.com", password)
+	actor, err := ts.Service.VerifyToken(context.Background(), ts.Login(t, "ada@example.com", password))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, redirect := "Example App", "https://app.example/callback?tenant=7"
+	c, err := ts.Service.CreateClient(context.Background(), actor, service.ClientParams{Name: &name, RedirectURI: &redirect, Public: public})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{ts: ts, client: c, conf: &oauth2.Config{
+		ClientID: c.ID, ClientSecret: c.Secret.Reveal(), RedirectURL: redirect, Scopes: []string{"read", "identity"},
+		Endpoint: oauth2.Endpoint{
+			AuthURL: ts.URL + "/oauth/authorize", TokenURL: ts.URL + "/oauth/token", DeviceAuthURL: ts.URL + "/oauth/device/code",
+		},
+	}}
+}
+
+func randomState() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// apiGet calls the Platform API with an oauth2 HTTP client.
+func apiGet(t *testing.T, c *http.Client, u string) int {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestAuthorizationCodeFlow is the web flow with PKCE S256 as x/oauth2 does
+// it: AuthCodeURL, the person signs in and consents, Exchange, then the
+// TokenSource refreshes an expired token by itself.
+func TestAuthorizationCodeFlow(t *testing.T) {
+	for _, be := range keyholetest.Backends(t) {
+		for _, public := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/public=%v", be.Name, public), func(t *testing.T) {
+				f := setup(t, be, public)
+				ctx := context.Background()
+				br := newBrowser(t)
+				verifier := oauth2.GenerateVerifier()
+				state := randomState()
+				authURL := f.conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier))
+
+				consent := br.signIn(f.ts.URL, br.get(authURL), "ada@example.com")
+				if consent.status != 200 || !strings.Contains(consent.body, "Authorize Example App?") {
+					t.Fatalf("consent page: %d\n%s", consent.status, consent.body)
+				}
+				for _, want := range []string{"identity", "Read your account", "read", "excluding account details", "app.example"} {
+					if !strings.Contains(consent.body, want) {
+						t.Errorf("consent page lacks %q", want)
+					}
+				}
+				for _, h := range []string{"Content-Security-Policy", "Cache-Control", "X-Frame-Options"} {
+					if consent.header.Get(h) == "" {
+						t.Errorf("consent page lacks %s", h)
+					}
+				}
+				if csp := consent.header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "https://app.example") {
+					t.Errorf("CSP = %q", csp)
+				}
+				if strings.Contains(consent.body, "<script") {
+					t.Error("the consent page has a script")
+				}
+				form := consent.form()
+				form.Set("authorize", "Allow")
+				back := br.post(f.ts.URL+"/oauth/authorize", form)
+				if back.status != http.StatusSeeOther {
+					t.Fatalf("Allow: %d %s", back.status, back.body)
+				}
+				cb, _ := url.Parse(back.location)
+				q := cb.Query()
+				if cb.Host != "app.example" || cb.Path != "/callback" || q.Get("tenant") != "7" || q.Get("state") != state || q.Get("iss") != f.ts.Issuer || q.Get("code") == "" {
+					t.Fatalf("redirect = %s", back.location)
+				}
+
+				tok, err := f.conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifier))
+				if err != nil {
+					t.Fatalf("Exchange: %v", err)
+				}
+				if tok.TokenType != "Bearer" || tok.RefreshToken == "" || time.Until(tok.Expiry) < 7*time.Hour {
+					t.Errorf("token = %+v", tok)
+				}
+				if tok.Extra("user_id") == nil || tok.Extra("scope") != "identity read" {
+					t.Errorf("extras user_id=%v scope=%v", tok.Extra("user_id"), tok.Extra("scope"))
+				}
+				hc := f.conf.Client(ctx, tok)
+				if s := apiGet(t, hc, f.ts.URL+"/account"); s != 200 {
+					t.Errorf("GET /account: %d", s)
+				}
+				if s := apiGet(t, hc, f.ts.URL+"/apps/x/config-vars"); s != 403 {
+					t.Errorf("config vars with read: %d, want 403", s)
+				}
+
+				// Expire the token locally: the TokenSource refreshes it.
+				old := *tok
+				tok.Expiry = time.Now().Add(-time.Minute)
+				src := f.conf.TokenSource(ctx, tok)
+				fresh, err := src.Token()
+				if err != nil {
+					t.Fatalf("refresh: %v", err)
+				}
+				if fresh.AccessToken == old.AccessToken || fresh.RefreshToken == old.RefreshToken || fresh.RefreshToken == "" {
+					t.Errorf("refresh did not rotate: %+v", fresh)
+				}
+				if s := apiGet(t, oauth2.NewClient(ctx, src), f.ts.URL+"/account"); s != 200 {
+					t.Errorf("GET /account after refresh: %d", s)
+				}
+
+				if public {
+					return // the rest is the same for both kinds
+				}
+				// A second authorization for the same scopes skips consent.
+				again := br.get(f.conf.AuthCodeURL(state))
+				if again.status != http.StatusSeeOther || !strings.Contains(again.location, "code=") {
+					t.Errorf("second authorization asked again: %d %s", again.status, again.location)
+				}
+
+				// The authorizations are listed with their client; revoking
+				// them kills the tokens at once, and consent is asked again.
+				key := f.ts.APIKey(t, "ada@example.com", password)
+				api := func(method, path string) []byte {
+					req, _ := http.NewRequest(method, f.ts.URL+path, nil)
+					req.Header.Set("Authorization", "Bearer "+key)
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil || resp.StatusCode != 200 {
+						t.Fatalf("%s %s: %v %v", method, path, resp.StatusCode, err)
+					}
+					defer resp.Body.Close()
+					b, _ := io.ReadAll(resp.Body)
+					return b
+				}
+				var list []struct {
+					ID     string `json:"id"`
+					Client *struct {
+						ID string `json:"id"`
+					} `json:"client"`
+				}
+				if err := json.Unmarshal(api("GET", "/oauth/authorizations"), &list); err != nil {
+					t.Fatal(err)
+				}
+				revoked := 0
+				for _, a := range list {
+					if a.Client != nil && a.Client.ID == f.client.ID {
+						api("DELETE", "/oauth/authorizations/"+a.ID)
+						revoked++
+					}
+				}
+				if revoked != 2 {
+					t.Errorf("%d authorizations listed with the client, want 2", revoked)
+				}
+				if s := apiGet(t, oauth2.NewClient(ctx, oauth2.StaticTokenSource(fresh)), f.ts.URL+"/account"); s != 401 {
+					t.Errorf("revoked token: %d, want 401", s)
+				}
+				if again := br.get(f.conf.AuthCodeURL(state)); again.status != 200 || !strings.Contains(again.body, "Authorize Example App?") {
+					t.Errorf("after revocation consent was not asked again: %d %s", again.status, again.location)
+				}
+			})
+		}
+	}
+}
+
+// TestDenyAndProbes checks what the person and the client see when things
+// go wrong: errors before the client is verified stay on Keyhole's page;
+// after, they go back to the client with state and iss.
+func TestDenyAndProbes(t *testing.T) {
+	f := setup(t, keyholetest.Backends(t)[0], false)
+	br := newBrowser(t)
+	base := f.ts.URL + "/oauth/authorize?"
+	good := url.Values{"response_type": {"code"}, "client_id": {f.client.ID}, "redirect_uri": {f.conf.RedirectURL}, "state": {"xyz"}}
+	with := func(k, v string) string {
+		q := url.Values{}
+		for kk, vv := range good {
+			q[kk] = vv
+		}
+		if v == "" {
+			q.Del(k)
+		} else {
+			q.Set(k, v)
+		}
+		return base + q.Encode()
+	}
+	// Sign in once.
+	br.signIn(f.ts.URL, br.get(with("scope", "read")), "ada@example.com")
+
+	pages := []struct{ name, url string }{
+		{"unknown client", with("client_id", "00000000-0000-0000-0000-000000000000")},
+		{"no client", with("client_id", "")},
+		{"extra path", with("redirect_uri", "https://app.example/callback/extra?tenant=7")},
+		{"other host", with("redirect_uri", "https://evil.example/callback?tenant=7")},
+		{"trailing slash", with("redirect_uri", "https://app.example/callback/?tenant=7")},
+		{"query differs", with("redirect_uri", "https://app.example/callback")},
+		{"repeated parameter", with("scope", "read") + "&scope=write"},
+		{"oversize state", with("state", strings.Repeat("s", 3000))},
+	}
+	for _, p := range pages {
+		got := br.get(p.url)
+		if got.status != 400 || got.location != "" {
+			t.Errorf("%s: %d, Location %q; want a 400 page, never a redirect", p.name, got.status, got.location)
+		}
+		if !strings.Contains(got.header.Get("Content-Type"), "text/html") {
+			t.Errorf("%s: not a page: %s", p.name, got.header.Get("Content-Type"))
+		}
+	}
+	redirects := []struct{ name, url, code string }{
+		{"unsupported response_type", with("response_type", "token"), "unsupported_response_type"},
+		{"missing response_type", with("response_type", ""), "invalid_request"},
+		{"unknown scope", with("scope", "root"), "invalid_scope"},
+		{"plain PKCE", with("code_challenge", strings.Repeat("a", 43)) + "&code_challenge_method=plain", "invalid_request"},
+		{"PKCE without method", with("code_challenge", strings.Repeat("a", 43)), "invalid_request"},
+		{"short challenge", with("code_challenge", "abc") + "&code_challenge_method=S256", "invalid_request"},
+	}
+	for _, r := range redirects {
+		got := br.get(r.url)
+		u, _ := url.Parse(got.location)
+		if got.status != http.StatusSeeOther || u == nil || u.Host != "app.example" || u.Query().Get("error") != r.code ||
+			u.Query().Get("state") != "xyz" || u.Query().Get("iss") != f.ts.Issuer || u.Query().Get("code") != "" {
+			t.Errorf("%s: %d %q; want a redirect with error=%s, state and iss", r.name, got.status, got.location, r.code)
+		}
+	}
+	// Deny.
+	consent := br.get(with("scope", "write"))
+	form := consent.form()
+	form.Set("authorize", "Deny")
+	got := br.post(f.ts.URL+"/oauth/authorize", form)
+	u, _ := url.Parse(got.location)
+	if got.status != http.StatusSeeOther || u.Query().Get("error") != "access_denied" || u.Query().Get("state") != "xyz" || u.Query().Get("tenant") != "7" {
+		t.Errorf("Deny: %d %s", got.status, got.location)
+	}
+	// Allow without the form token, or with another, is refused.
+	form.Set("authorize", "Allow")
+	form.Set("csrf", "forged")
+	if got := br.post(f.ts.URL+"/oauth/authorize", form); got.status != 403 || got.location != "" {
+		t.Errorf("forged CSRF: %d %s", got.status, got.location)
+	}
+	// A cross-site POST is refused before anything else.
+	form = consent.form()
+	form.Set("authorize", "Allow")
+	req, _ := http.NewRequest("POST", f.ts.URL+"/oauth/authorize", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if got := br.do(req); got.status != 403 || got.location != "" {
+		t.Errorf("cross-site POST: %d %s", got.status, got.location)
+	}
+	// A public client must use PKCE.
+	f2 := setup(t, keyholetest.Backends(t)[0], true)
+	br2 := newBrowser(t)
+	got = br2.get(f2.conf.AuthCodeURL("s"))
+	if u, _ := url.Parse(got.location); got.status != 303 || u.Query().Get("error") != "invalid_request" {
+		t.Errorf("public client without PKCE: %d %s", got.status, got.location)
+	}
+}
+
+// TestClientCredentialsAndDeviceFlow uses x/oauth2's clientcredentials and
+// device flow packages against the server; the person answers the device
+// on the /device page.
+func TestClientCredentialsAndDeviceFlow(t *testing.T) {
+	for _, be := range keyholetest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			f := setup(t, be, false)
+			ctx := context.Background()
+			cc := clientcredentials.Config{ClientID: f.client.ID, ClientSecret: f.client.Secret.Reveal(), TokenURL: f.conf.Endpoint.TokenURL, Scopes: []string{"identity"}}
+			tok, err := cc.Token(ctx)
+			if err != nil {
+				t.Fatalf("client credentials: %v", err)
+			}
+			if tok.AccessToken == "" || tok.RefreshToken != "" {
+				t.Errorf("client token = %+v", tok)
+			}
+			// The client acts as itself: no account behind the token.
+			if s := apiGet(t, cc.Client(ctx), f.ts.URL+"/account"); s != 403 {
+				t.Errorf("client token on /account: %d, want 403", s)
+			}
+
+			da, err := f.conf.DeviceAuth(ctx)
+			if err != nil {
+				t.Fatalf("DeviceAuth: %v", err)
+			}
+			if da.VerificationURI != f.ts.Issuer+"/device" || da.Interval <= 0 || len(da.UserCode) != 9 {
+				t.Errorf("device auth = %+v", da)
+			}
+			// Too early: the person has not answered.
+			short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+			_, err = f.conf.DeviceAccessToken(short, da)
+			cancel()
+			if err == nil {
+				t.Fatal("a token before the person answered")
+			}
+
+			br := newBrowser(t)
+			entry := br.signIn(f.ts.URL, br.get(da.VerificationURIComplete), "ada@example.com")
+			if entry.status != 200 || !strings.Contains(entry.body, da.UserCode) {
+				t.Fatalf("device page: %d %s", entry.status, entry.body)
+			}
+			form := entry.form()
+			form.Set("user_code", strings.ToLower(strings.ReplaceAll(da.UserCode, "-", "")))
+			consent := br.post(f.ts.URL+"/device", form)
+			if consent.status != 200 || !strings.Contains(consent.body, "Authorize Example App?") {
+				t.Fatalf("device consent: %d %s", consent.status, consent.body)
+			}
+			form = consent.form()
+			form.Set("authorize", "Allow")
+			if done := br.post(f.ts.URL+"/device", form); done.status != 200 || !strings.Contains(done.body, "return to your device") {
+				t.Fatalf("device Allow: %d %s", done.status, done.body)
+			}
+			da.Interval = 1 // keep the test short; the server asked for more
+			tok, err = f.conf.DeviceAccessToken(ctx, da)
+			if err != nil {
+				t.Fatalf("DeviceAccessToken: %v", err)
+			}
+			if s := apiGet(t, f.conf.Client(ctx, tok), f.ts.URL+"/account"); s != 200 {
+				t.Errorf("device token on /account: %d", s)
+			}
+			// The code is spent.
+			if _, err := f.conf.DeviceAccessToken(ctx, da); err == nil {
+				t.Error("the device code worked twice")
+			}
+		})
+	}
+}
