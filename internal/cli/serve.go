@@ -92,6 +92,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	go sweep(ctx, svc, log)
 	select {
 	case err := <-errc:
 		return err
@@ -101,6 +102,23 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	defer cancel()
 	log.Info("shutting down")
 	return srv.Shutdown(shutdown)
+}
+
+// sweep deletes expired tokens and device codes every ten minutes until
+// ctx ends.
+func sweep(ctx context.Context, svc *service.Service, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		if err := svc.Sweep(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("sweep", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func newLogger(env Env, asJSON bool) *slog.Logger {

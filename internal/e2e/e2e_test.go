@@ -233,7 +233,13 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 				}
 
 				if public {
-					return // the rest is the same for both kinds
+					// Consent is never skipped for a public client: anyone
+					// can claim its id.
+					again := br.get(f.conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)))
+					if again.status != 200 || !strings.Contains(again.body, "Authorize Example App?") {
+						t.Errorf("public client skipped consent: %d %s", again.status, again.location)
+					}
+					return
 				}
 				// A second authorization for the same scopes skips consent.
 				again := br.get(f.conf.AuthCodeURL(state))

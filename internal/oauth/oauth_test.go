@@ -375,3 +375,66 @@ func TestMetadata(t *testing.T) {
 		t.Errorf("grant_types_supported = %v", gt)
 	}
 }
+
+func TestDeviceFlowAnswers(t *testing.T) {
+	for _, b := range keyholetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newFixture(t, b)
+			app := []string{f.app.ID, f.app.Secret.Reveal()}
+			start := func(creds []string, form url.Values) (deviceCode, userCode string) {
+				t.Helper()
+				a := f.post("/oauth/device/code", form, creds)
+				if a.status != 200 || a.header.Get("Cache-Control") != "no-store" {
+					t.Fatalf("device code: %d %s", a.status, a.raw)
+				}
+				if a.body["verification_uri"] != f.ts.Issuer+"/device" || a.body["interval"].(float64) <= 0 || a.body["expires_in"].(float64) <= 0 {
+					t.Errorf("device code answer: %s", a.raw)
+				}
+				return a.body["device_code"].(string), a.body["user_code"].(string)
+			}
+			poll := func(code string, creds []string) answer {
+				return f.post("/oauth/token", url.Values{"grant_type": {service.GrantDeviceCode}, "device_code": {code}}, creds)
+			}
+
+			// Naming the client by id alone starts a flow; wrong credentials do not.
+			dc, uc := start(nil, url.Values{"client_id": {f.app.ID}, "scope": {"read"}})
+			f.post("/oauth/device/code", url.Values{"scope": {"read"}}, []string{f.app.ID, "khs_wrong"}).wantError(t, 401, "invalid_client")
+			f.post("/oauth/device/code", url.Values{"client_id": {"00000000-0000-0000-0000-000000000000"}}, nil).wantError(t, 401, "invalid_client")
+			f.post("/oauth/device/code", url.Values{"client_id": {f.app.ID}, "scope": {"root"}}, nil).wantError(t, 400, "invalid_scope")
+
+			poll(dc, app).wantError(t, 400, "authorization_pending")
+			// x/oauth2 retries at once with the other authentication style:
+			// that is not polling too fast.
+			poll(dc, nil).wantError(t, 401, "invalid_client")
+			f.clock.Add(2 * time.Second)
+			poll(dc, app).wantError(t, 400, "slow_down")
+			f.clock.Add(service.DeviceInterval*time.Second + 6*time.Second)
+			poll(dc, app).wantError(t, 400, "authorization_pending")
+			// Another client cannot redeem it.
+			poll(dc, []string{f.other.ID, f.other.Secret.Reveal()}).wantError(t, 400, "invalid_grant")
+
+			if _, err := f.ts.Service.AnswerDevice(context.Background(), f.actor, uc, false); err != nil {
+				t.Fatal(err)
+			}
+			poll(dc, app).wantError(t, 400, "access_denied")
+			if _, err := f.ts.Service.AnswerDevice(context.Background(), f.actor, uc, true); err == nil {
+				t.Error("a denied code was answered again")
+			}
+
+			dc, uc = start(app, url.Values{"scope": {"read"}})
+			if _, err := f.ts.Service.AnswerDevice(context.Background(), f.actor, strings.ToLower(uc), true); err != nil {
+				t.Fatal(err)
+			}
+			access, refresh := poll(dc, app).wantTokens(t)
+			if refresh == "" || f.apiStatus("/apps", access) != 200 {
+				t.Error("device tokens do not work")
+			}
+			poll(dc, app).wantError(t, 400, "invalid_grant")
+
+			dc, _ = start(app, url.Values{})
+			f.clock.Add(service.DeviceCodeTTL + time.Second)
+			poll(dc, app).wantError(t, 400, "expired_token")
+			poll("khd_garbage", app).wantError(t, 400, "invalid_grant")
+		})
+	}
+}

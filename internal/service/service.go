@@ -128,3 +128,22 @@ func storeErr(err error, resource string) error {
 		return &keyhole.Error{Code: keyhole.Internal, Message: "internal error", Err: err}
 	}
 }
+
+// Sweep deletes what has expired: tokens and codes past their expiry and
+// device authorizations nobody finished. Serve runs it periodically; any
+// replica may, concurrently with others.
+func (s *Service) Sweep(ctx context.Context) error {
+	now := s.clock()
+	tokens, err := s.store.DeleteExpiredTokens(ctx, now)
+	if err != nil {
+		return storeErr(err, "token")
+	}
+	devices, err := s.store.DeleteExpiredDeviceGrants(ctx, now)
+	if err != nil {
+		return storeErr(err, "device grant")
+	}
+	if tokens+devices > 0 {
+		s.log.InfoContext(ctx, "swept expired", "tokens", tokens, "device_grants", devices)
+	}
+	return nil
+}

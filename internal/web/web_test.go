@@ -4,12 +4,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/keyhole/keyhole/internal/keyholetest"
+	"github.com/keyhole/keyhole/internal/web"
 )
 
 const password = "correct horse battery"
@@ -218,5 +220,34 @@ func TestSignup(t *testing.T) {
 	closed := keyholetest.NewServer(t, keyholetest.Options{NoSignup: true})
 	if p := newBrowser(t).do("GET", closed.URL+"/signup", nil); p.status != 404 || !strings.Contains(p.body, "Sign-up is closed") {
 		t.Errorf("signup off: %d", p.status)
+	}
+}
+
+// TestSecureCookiesOverHTTPS checks that an https issuer makes the session
+// and form cookies Secure.
+func TestSecureCookiesOverHTTPS(t *testing.T) {
+	ts := keyholetest.NewServer(t, keyholetest.Options{})
+	ts.CreateAccount(t, "ada@example.com", password)
+	h := web.New(web.Deps{Service: ts.Service, Issuer: "https://id.example.com"})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "https://id.example.com/login", nil))
+	csrf := rec.Result().Cookies()[0]
+	if csrf.Name != "keyhole_csrf" || !csrf.Secure || !csrf.HttpOnly {
+		t.Fatalf("form cookie = %+v", csrf)
+	}
+	form := url.Values{"csrf": {csrf.Value}, "email": {"ada@example.com"}, "password": {password}}
+	req := httptest.NewRequest("POST", "https://id.example.com/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(csrf)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var sess *http.Cookie
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == "keyhole_session" {
+			sess = c
+		}
+	}
+	if rec.Code != 303 || sess == nil || !sess.Secure || !sess.HttpOnly || sess.SameSite != http.SameSiteLaxMode {
+		t.Fatalf("login over https: %d, session cookie %+v", rec.Code, sess)
 	}
 }

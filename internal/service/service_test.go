@@ -1,0 +1,39 @@
+package service_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/keyhole/keyhole/internal/keyholetest"
+	"github.com/keyhole/keyhole/internal/service"
+)
+
+// TestSweep checks that expired direct tokens are deleted and live ones kept.
+func TestSweep(t *testing.T) {
+	now := time.Now()
+	ts := keyholetest.NewServer(t, keyholetest.Options{Now: func() time.Time { return now }})
+	ts.CreateAccount(t, "ada@example.com", "correct horse battery")
+	global := ts.Login(t, "ada@example.com", "correct horse battery")
+	ctx := context.Background()
+	actor, err := ts.Service.VerifyToken(ctx, global)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ten := 10
+	short, err := ts.Service.CreateAuthorization(ctx, actor, service.AuthorizationParams{ExpiresIn: &ten})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Minute)
+	if err := ts.Service.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := ts.Store.Tokens(ctx, short.ID)
+	if err != nil || len(tokens) != 0 {
+		t.Errorf("expired token kept: %v %v", tokens, err)
+	}
+	if _, err := ts.Service.VerifyToken(ctx, global); err != nil {
+		t.Errorf("a live token was swept: %v", err)
+	}
+}
