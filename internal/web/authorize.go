@@ -37,8 +37,7 @@ func (h *Web) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 		params = r.PostForm
 	default:
-		w.Header().Set("Allow", "GET, POST")
-		h.message(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page takes GET and POST only.")
+		h.methodNotAllowed(w, r)
 		return
 	}
 	// Until the client and its redirect URI are verified, every problem is
@@ -248,7 +247,6 @@ func (h *Web) device(w http.ResponseWriter, r *http.Request) {
 			Scopes: scopeLines(g.Scope), Hidden: []hidden{{"user_code", code}},
 		})
 	default:
-		w.Header().Set("Allow", "GET, POST")
-		h.message(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page takes GET and POST only.")
+		h.methodNotAllowed(w, r)
 	}
 }

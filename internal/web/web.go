@@ -144,6 +144,11 @@ func (h *Web) message(w http.ResponseWriter, r *http.Request, status int, title,
 	h.render(w, r, status, "message", page{Title: title, Message: msg, Link: "/", LinkText: "Keyhole home"})
 }
 
+func (h *Web) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", "GET, POST")
+	h.message(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page takes GET and POST only.")
+}
+
 // fail renders an error from the service: its message when it is meant for
 // people, a generic page (and a log line) when it is internal.
 func (h *Web) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -290,8 +295,7 @@ func (h *Web) login(w http.ResponseWriter, r *http.Request) {
 		h.setSession(w, value.Reveal())
 		http.Redirect(w, r, next, http.StatusSeeOther)
 	default:
-		w.Header().Set("Allow", "GET, POST")
-		h.message(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page takes GET and POST only.")
+		h.methodNotAllowed(w, r)
 	}
 }
 
@@ -337,8 +341,7 @@ func (h *Web) signupPage(w http.ResponseWriter, r *http.Request) {
 		h.setSession(w, value.Reveal())
 		http.Redirect(w, r, p.Next, http.StatusSeeOther)
 	default:
-		w.Header().Set("Allow", "GET, POST")
-		h.message(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page takes GET and POST only.")
+		h.methodNotAllowed(w, r)
 	}
 }
 
@@ -359,8 +362,7 @@ func (h *Web) logout(w http.ResponseWriter, r *http.Request) {
 		h.clearSession(w)
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 	default:
-		w.Header().Set("Allow", "GET, POST")
-		h.message(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page takes GET and POST only.")
+		h.methodNotAllowed(w, r)
 	}
 }
 
