@@ -492,3 +492,20 @@ func TestAccountUpdate(t *testing.T) {
 		}
 	})
 }
+
+// TestFailedLoginThrottle: after ten wrong passwords for an email, even the
+// right one is refused for a while, with 429 rate_limit; other accounts are
+// not affected.
+func TestFailedLoginThrottle(t *testing.T) {
+	ts := keyholetest.NewServer(t, keyholetest.Options{})
+	c := client{t: t, base: ts.URL}
+	ts.CreateAccount(t, "ada@example.com", password)
+	ts.CreateAccount(t, "bob@example.com", password)
+	for i := 0; i < 10; i++ {
+		c.do("POST", "/oauth/authorizations", nil, basic("ada@example.com", "wrong password")).wantError(t, 401, "unauthorized")
+	}
+	c.do("POST", "/oauth/authorizations", nil, basic("ADA@example.com", password)).wantError(t, 429, "rate_limit")
+	if r := c.do("POST", "/oauth/authorizations", nil, basic("bob@example.com", password)); r.status != 201 {
+		t.Errorf("another account was throttled: %d", r.status)
+	}
+}

@@ -184,21 +184,29 @@ func accountErr(err error) error {
 }
 
 // Authenticate checks an email and password and returns the account.
-// Unauthorized, with one message whether the email or the password was wrong.
+// Unauthorized, with one message whether the email or the password was
+// wrong; RateLimited after too many wrong passwords for the email.
 func (s *Service) Authenticate(ctx context.Context, email, password string) (keyhole.Account, error) {
 	bad := keyhole.Errorf(keyhole.Unauthorized, "Invalid credentials provided.")
 	if len(password) > maxPasswordLen || len(email) > maxEmailLen {
 		return keyhole.Account{}, bad
 	}
+	key := strings.ToLower(strings.TrimSpace(email))
+	if s.failures.Remaining(key) == 0 {
+		return keyhole.Account{}, keyhole.Errorf(keyhole.RateLimited, "Too many failed sign-in attempts for this account. Wait a few minutes and try again.")
+	}
 	a, err := s.store.AccountByEmail(ctx, strings.TrimSpace(email))
 	if err != nil {
-		if isNotFound(err) {
-			_, _ = secret.VerifyPassword(password, s.dummyHash)
-			return keyhole.Account{}, bad
+		if !isNotFound(err) {
+			return keyhole.Account{}, storeErr(err, "account")
 		}
-		return keyhole.Account{}, storeErr(err, "account")
+		// As slow as a wrong password, so that timing tells nothing.
+		_, _ = secret.VerifyPassword(password, s.dummyHash)
+		s.failures.Take(key)
+		return keyhole.Account{}, bad
 	}
 	if ok, err := secret.VerifyPassword(password, a.PasswordHash); err != nil || !ok {
+		s.failures.Take(key)
 		return keyhole.Account{}, bad
 	}
 	return a, nil

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
+	"github.com/keyhole/keyhole/internal/ratelimit"
 	"github.com/keyhole/keyhole/internal/secret"
 	"github.com/keyhole/keyhole/internal/store"
 )
@@ -31,6 +32,10 @@ type Deps struct {
 	// RefreshGrace is how long a rotated refresh token stays usable, for
 	// benign concurrent retries; negative disables the grace.
 	RefreshGrace time.Duration
+	// FailedLogins is how many wrong passwords an email may see per
+	// FailedLoginWindow before sign-in is refused for a while; 0 means
+	// DefaultFailedLogins.
+	FailedLogins int
 }
 
 // Defaults for Deps' lifetimes.
@@ -39,6 +44,11 @@ const (
 	DefaultRefreshGrace = 10 * time.Second
 	// GrantTTL is the life of an authorization code.
 	GrantTTL = 10 * time.Minute
+	// DefaultFailedLogins wrong passwords per FailedLoginWindow lock an
+	// email's sign-in until the window refills (one attempt back every
+	// FailedLoginWindow/DefaultFailedLogins).
+	DefaultFailedLogins = 10
+	FailedLoginWindow   = 15 * time.Minute
 	// PublicRefreshIdle is how long a public client's refresh token lives
 	// unused; each rotation starts it again.
 	PublicRefreshIdle = 30 * 24 * time.Hour
@@ -53,6 +63,8 @@ type Service struct {
 	password     secret.PasswordParams
 	accessTTL    time.Duration
 	refreshGrace time.Duration
+	// failures counts wrong passwords per email (in this process).
+	failures *ratelimit.Limiter
 	// dummyHash is verified against when an email is unknown, so that a
 	// login takes as long for a missing account as for a wrong password.
 	dummyHash string
@@ -82,6 +94,10 @@ func New(d Deps) (*Service, error) {
 	if s.password == (secret.PasswordParams{}) {
 		s.password = secret.OWASP
 	}
+	if d.FailedLogins <= 0 {
+		d.FailedLogins = DefaultFailedLogins
+	}
+	s.failures = ratelimit.New(d.FailedLogins, FailedLoginWindow, s.now)
 	if s.store == nil || s.sealer == nil {
 		return nil, errors.New("service: Store and Sealer are required")
 	}

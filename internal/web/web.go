@@ -287,6 +287,9 @@ func (h *Web) login(w http.ResponseWriter, r *http.Request) {
 		case code == keyhole.TwoFactor:
 			h.secondFactor(w, r, email, next)
 			return
+		case code == keyhole.RateLimited:
+			h.render(w, r, http.StatusTooManyRequests, "login", page{Title: "Sign in", Error: keyhole.ErrorMessage(err), Email: email, Next: next})
+			return
 		default:
 			h.fail(w, r, err)
 			return
