@@ -37,3 +37,25 @@ func TestSweep(t *testing.T) {
 		t.Errorf("a live token was swept: %v", err)
 	}
 }
+
+// BenchmarkVerifyToken measures the service's half of every authenticated
+// request: parse and checksum, SHA-256, one indexed lookup of the token with
+// its authorization, and the liveness checks.
+func BenchmarkVerifyToken(b *testing.B) {
+	for _, be := range keyholetest.Backends(b) {
+		b.Run(be.Name, func(b *testing.B) {
+			ts := keyholetest.NewServer(b, keyholetest.Options{Store: be.Open(b)})
+			ts.CreateAccount(b, "ada@example.com", "correct horse battery")
+			tok := ts.Login(b, "ada@example.com", "correct horse battery")
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := ts.Service.VerifyToken(ctx, tok); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}
