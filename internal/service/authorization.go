@@ -288,43 +288,71 @@ func (s *Service) ownAuthorization(ctx context.Context, actor Actor, id string) 
 // authorizationInfo gathers what the API shows with an authorization. acct,
 // when not nil, is the already loaded owner.
 func (s *Service) authorizationInfo(ctx context.Context, auth keyhole.Authorization, acct *keyhole.Account) (AuthorizationInfo, error) {
-	info := AuthorizationInfo{Authorization: auth}
-	if acct != nil {
-		info.User = *acct
-	} else if auth.AccountID != "" {
+	if acct == nil && auth.AccountID != "" {
 		a, err := s.store.Account(ctx, auth.AccountID)
 		if err != nil {
-			return info, storeErr(err, "account")
+			return AuthorizationInfo{}, storeErr(err, "account")
 		}
-		info.User = a
+		acct = &a
 	}
-	if auth.ClientID != "" {
-		c, err := s.store.Client(ctx, auth.ClientID)
-		if err != nil {
-			return info, storeErr(err, "client")
-		}
-		info.Client = &c
-	}
-	tokens, err := s.store.Tokens(ctx, auth.ID)
+	infos, err := s.authorizationInfos(ctx, []keyhole.Authorization{auth}, acct)
 	if err != nil {
-		return info, storeErr(err, "token")
+		return AuthorizationInfo{}, err
 	}
+	return infos[0], nil
+}
+
+// authorizationInfos gathers what the API shows with several authorizations
+// of one account: their tokens in one query, each client once.
+func (s *Service) authorizationInfos(ctx context.Context, auths []keyhole.Authorization, acct *keyhole.Account) ([]AuthorizationInfo, error) {
+	ids := make([]string, len(auths))
+	for i, a := range auths {
+		ids[i] = a.ID
+	}
+	tokens, err := s.store.Tokens(ctx, ids...)
+	if err != nil {
+		return nil, storeErr(err, "token")
+	}
+	live := map[string][]keyhole.Token{}
 	now := s.clock()
 	for _, t := range tokens {
-		if !t.UsedAt.IsZero() || t.Expired(now) {
-			continue
-		}
-		it := issued(t, "")
-		switch t.Kind {
-		case keyhole.AccessToken:
-			info.Access = it
-		case keyhole.RefreshToken:
-			info.Refresh = it
-		case keyhole.GrantCode:
-			info.Grant = it
+		if t.UsedAt.IsZero() && !t.Expired(now) {
+			live[t.AuthorizationID] = append(live[t.AuthorizationID], t)
 		}
 	}
-	return info, nil
+	clients := map[string]*keyhole.Client{}
+	out := make([]AuthorizationInfo, len(auths))
+	for i, auth := range auths {
+		info := AuthorizationInfo{Authorization: auth}
+		if acct != nil {
+			info.User = *acct
+		}
+		if auth.ClientID != "" {
+			c, ok := clients[auth.ClientID]
+			if !ok {
+				got, err := s.store.Client(ctx, auth.ClientID)
+				if err != nil {
+					return nil, storeErr(err, "client")
+				}
+				c = &got
+				clients[auth.ClientID] = c
+			}
+			info.Client = c
+		}
+		for _, t := range live[auth.ID] {
+			it := issued(t, "")
+			switch t.Kind {
+			case keyhole.AccessToken:
+				info.Access = it
+			case keyhole.RefreshToken:
+				info.Refresh = it
+			case keyhole.GrantCode:
+				info.Grant = it
+			}
+		}
+		out[i] = info
+	}
+	return out, nil
 }
 
 // Authorizations lists the actor's authorizations, one page of r.
@@ -337,15 +365,7 @@ func (s *Service) Authorizations(ctx context.Context, actor Actor, r store.Range
 	if err != nil {
 		return nil, storeErr(err, "authorization")
 	}
-	out := make([]AuthorizationInfo, 0, len(list))
-	for _, a := range list {
-		info, err := s.authorizationInfo(ctx, a, &acct)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, info)
-	}
-	return out, nil
+	return s.authorizationInfos(ctx, list, &acct)
 }
 
 // AuthorizationUpdate is the input to UpdateAuthorization.

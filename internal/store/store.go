@@ -109,9 +109,9 @@ type Store interface {
 	// keep's session. It returns how many authorizations it deleted.
 	DeleteAccountAuthorizations(ctx context.Context, accountID, keep string) (int, error)
 
-	// Tokens returns every token of the authorization, used or not, oldest
-	// first.
-	Tokens(ctx context.Context, authorizationID string) ([]keyhole.Token, error)
+	// Tokens returns every token of the authorizations, used or not, oldest
+	// first, in one query.
+	Tokens(ctx context.Context, authorizationIDs ...string) ([]keyhole.Token, error)
 	// ReplaceTokens atomically deletes the authorization's unused tokens
 	// (UsedAt zero) of each kind present in tokens and inserts tokens. Used
 	// tokens stay, so that the reuse of a rotated refresh token or a redeemed

@@ -613,9 +613,17 @@ func (s *DB) ResetAccount(ctx context.Context, a keyhole.Account, oldHash, keep 
 	return n, err
 }
 
-// Tokens returns every token of the authorization, oldest first.
-func (s *DB) Tokens(ctx context.Context, authorizationID string) ([]keyhole.Token, error) {
-	rows, err := s.run.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE authorization_id = ? ORDER BY created_at, id`, authorizationID)
+// Tokens returns every token of the authorizations, oldest first.
+func (s *DB) Tokens(ctx context.Context, authorizationIDs ...string) ([]keyhole.Token, error) {
+	if len(authorizationIDs) == 0 {
+		return []keyhole.Token{}, nil
+	}
+	args := make([]any, len(authorizationIDs))
+	for i, id := range authorizationIDs {
+		args[i] = id
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ")
+	rows, err := s.run.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE authorization_id IN (`+marks+`) ORDER BY created_at, id`, args...)
 	if err != nil {
 		return nil, mapErr(err)
 	}

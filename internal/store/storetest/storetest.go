@@ -468,6 +468,28 @@ func testTokens(t *testing.T, s store.Store) {
 		t.Errorf("DeleteExpiredTokens = %d, want 1 (never-expiring tokens stay)", n)
 	}
 
+	// Several authorizations' tokens at once.
+	other, otherTokens := newAuthorization(t, s, a.ID, "", "", keyhole.AccessToken, keyhole.RefreshToken)
+	cur, err := s.Tokens(ctx, auth.ID)
+	must(t, err)
+	both, err := s.Tokens(ctx, auth.ID, other.ID, id())
+	must(t, err)
+	mine, theirs := 0, 0
+	for _, x := range both {
+		switch x.AuthorizationID {
+		case auth.ID:
+			mine++
+		case other.ID:
+			theirs++
+		}
+	}
+	if mine != len(cur) || theirs != len(otherTokens) || len(both) != mine+theirs {
+		t.Errorf("Tokens of two authorizations: %d + %d of %d, want %d + %d", mine, theirs, len(both), len(cur), len(otherTokens))
+	}
+	if none, err := s.Tokens(ctx); err != nil || len(none) != 0 {
+		t.Errorf("Tokens() = %v, %v", none, err)
+	}
+
 	// Deleting the authorization takes every token.
 	must(t, s.DeleteAuthorization(ctx, auth.ID))
 	all, err = s.Tokens(ctx, auth.ID)
