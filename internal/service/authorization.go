@@ -428,9 +428,20 @@ func (s *Service) RegenerateTokens(ctx context.Context, actor Actor, id string) 
 		return AuthorizationInfo{}, err
 	}
 	now := s.clock()
-	var ttl time.Duration // keep the lifetime the authorization was created with
-	if old.Access != nil && !old.Access.ExpiresAt.IsZero() {
-		ttl = old.Access.ExpiresAt.Sub(old.Access.CreatedAt)
+	// Keep the lifetime the authorization was created with, even when its
+	// last access token has already expired.
+	all, err := s.store.Tokens(ctx, auth.ID)
+	if err != nil {
+		return AuthorizationInfo{}, storeErr(err, "token")
+	}
+	var ttl time.Duration
+	for _, t := range all {
+		if t.Kind == keyhole.AccessToken {
+			ttl = 0
+			if !t.ExpiresAt.IsZero() {
+				ttl = t.ExpiresAt.Sub(t.CreatedAt)
+			}
+		}
 	}
 	access, rawAccess := s.newToken(auth.ID, keyhole.AccessToken, now, ttl)
 	if auth.Default {

@@ -59,3 +59,32 @@ func BenchmarkVerifyToken(b *testing.B) {
 		})
 	}
 }
+
+// TestRegenerateKeepsLifetime: regenerating the tokens of an authorization
+// made with expires_in keeps that lifetime, even once the token expired.
+func TestRegenerateKeepsLifetime(t *testing.T) {
+	now := time.Now().UTC()
+	ts := keyholetest.NewServer(t, keyholetest.Options{Now: func() time.Time { return now }})
+	ts.CreateAccount(t, "ada@example.com", "correct horse battery")
+	ctx := context.Background()
+	actor, err := ts.Service.VerifyToken(ctx, ts.Login(t, "ada@example.com", "correct horse battery"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hour := 3600
+	a, err := ts.Service.CreateAuthorization(ctx, actor, service.AuthorizationParams{ExpiresIn: &hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(2 * time.Hour)
+	info, err := ts.Service.RegenerateTokens(ctx, actor, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.Access.ExpiresAt.Sub(info.Access.CreatedAt); got != time.Hour {
+		t.Errorf("regenerated token lives %v, want 1h", got)
+	}
+	if _, err := ts.Service.VerifyToken(ctx, info.Access.Value.Reveal()); err != nil {
+		t.Errorf("regenerated token: %v", err)
+	}
+}
