@@ -48,11 +48,12 @@ func named(list []keyhole.Named, name string) namedJSON {
 	return namedJSON{ID: n.ID, Name: n.Name}
 }
 
-func newAppJSON(app keyhole.App, ownerEmail string) appJSON {
+func newAppJSON(in service.AppInfo) appJSON {
+	app := in.App
 	return appJSON{
 		BuildStack: named(keyhole.Stacks, app.Stack), CreatedAt: timeJSON(app.CreatedAt),
 		ID: app.ID, Maintenance: app.Maintenance,
-		Name: app.Name, Owner: ownerJSON{Email: ownerEmail, ID: app.AccountID},
+		Name: app.Name, Owner: ownerJSON{Email: in.Owner.Email, ID: app.AccountID},
 		Region: named(keyhole.Regions, app.Region), Stack: named(keyhole.Stacks, app.Stack),
 		UpdatedAt: timeJSON(app.UpdatedAt),
 	}
@@ -68,13 +69,6 @@ type appRequest struct {
 	FeatureFlags []string `json:"feature_flags"`
 }
 
-// owner returns the email of the actor's account, which every app it sees
-// belongs to.
-func (a *API) owner(r *http.Request) (string, error) {
-	acct, err := a.svc.Account(r.Context(), actorFrom(r.Context()))
-	return acct.Email, err
-}
-
 func (a *API) appCreate() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req appRequest
@@ -87,17 +81,8 @@ func (a *API) appCreate() http.Handler {
 			a.error(w, r, err)
 			return
 		}
-		a.respondApp(w, r, http.StatusCreated, app)
+		a.respond(w, r, http.StatusCreated, newAppJSON(app))
 	})
-}
-
-func (a *API) respondApp(w http.ResponseWriter, r *http.Request, status int, app keyhole.App) {
-	email, err := a.owner(r)
-	if err != nil {
-		a.error(w, r, err)
-		return
-	}
-	a.respond(w, r, status, newAppJSON(app, email))
 }
 
 var appRanges = []string{"id", "name"}
@@ -116,14 +101,9 @@ func (a *API) appList() http.Handler {
 			a.error(w, r, err)
 			return
 		}
-		email, err := a.owner(r)
-		if err != nil {
-			a.error(w, r, err)
-			return
-		}
 		out := make([]appJSON, len(apps))
 		for i, app := range apps {
-			out[i] = newAppJSON(app, email)
+			out[i] = newAppJSON(app)
 		}
 		list(a, w, r, rg, appRanges, out, func(v appJSON) string {
 			if rg.Field == "name" {
@@ -141,7 +121,7 @@ func (a *API) appInfo() http.Handler {
 			a.error(w, r, err)
 			return
 		}
-		a.respondApp(w, r, http.StatusOK, app)
+		a.respond(w, r, http.StatusOK, newAppJSON(app))
 	})
 }
 
@@ -157,7 +137,7 @@ func (a *API) appUpdate() http.Handler {
 			a.error(w, r, err)
 			return
 		}
-		a.respondApp(w, r, http.StatusOK, app)
+		a.respond(w, r, http.StatusOK, newAppJSON(app))
 	})
 }
 
@@ -168,7 +148,7 @@ func (a *API) appDelete() http.Handler {
 			a.error(w, r, err)
 			return
 		}
-		a.respondApp(w, r, http.StatusOK, app)
+		a.respond(w, r, http.StatusOK, newAppJSON(app))
 	})
 }
 

@@ -30,9 +30,9 @@ type AppParams struct {
 	Maintenance *bool
 }
 
-// CreateApp creates an app owned by the actor's account. Without a name it
+// createApp creates an app owned by the actor's account. Without a name it
 // gets a generated one.
-func (s *Service) CreateApp(ctx context.Context, actor Actor, p AppParams) (keyhole.App, error) {
+func (s *Service) createApp(ctx context.Context, actor Actor, p AppParams) (keyhole.App, error) {
 	if actor.AccountID == "" {
 		return keyhole.App{}, keyhole.Errorf(keyhole.Forbidden, "Only an account can own apps.")
 	}
@@ -110,9 +110,9 @@ func appErr(err error, name string) error {
 	return storeErr(err, "app")
 }
 
-// App returns one of the actor's apps by id or name. Another account's app
+// app returns one of the actor's apps by id or name. Another account's app
 // is NotFound, exactly as one that does not exist.
-func (s *Service) App(ctx context.Context, actor Actor, idOrName string) (keyhole.App, error) {
+func (s *Service) app(ctx context.Context, actor Actor, idOrName string) (keyhole.App, error) {
 	var app keyhole.App
 	var err error
 	switch {
@@ -134,8 +134,8 @@ func (s *Service) App(ctx context.Context, actor Actor, idOrName string) (keyhol
 	return app, nil
 }
 
-// Apps lists the actor's apps, one page of r.
-func (s *Service) Apps(ctx context.Context, actor Actor, r store.Range) ([]keyhole.App, error) {
+// apps lists the actor's apps, one page of r.
+func (s *Service) apps(ctx context.Context, actor Actor, r store.Range) ([]keyhole.App, error) {
 	if actor.AccountID == "" {
 		return []keyhole.App{}, nil
 	}
@@ -143,9 +143,9 @@ func (s *Service) Apps(ctx context.Context, actor Actor, r store.Range) ([]keyho
 	return list, storeErr(err, "app")
 }
 
-// UpdateApp renames an app or switches its maintenance mode.
-func (s *Service) UpdateApp(ctx context.Context, actor Actor, idOrName string, p AppParams) (keyhole.App, error) {
-	app, err := s.App(ctx, actor, idOrName)
+// updateApp renames an app or switches its maintenance mode.
+func (s *Service) updateApp(ctx context.Context, actor Actor, idOrName string, p AppParams) (keyhole.App, error) {
+	app, err := s.app(ctx, actor, idOrName)
 	if err != nil {
 		return keyhole.App{}, err
 	}
@@ -169,9 +169,9 @@ func (s *Service) UpdateApp(ctx context.Context, actor Actor, idOrName string, p
 	return app, nil
 }
 
-// DeleteApp deletes an app with its config vars and returns it as it was.
-func (s *Service) DeleteApp(ctx context.Context, actor Actor, idOrName string) (keyhole.App, error) {
-	app, err := s.App(ctx, actor, idOrName)
+// deleteApp deletes an app with its config vars and returns it as it was.
+func (s *Service) deleteApp(ctx context.Context, actor Actor, idOrName string) (keyhole.App, error) {
+	app, err := s.app(ctx, actor, idOrName)
 	if err != nil {
 		return keyhole.App{}, err
 	}
@@ -184,7 +184,7 @@ func (s *Service) DeleteApp(ctx context.Context, actor Actor, idOrName string) (
 
 // ConfigVars returns an app's config vars.
 func (s *Service) ConfigVars(ctx context.Context, actor Actor, idOrName string) (map[string]string, error) {
-	app, err := s.App(ctx, actor, idOrName)
+	app, err := s.app(ctx, actor, idOrName)
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +195,7 @@ func (s *Service) ConfigVars(ctx context.Context, actor Actor, idOrName string) 
 // UpdateConfigVars merges changes into an app's config vars: a nil value
 // deletes the key. It returns the whole resulting set.
 func (s *Service) UpdateConfigVars(ctx context.Context, actor Actor, idOrName string, changes map[string]*string) (map[string]string, error) {
-	app, err := s.App(ctx, actor, idOrName)
+	app, err := s.app(ctx, actor, idOrName)
 	if err != nil {
 		return nil, err
 	}
@@ -220,4 +220,72 @@ func (s *Service) UpdateConfigVars(ctx context.Context, actor Actor, idOrName st
 	}
 	s.log.InfoContext(ctx, "config vars updated", "account_id", actor.AccountID, "app_id", app.ID, "changed", len(changes))
 	return vars, nil
+}
+
+// AppInfo is an app with what the API shows beside it: its owner.
+type AppInfo struct {
+	keyhole.App
+	Owner keyhole.Account
+}
+
+// withOwner attaches the actor's account, which owns every app it sees.
+func (s *Service) withOwner(ctx context.Context, actor Actor, apps ...keyhole.App) ([]AppInfo, error) {
+	owner, err := s.Account(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AppInfo, len(apps))
+	for i, a := range apps {
+		out[i] = AppInfo{App: a, Owner: owner}
+	}
+	return out, nil
+}
+
+func (s *Service) oneWithOwner(ctx context.Context, actor Actor, a keyhole.App, err error) (AppInfo, error) {
+	if err != nil {
+		return AppInfo{}, err
+	}
+	infos, err := s.withOwner(ctx, actor, a)
+	if err != nil {
+		return AppInfo{}, err
+	}
+	return infos[0], nil
+}
+
+// CreateApp creates an app owned by the actor's account; without a name it
+// gets a generated one.
+func (s *Service) CreateApp(ctx context.Context, actor Actor, p AppParams) (AppInfo, error) {
+	a, err := s.createApp(ctx, actor, p)
+	return s.oneWithOwner(ctx, actor, a, err)
+}
+
+// App returns one of the actor's apps by id or name; another account's app
+// is NotFound, exactly as one that does not exist.
+func (s *Service) App(ctx context.Context, actor Actor, idOrName string) (AppInfo, error) {
+	a, err := s.app(ctx, actor, idOrName)
+	return s.oneWithOwner(ctx, actor, a, err)
+}
+
+// Apps lists the actor's apps, one page of r.
+func (s *Service) Apps(ctx context.Context, actor Actor, r store.Range) ([]AppInfo, error) {
+	list, err := s.apps(ctx, actor, r)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return []AppInfo{}, nil
+	}
+	return s.withOwner(ctx, actor, list...)
+}
+
+// UpdateApp renames an app or switches its maintenance mode.
+func (s *Service) UpdateApp(ctx context.Context, actor Actor, idOrName string, p AppParams) (AppInfo, error) {
+	a, err := s.updateApp(ctx, actor, idOrName, p)
+	return s.oneWithOwner(ctx, actor, a, err)
+}
+
+// DeleteApp deletes an app with its config vars and returns it as it was.
+func (s *Service) DeleteApp(ctx context.Context, actor Actor, idOrName string) (AppInfo, error) {
+	a, err := s.deleteApp(ctx, actor, idOrName)
+	return s.oneWithOwner(ctx, actor, a, err)
 }
