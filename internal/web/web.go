@@ -5,6 +5,7 @@
 package web
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/subtle"
 	"embed"
@@ -12,9 +13,11 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
@@ -47,51 +50,60 @@ type Deps struct {
 	Signup bool
 }
 
-// Web serves the pages.
-type Web struct {
+// handler serves the pages.
+type handler struct {
 	svc    *service.Service
 	log    *slog.Logger
 	issuer string
 	signup bool
 	secure bool
 	pages  map[string]*template.Template
+	static fs.FS
 	h      http.Handler
 }
+
+// pageNames are the templates; each is parsed with layout.html at start-up.
+var pageNames = []string{"login", "signup", "logout", "home", "consent", "device", "message"}
 
 // Paths lists the patterns this surface serves, for the server's mux.
 func Paths() []string {
 	return []string{"/login", "/logout", "/signup", "/oauth/authorize", "/device", "/static/", "GET /{$}"}
 }
 
-// New returns the HTML surface.
-func New(d Deps) *Web {
-	h := &Web{
+// New returns the HTML surface. It panics if an embedded template does not
+// parse, which is a build defect.
+func New(d Deps) http.Handler {
+	h := &handler{
 		svc: d.Service, log: d.Log, issuer: strings.TrimRight(d.Issuer, "/"), signup: d.Signup,
 		secure: strings.HasPrefix(d.Issuer, "https://"), pages: map[string]*template.Template{},
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
-	for _, p := range []string{"login", "signup", "logout", "home", "consent", "device", "message"} {
+	for _, p := range pageNames {
 		h.pages[p] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html"))
 	}
+	h.static, _ = fs.Sub(staticFS, "static")
+
 	mux := http.NewServeMux()
 	mux.HandleFunc("/login", h.login)
 	mux.HandleFunc("/logout", h.logout)
 	mux.HandleFunc("/signup", h.signupPage)
 	mux.HandleFunc("/oauth/authorize", h.authorize)
 	mux.HandleFunc("/device", h.device)
-	mux.HandleFunc("GET /{$}", h.home)
-	static, _ := fs.Sub(staticFS, "static")
-	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	mux.HandleFunc("/static/", h.staticFile)
+	mux.HandleFunc("/{$}", h.home)
+	mux.HandleFunc("/", h.notFound)
 	// Cross-site POSTs are refused by Sec-Fetch-Site / Origin before any
-	// handler runs; the form token below is the second line.
-	h.h = http.NewCrossOriginProtection().Handler(mux)
+	// handler runs; the form token is the second line.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(h.forbidden))
+	h.h = cop.Handler(mux)
 	return h
 }
 
 // ServeHTTP sets the pages' security headers and routes.
-func (h *Web) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
 	hd.Set("Content-Security-Policy", csp(""))
 	hd.Set("Cache-Control", "no-store")
@@ -127,31 +139,73 @@ type page struct {
 type scopeLine struct{ Name, Description string }
 type hidden struct{ Name, Value string }
 
-func (h *Web) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+// render executes a page into a buffer first, so that a template error
+// becomes a clean 500 rather than half a page.
+func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
 	p.Signup = h.signup
 	if p.CSRF == "" {
 		p.CSRF = h.csrfToken(w, r)
 	}
+	var buf bytes.Buffer
+	if err := h.pages[name].ExecuteTemplate(&buf, name+".html", p); err != nil {
+		h.log.ErrorContext(r.Context(), "render", "page", name, "request_id", requestid.From(r.Context()), "err", err)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte("Something went wrong. Please try again in a moment.\n"))
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	if err := h.pages[name].ExecuteTemplate(w, name+".html", p); err != nil {
-		h.log.ErrorContext(r.Context(), "render", "page", name, "request_id", requestid.From(r.Context()), "err", err)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(buf.Bytes())
 	}
 }
 
 // message renders a page that only says something, such as an error.
-func (h *Web) message(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
+func (h *handler) message(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
 	h.render(w, r, status, "message", page{Title: title, Message: msg, Link: "/", LinkText: "Keyhole home"})
 }
 
-func (h *Web) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.message(w, r, http.StatusNotFound, "Not found", "There is no page at this address.")
+}
+
+// forbidden answers a cross-site form post, refused before any handler.
+func (h *handler) forbidden(w http.ResponseWriter, r *http.Request) {
+	h.message(w, r, http.StatusForbidden, "Please try again", "This form did not come from Keyhole, so it was not accepted. Go back, reload the page and submit it again.")
+}
+
+// staticFile serves the embedded CSS: files only, no directory listings.
+func (h *handler) staticFile(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		h.message(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This address only serves files.")
+		return
+	}
+	name := strings.TrimPrefix(path.Clean(r.URL.Path), "/static/")
+	b, err := fs.ReadFile(h.static, name)
+	if err != nil || !fs.ValidPath(name) {
+		h.notFound(w, r)
+		return
+	}
+	ct := mime.TypeByExtension(path.Ext(name))
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	w.Header().Set("Content-Type", ct)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(b)
+	}
+}
+
+func (h *handler) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Allow", "GET, POST")
 	h.message(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page takes GET and POST only.")
 }
 
 // fail renders an error from the service: its message when it is meant for
 // people, a generic page (and a log line) when it is internal.
-func (h *Web) fail(w http.ResponseWriter, r *http.Request, err error) {
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch keyhole.ErrorCode(err) {
 	case keyhole.Internal, keyhole.Unavailable:
 		h.log.ErrorContext(r.Context(), "internal error", "request_id", requestid.From(r.Context()), "err", err)
@@ -165,7 +219,7 @@ func (h *Web) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // ---- CSRF: a random token in a cookie, repeated in every form.
 
-func (h *Web) csrfToken(w http.ResponseWriter, r *http.Request) string {
+func (h *handler) csrfToken(w http.ResponseWriter, r *http.Request) string {
 	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) == 43 {
 		return c.Value
 	}
@@ -185,7 +239,7 @@ func checkCSRF(r *http.Request) bool {
 }
 
 // parsePost reads a POSTed form (capped) and checks its CSRF token.
-func (h *Web) parsePost(w http.ResponseWriter, r *http.Request) bool {
+func (h *handler) parsePost(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
 		h.message(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.")
@@ -201,7 +255,7 @@ func (h *Web) parsePost(w http.ResponseWriter, r *http.Request) bool {
 // ---- sessions
 
 // current returns the signed-in account, if any.
-func (h *Web) current(r *http.Request) (service.Actor, keyhole.Session, bool) {
+func (h *handler) current(r *http.Request) (service.Actor, keyhole.Session, bool) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
 		return service.Actor{}, keyhole.Session{}, false
@@ -216,20 +270,20 @@ func (h *Web) current(r *http.Request) (service.Actor, keyhole.Session, bool) {
 	return actor, sess, true
 }
 
-func (h *Web) setSession(w http.ResponseWriter, value string) {
+func (h *handler) setSession(w http.ResponseWriter, value string) {
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: value, Path: "/", HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode,
 		MaxAge: int(service.SessionTTL.Seconds()),
 	})
 }
 
-func (h *Web) clearSession(w http.ResponseWriter) {
+func (h *handler) clearSession(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
 }
 
 // endOld ends the session of the cookie the browser brought, if any, so that
 // a sign-in always starts a new session (no fixation).
-func (h *Web) endOld(r *http.Request) {
+func (h *handler) endOld(r *http.Request) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		if err := h.svc.EndSession(r.Context(), c.Value); err != nil {
 			h.log.WarnContext(r.Context(), "end previous session", "err", err)
@@ -238,8 +292,11 @@ func (h *Web) endOld(r *http.Request) {
 }
 
 // localNext returns next when it is a path on this server, else "/".
+// Browsers drop tabs and newlines from URLs, so "/\t/evil" would become
+// "//evil": any control character makes next foreign.
 func localNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return "/"
 	}
 	return next
@@ -257,17 +314,25 @@ func loginURL(next string) string { return "/login?next=" + url.QueryEscape(next
 
 // ---- pages
 
-func (h *Web) home(w http.ResponseWriter, r *http.Request) {
+func (h *handler) home(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		h.message(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page takes GET only.")
+		return
+	}
 	p := page{Title: "Keyhole"}
 	if actor, _, ok := h.current(r); ok {
-		if acct, err := h.svc.Account(r.Context(), actor); err == nil {
-			p.Email = acct.Email
+		acct, err := h.svc.Account(r.Context(), actor)
+		if err != nil {
+			h.fail(w, r, err)
+			return
 		}
+		p.Email = acct.Email
 	}
 	h.render(w, r, http.StatusOK, "home", p)
 }
 
-func (h *Web) login(w http.ResponseWriter, r *http.Request) {
+func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		h.render(w, r, http.StatusOK, "login", page{Title: "Sign in", Next: localNext(r.URL.Query().Get("next"))})
@@ -302,17 +367,18 @@ func (h *Web) login(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// secondFactor is where an account with MFA continues signing in. MFA
-// enrolment is not offered yet, so no account reaches it; the MFA step
-// (/login/mfa) will take over here.
-func (h *Web) secondFactor(w http.ResponseWriter, r *http.Request, email, next string) {
-	h.render(w, r, http.StatusForbidden, "login", page{
+// secondFactor handles a right password for an account with MFA
+// (keyhole.TwoFactor): no session is started. This is the seam for the MFA
+// step: it will redirect to /login/mfa carrying the pending sign-in and next,
+// instead of explaining.
+func (h *handler) secondFactor(w http.ResponseWriter, r *http.Request, email, next string) {
+	h.render(w, r, http.StatusUnauthorized, "login", page{
 		Title: "Sign in", Email: email, Next: next,
-		Error: "This account uses two-factor authentication, which this server cannot verify yet. Ask the administrator to turn it off for your account.",
+		Error: "This account is protected by a second factor. The two-factor step that asks for your code is not available on this server yet, so you cannot sign in here for now.",
 	})
 }
 
-func (h *Web) signupPage(w http.ResponseWriter, r *http.Request) {
+func (h *handler) signupPage(w http.ResponseWriter, r *http.Request) {
 	if !h.signup {
 		h.message(w, r, http.StatusNotFound, "Sign-up is closed", "This Keyhole does not take new accounts. Ask its administrator for one.")
 		return
@@ -348,7 +414,7 @@ func (h *Web) signupPage(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *Web) logout(w http.ResponseWriter, r *http.Request) {
+func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		h.render(w, r, http.StatusOK, "logout", page{Title: "Sign out"})

@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"context"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -10,7 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keyhole/keyhole/internal/keyhole"
 	"github.com/keyhole/keyhole/internal/keyholetest"
+	"github.com/keyhole/keyhole/internal/service"
 	"github.com/keyhole/keyhole/internal/web"
 )
 
@@ -190,7 +194,7 @@ func TestCSRFAndOpenRedirects(t *testing.T) {
 	if p := b.do("POST", ts.URL+"/login", creds, "Sec-Fetch-Site", "cross-site"); p.status != 403 {
 		t.Errorf("cross-site: %d", p.status)
 	}
-	for _, next := range []string{"https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)"} {
+	for _, next := range []string{"https://evil.example/", "//evil.example/", "/\\evil.example", "/\t/evil.example", "/\n/evil.example", "javascript:alert(1)"} {
 		creds.Set("next", next)
 		p := b.do("POST", ts.URL+"/login", creds)
 		if p.status != 303 || p.header.Get("Location") != "/" {
@@ -249,5 +253,374 @@ func TestSecureCookiesOverHTTPS(t *testing.T) {
 	}
 	if rec.Code != 303 || sess == nil || !sess.Secure || !sess.HttpOnly || sess.SameSite != http.SameSiteLaxMode {
 		t.Fatalf("login over https: %d, session cookie %+v", rec.Code, sess)
+	}
+}
+
+// ---- /oauth/authorize and /device
+
+// oauthSetup is a server with a signed-in browser for ada and the service
+// actor of her account, to register clients with.
+type oauthSetup struct {
+	ts    *keyholetest.Server
+	b     *browser
+	actor service.Actor
+}
+
+func newOAuthSetup(t *testing.T) oauthSetup {
+	t.Helper()
+	ts := keyholetest.NewServer(t, keyholetest.Options{})
+	ts.CreateAccount(t, "ada@example.com", password)
+	actor, err := ts.Service.VerifyToken(context.Background(), ts.Login(t, "ada@example.com", password))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t)
+	if p := login(t, b, ts.URL, "ada@example.com", password); p.status != 303 {
+		t.Fatalf("login: %d", p.status)
+	}
+	return oauthSetup{ts: ts, b: b, actor: actor}
+}
+
+func (s oauthSetup) client(t *testing.T, name, redirect string, public bool) service.ClientInfo {
+	t.Helper()
+	c, err := s.ts.Service.CreateClient(context.Background(), s.actor, service.ClientParams{Name: &name, RedirectURI: &redirect, Public: public})
+	if err != nil {
+		t.Fatalf("create client: %v", err)
+	}
+	return c
+}
+
+// authorizeURL builds an authorization request from name/value pairs.
+func (s oauthSetup) authorizeURL(kv ...string) string {
+	q := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		q.Add(kv[i], kv[i+1])
+	}
+	return s.ts.URL + "/oauth/authorize?" + q.Encode()
+}
+
+// redirected checks a 303 to the client's redirect URI and returns its
+// query, failing when a parameter appears more than once.
+func redirected(t *testing.T, p page, prefix string) url.Values {
+	t.Helper()
+	loc := p.header.Get("Location")
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(loc, prefix) {
+		t.Fatalf("got %d Location %q, want 303 to %s (body %s)", p.status, loc, prefix, p.body)
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	for k, v := range q {
+		if len(v) != 1 {
+			t.Errorf("parameter %s sent %d times in %s", k, len(v), loc)
+		}
+	}
+	return q
+}
+
+// formFields reads the hidden fields of a form page.
+var hiddenRe = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+
+func formFields(p page) url.Values {
+	v := url.Values{}
+	for _, m := range hiddenRe.FindAllStringSubmatch(p.body, -1) {
+		v.Set(m[1], html.UnescapeString(m[2]))
+	}
+	return v
+}
+
+const challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM" // RFC 7636 appendix B
+
+func TestAuthorizeErrorsBeforeVerificationArePages(t *testing.T) {
+	s := newOAuthSetup(t)
+	c := s.client(t, "Acme", "https://client.example/cb", false)
+	for _, tc := range []struct {
+		name string
+		url  string
+	}{
+		{"no client", s.authorizeURL("response_type", "code")},
+		{"malformed client", s.authorizeURL("client_id", "nope", "response_type", "code")},
+		{"unknown client", s.authorizeURL("client_id", "01234567-89ab-cdef-0123-456789abcdef", "response_type", "code")},
+		{"extra path", s.authorizeURL("client_id", c.ID, "response_type", "code", "redirect_uri", "https://client.example/cb/extra")},
+		{"other host", s.authorizeURL("client_id", c.ID, "response_type", "code", "redirect_uri", "https://evil.example/cb")},
+		{"trailing slash", s.authorizeURL("client_id", c.ID, "response_type", "code", "redirect_uri", "https://client.example/cb/")},
+		{"repeated client_id", s.authorizeURL("client_id", c.ID, "client_id", c.ID, "response_type", "code")},
+		{"repeated state", s.authorizeURL("client_id", c.ID, "response_type", "code", "state", "a", "state", "b")},
+		{"repeated response_type", s.authorizeURL("client_id", c.ID, "response_type", "code", "response_type", "token")},
+		{"long state", s.authorizeURL("client_id", c.ID, "response_type", "code", "state", strings.Repeat("s", 2049))},
+		{"long query", s.authorizeURL("client_id", c.ID, "response_type", "code", "junk", strings.Repeat("j", 8<<10))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := s.b.do("GET", tc.url, nil)
+			if p.status != http.StatusBadRequest || p.header.Get("Location") != "" {
+				t.Fatalf("got %d Location %q, want a 400 page", p.status, p.header.Get("Location"))
+			}
+			if !strings.Contains(p.header.Get("Content-Type"), "text/html") || !strings.Contains(p.body, "<h1>") {
+				t.Errorf("not an HTML page: %s", p.body)
+			}
+			if !strings.Contains(p.header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+				t.Errorf("CSP = %q", p.header.Get("Content-Security-Policy"))
+			}
+		})
+	}
+	if p := s.b.do("GET", s.authorizeURL("client_id", "01234567-89ab-cdef-0123-456789abcdef"), nil); !strings.Contains(p.body, "Unknown OAuth client.") {
+		t.Errorf("unknown client page: %s", p.body)
+	}
+}
+
+func TestAuthorizeErrorsAfterVerificationAreRedirected(t *testing.T) {
+	s := newOAuthSetup(t)
+	conf := s.client(t, "Acme", "https://client.example/cb?app=1", false)
+	pub := s.client(t, "Acme CLI", "http://127.0.0.1:8765/cb", true)
+	for _, tc := range []struct {
+		name, redirect, want string
+		params               []string
+	}{
+		{"token response", conf.RedirectURI, "unsupported_response_type", []string{"client_id", conf.ID, "response_type", "token"}},
+		{"no response type", conf.RedirectURI, "invalid_request", []string{"client_id", conf.ID}},
+		{"unknown scope", conf.RedirectURI, "invalid_scope", []string{"client_id", conf.ID, "response_type", "code", "scope", "read root"}},
+		{"plain PKCE", conf.RedirectURI, "invalid_request", []string{"client_id", conf.ID, "response_type", "code", "code_challenge", challenge, "code_challenge_method", "plain"}},
+		{"PKCE without method", conf.RedirectURI, "invalid_request", []string{"client_id", conf.ID, "response_type", "code", "code_challenge", challenge}},
+		{"short challenge", conf.RedirectURI, "invalid_request", []string{"client_id", conf.ID, "response_type", "code", "code_challenge", "abc", "code_challenge_method", "S256"}},
+		{"public without PKCE", pub.RedirectURI, "invalid_request", []string{"client_id", pub.ID, "response_type", "code", "redirect_uri", pub.RedirectURI}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const state = "st/+&= é"
+			q := redirected(t, s.b.do("GET", s.authorizeURL(append(tc.params, "state", state)...), nil), strings.Split(tc.redirect, "?")[0])
+			if got := q.Get("error"); got != tc.want {
+				t.Errorf("error = %q, want %q", got, tc.want)
+			}
+			if q.Get("error_description") == "" || q.Get("state") != state || q.Get("iss") != s.ts.Issuer || q.Has("code") {
+				t.Errorf("query = %v", q)
+			}
+			if tc.redirect == conf.RedirectURI && q.Get("app") != "1" {
+				t.Errorf("the redirect URI's own query was lost: %v", q)
+			}
+		})
+	}
+	// No state sent, none returned.
+	q := redirected(t, s.b.do("GET", s.authorizeURL("client_id", conf.ID, "response_type", "token"), nil), "https://client.example/cb")
+	if q.Has("state") {
+		t.Errorf("state returned though none was sent: %v", q)
+	}
+}
+
+func TestAuthorizeSignInConsentAndGrant(t *testing.T) {
+	s := newOAuthSetup(t)
+	c := s.client(t, "Acme Deploys", "https://client.example/cb?app=1", false)
+	const state = "af0ifjsldkj"
+	authz := s.authorizeURL("client_id", c.ID, "response_type", "code", "scope", "identity read", "state", state, "redirect_uri", c.RedirectURI)
+
+	// A signed-out browser is sent to sign in, and back here afterwards.
+	fresh := newBrowser(t)
+	p := fresh.do("GET", authz, nil)
+	loc := p.header.Get("Location")
+	if p.status != 303 || !strings.HasPrefix(loc, "/login?next=") {
+		t.Fatalf("signed out: %d %q", p.status, loc)
+	}
+	lu, _ := url.Parse(loc)
+	next := lu.Query().Get("next")
+	nu, _ := url.Parse(next)
+	if nu.Path != "/oauth/authorize" || nu.Query().Get("client_id") != c.ID || nu.Query().Get("state") != state {
+		t.Fatalf("next = %q", next)
+	}
+	form := fresh.do("GET", s.ts.URL+loc, nil)
+	if got := formFields(form).Get("next"); got != next {
+		t.Errorf("login form next = %q, want %q", got, next)
+	}
+	p = fresh.do("POST", s.ts.URL+"/login", url.Values{"csrf": {form.csrf(t)}, "email": {"ada@example.com"}, "password": {password}, "next": {next}})
+	if p.status != 303 || p.header.Get("Location") != next {
+		t.Fatalf("login: %d %q, want %q", p.status, p.header.Get("Location"), next)
+	}
+
+	// The consent page names the client, its redirect host, the scopes in
+	// words, and the account; its form may post to the client's origin.
+	consent := fresh.do("GET", s.ts.URL+next, nil)
+	for _, want := range []string{
+		"Authorize Acme Deploys?", "client.example", "ada@example.com",
+		html.EscapeString(keyhole.ScopeDescriptions["identity"]), html.EscapeString(keyhole.ScopeDescriptions["read"]),
+		`value="Allow"`, `value="Deny"`, `action="/oauth/authorize"`,
+	} {
+		if !strings.Contains(consent.body, want) {
+			t.Errorf("consent page lacks %q:\n%s", want, consent.body)
+		}
+	}
+	if csp := consent.header.Get("Content-Security-Policy"); consent.status != 200 || !strings.Contains(csp, "form-action 'self' https://client.example") || !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("consent: %d CSP %q", consent.status, csp)
+	}
+	if strings.Contains(consent.body, "<script") {
+		t.Error("consent page has a script")
+	}
+	fields := formFields(consent)
+	if fields.Get("csrf") == "" || fields.Get("client_id") != c.ID || fields.Get("state") != state || fields.Get("redirect_uri") != c.RedirectURI {
+		t.Fatalf("hidden fields = %v", fields)
+	}
+
+	// Allow counts only on POST.
+	if p := fresh.do("GET", s.ts.URL+next+"&authorize=Allow", nil); p.status != 200 || !strings.Contains(p.body, "Authorize Acme Deploys?") {
+		t.Errorf("GET with authorize=Allow: %d", p.status)
+	}
+	// The form token and same-origin posting are both required.
+	noToken := url.Values{}
+	for k, v := range fields {
+		noToken[k] = v
+	}
+	noToken.Del("csrf")
+	noToken.Set("authorize", "Allow")
+	if p := fresh.do("POST", s.ts.URL+"/oauth/authorize", noToken); p.status != 403 || p.header.Get("Location") != "" {
+		t.Errorf("Allow without token: %d %q", p.status, p.header.Get("Location"))
+	}
+	fields.Set("authorize", "Allow")
+	if p := fresh.do("POST", s.ts.URL+"/oauth/authorize", fields, "Sec-Fetch-Site", "cross-site"); p.status != 403 || p.header.Get("Location") != "" {
+		t.Errorf("cross-site Allow: %d %q", p.status, p.header.Get("Location"))
+	}
+
+	// Deny.
+	fields.Set("authorize", "Deny")
+	q := redirected(t, fresh.do("POST", s.ts.URL+"/oauth/authorize", fields), "https://client.example/cb?")
+	if q.Get("error") != "access_denied" || q.Get("state") != state || q.Get("iss") != s.ts.Issuer || q.Get("app") != "1" || q.Has("code") {
+		t.Errorf("deny: %v", q)
+	}
+
+	// Allow: a code the client can redeem.
+	fields.Set("authorize", "Allow")
+	q = redirected(t, fresh.do("POST", s.ts.URL+"/oauth/authorize", fields), "https://client.example/cb?")
+	if q.Get("code") == "" || q.Get("state") != state || q.Get("iss") != s.ts.Issuer || q.Get("app") != "1" || q.Has("error") {
+		t.Fatalf("allow: %v", q)
+	}
+	tg, err := s.ts.Service.Exchange(context.Background(), service.TokenRequest{
+		GrantType: service.GrantAuthorizationCode, ClientID: c.ID, ClientSecret: c.Secret.Reveal(), Code: q.Get("code"), RedirectURI: c.RedirectURI,
+	})
+	if err != nil {
+		t.Fatalf("exchange: %v", err)
+	}
+	if got := strings.Join(tg.Authorization.Scope, " "); got != "identity read" {
+		t.Errorf("scope = %q", got)
+	}
+
+	// The same client and scope again: no question, straight back with a code.
+	q = redirected(t, fresh.do("GET", authz, nil), "https://client.example/cb?")
+	if q.Get("code") == "" || q.Get("state") != state || q.Get("iss") != s.ts.Issuer {
+		t.Errorf("second authorize: %v", q)
+	}
+	// Another scope is asked again.
+	if p := fresh.do("GET", s.authorizeURL("client_id", c.ID, "response_type", "code", "scope", "global"), nil); p.status != 200 || !strings.Contains(p.body, "Authorize Acme Deploys?") {
+		t.Errorf("new scope: %d", p.status)
+	}
+}
+
+func TestAuthorizePublicClientAlwaysAsks(t *testing.T) {
+	s := newOAuthSetup(t)
+	c := s.client(t, "Acme CLI", "http://127.0.0.1:8765/cb", true)
+	authz := s.authorizeURL("client_id", c.ID, "response_type", "code", "scope", "identity", "code_challenge", challenge, "code_challenge_method", "S256")
+	for i := range 2 {
+		consent := s.b.do("GET", authz, nil)
+		if consent.status != 200 || !strings.Contains(consent.body, "Authorize Acme CLI?") {
+			t.Fatalf("round %d: %d", i, consent.status)
+		}
+		if csp := consent.header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' http://127.0.0.1:8765") {
+			t.Errorf("CSP = %q", csp)
+		}
+		fields := formFields(consent)
+		fields.Set("authorize", "Allow")
+		q := redirected(t, s.b.do("POST", s.ts.URL+"/oauth/authorize", fields), "http://127.0.0.1:8765/cb?")
+		if q.Get("code") == "" || q.Has("state") || q.Get("iss") != s.ts.Issuer {
+			t.Fatalf("round %d: %v", i, q)
+		}
+		if _, err := s.ts.Service.Exchange(context.Background(), service.TokenRequest{
+			GrantType: service.GrantAuthorizationCode, ClientID: c.ID, Code: q.Get("code"),
+			CodeVerifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+		}); err != nil {
+			t.Fatalf("round %d: exchange: %v", i, err)
+		}
+	}
+}
+
+func TestDevice(t *testing.T) {
+	for _, allow := range []bool{true, false} {
+		t.Run(map[bool]string{true: "allow", false: "deny"}[allow], func(t *testing.T) {
+			s := newOAuthSetup(t)
+			c := s.client(t, "Acme TV", "https://client.example/cb", false)
+			ctx := context.Background()
+			da, err := s.ts.Service.StartDevice(ctx, c.ID, c.Secret.Reveal(), []string{"read"})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			// Signed out: sign in first, then back with the code.
+			p := newBrowser(t).do("GET", s.ts.URL+"/device?user_code="+url.QueryEscape(da.UserCode), nil)
+			if want := "/login?next=" + url.QueryEscape("/device?user_code="+url.QueryEscape(da.UserCode)); p.status != 303 || p.header.Get("Location") != want {
+				t.Fatalf("signed out: %d %q, want %q", p.status, p.header.Get("Location"), want)
+			}
+
+			form := s.b.do("GET", s.ts.URL+"/device?user_code="+url.QueryEscape(da.UserCode), nil)
+			if form.status != 200 || !strings.Contains(form.body, `value="`+da.UserCode+`"`) {
+				t.Fatalf("device form: %d %s", form.status, form.body)
+			}
+			tok := form.csrf(t)
+			bad := s.b.do("POST", s.ts.URL+"/device", url.Values{"csrf": {tok}, "user_code": {"BCDF-GHJK"}})
+			if bad.status != 400 || !strings.Contains(bad.body, "not valid") {
+				t.Errorf("bad code: %d %s", bad.status, bad.body)
+			}
+			if p := s.b.do("POST", s.ts.URL+"/device", url.Values{"user_code": {da.UserCode}}); p.status != 403 {
+				t.Errorf("no token: %d", p.status)
+			}
+			consent := s.b.do("POST", s.ts.URL+"/device", url.Values{"csrf": {tok}, "user_code": {strings.ToLower(da.UserCode)}})
+			if consent.status != 200 || !strings.Contains(consent.body, "Authorize Acme TV?") ||
+				!strings.Contains(consent.body, html.EscapeString(keyhole.ScopeDescriptions["read"])) || !strings.Contains(consent.body, `action="/device"`) {
+				t.Fatalf("device consent: %d %s", consent.status, consent.body)
+			}
+			if _, err := s.ts.Service.PollDevice(ctx, c.ID, c.Secret.Reveal(), da.DeviceCode.Reveal()); keyhole.ErrorCode(err) != keyhole.AuthorizationPending {
+				t.Errorf("before the answer: %v", err)
+			}
+			fields := formFields(consent)
+			fields.Set("authorize", map[bool]string{true: "Allow", false: "Deny"}[allow])
+			done := s.b.do("POST", s.ts.URL+"/device", fields)
+			tg, err := s.ts.Service.PollDevice(ctx, c.ID, c.Secret.Reveal(), da.DeviceCode.Reveal())
+			if allow {
+				if done.status != 200 || !strings.Contains(done.body, "Done: you can return to your device") {
+					t.Errorf("allow page: %d %s", done.status, done.body)
+				}
+				if err != nil || tg.Access.Value == "" || tg.Refresh == nil {
+					t.Fatalf("poll after Allow: %+v, %v", tg, err)
+				}
+			} else {
+				if done.status != 200 || !strings.Contains(done.body, "Request denied") {
+					t.Errorf("deny page: %d %s", done.status, done.body)
+				}
+				if keyhole.ErrorCode(err) != keyhole.AccessDenied {
+					t.Fatalf("poll after Deny: %v, want access_denied", err)
+				}
+			}
+			// The code is answered: it cannot be answered again.
+			if p := s.b.do("POST", s.ts.URL+"/device", fields); p.status != 400 {
+				t.Errorf("second answer: %d", p.status)
+			}
+		})
+	}
+}
+
+func TestErrorPages(t *testing.T) {
+	ts := keyholetest.NewServer(t, keyholetest.Options{})
+	h := web.New(web.Deps{Service: ts.Service, Issuer: ts.Issuer})
+	for _, tc := range []struct {
+		method, path string
+		status       int
+	}{
+		{"GET", "/static/missing.css", 404},
+		{"GET", "/static/", 404},
+		{"GET", "/nowhere", 404},
+		{"DELETE", "/login", 405},
+		{"PUT", "/oauth/authorize", 405},
+		{"POST", "/static/keyhole.css", 405},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
+		if rec.Code != tc.status || !strings.Contains(rec.Header().Get("Content-Type"), "text/html") ||
+			rec.Header().Get("Cache-Control") != "no-store" || !strings.Contains(rec.Header().Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+			t.Errorf("%s %s: %d %v", tc.method, tc.path, rec.Code, rec.Header())
+		}
 	}
 }

@@ -1,0 +1,70 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/keyhole/keyhole/internal/keyhole"
+)
+
+// device is /device (RFC 8628 §3.3): the signed-in person types the code a
+// device shows, sees what it asks for, and allows or denies it.
+func (h *handler) device(w http.ResponseWriter, r *http.Request) {
+	actor, _, ok := h.current(r)
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		code := r.URL.Query().Get("user_code")
+		if !ok {
+			next := "/device"
+			if code != "" {
+				next += "?user_code=" + url.QueryEscape(code)
+			}
+			http.Redirect(w, r, loginURL(next), http.StatusSeeOther)
+			return
+		}
+		h.render(w, r, http.StatusOK, "device", page{Title: "Connect a device", UserCode: clip(code)})
+	case http.MethodPost:
+		if !h.parsePost(w, r) {
+			return
+		}
+		if !ok {
+			http.Redirect(w, r, loginURL("/device"), http.StatusSeeOther)
+			return
+		}
+		code := r.PostFormValue("user_code")
+		if answer := r.PostFormValue("authorize"); answer == "Allow" || answer == "Deny" {
+			c, err := h.svc.AnswerDevice(r.Context(), actor, code, answer == "Allow")
+			switch {
+			case keyhole.ErrorCode(err) == keyhole.Invalid:
+				h.render(w, r, http.StatusBadRequest, "device", page{Title: "Connect a device", Error: keyhole.ErrorMessage(err)})
+			case err != nil:
+				h.fail(w, r, err)
+			case answer == "Allow":
+				h.render(w, r, http.StatusOK, "message", page{Title: "Done", Message: "Done: you can return to your device. " + c.Name + " can now use your account."})
+			default:
+				h.render(w, r, http.StatusOK, "message", page{Title: "Request denied", Message: "Request denied: " + c.Name + " was not given access. You can close this page."})
+			}
+			return
+		}
+		g, c, err := h.svc.DeviceRequest(r.Context(), code)
+		if err != nil {
+			if keyhole.ErrorCode(err) == keyhole.Invalid {
+				h.render(w, r, http.StatusBadRequest, "device", page{Title: "Connect a device", Error: keyhole.ErrorMessage(err), UserCode: clip(code)})
+				return
+			}
+			h.fail(w, r, err)
+			return
+		}
+		acct, err := h.svc.Account(r.Context(), actor)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.render(w, r, http.StatusOK, "consent", page{
+			Title: "Authorize " + c.Name, Client: c.Name, Email: acct.Email, Action: "/device",
+			Scopes: scopeLines(g.Scope), Hidden: []hidden{{"user_code", code}},
+		})
+	default:
+		h.methodNotAllowed(w, r)
+	}
+}
