@@ -1,75 +1,81 @@
-// Package sqlstore implements store.Store over database/sql for the SQL
-// databases Keyhole runs on. The sqlite and postgres packages give it a
-// driver, their own schema (migrations) and a Dialect; the queries, written
-// in the SQL both understand, are here once.
-package sqlstore
+// Package sqlite implements store.Store on an embedded SQLite database
+// (modernc.org/sqlite, pure Go), so that Keyhole runs with nothing
+// installed. Its SQL and migrations are its own.
+package sqlite
 
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
 	"github.com/keyhole/keyhole/internal/store"
 )
 
-// Dialect is what differs between the databases.
-type Dialect struct {
-	// Numbered rewrites ? placeholders as $1, $2, … (PostgreSQL).
-	Numbered bool
-	// ForUpdate is appended to the SELECT of a read-modify-write: row locks
-	// where the database has them ("" for SQLite, whose write transactions
-	// lock the whole database at BEGIN).
-	ForUpdate string
-	// Migrations holds numbered files NNNN_name.sql at its root.
-	Migrations fs.FS
-	// LockMigrations, when set, runs first in the migration transaction, so
-	// that replicas starting together migrate one at a time.
-	LockMigrations string
-	// AfterClose, when set, runs after the database is closed (to close a
-	// connection pool that database/sql does not own).
-	AfterClose func()
-}
+//go:embed migrations/*.sql
+var migrations embed.FS
 
-// DB is a Keyhole store on a SQL database.
+// DB is a Keyhole store in one SQLite file.
 type DB struct {
 	db  *sql.DB
-	d   Dialect
 	run queryer
 }
 
 var _ store.Store = (*DB)(nil)
 
-// New wraps an open database and applies the migrations it lacks. The DB
-// owns db from then on: Close closes it.
-func New(ctx context.Context, db *sql.DB, d Dialect) (*DB, error) {
-	s := &DB{db: db, d: d, run: rebinder{db, d.Numbered}}
+// Open opens (creating if needed) the database file at path and applies
+// the migrations it lacks.
+func Open(ctx context.Context, path string) (*DB, error) {
+	// The file holds password hashes: only its owner may read it. SQLite
+	// gives its -wal and -shm files the database file's permissions.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(10000)", "synchronous(NORMAL)"} {
+		q.Add("_pragma", p)
+	}
+	// Write transactions take the write lock at BEGIN, so that two of them
+	// never deadlock upgrading a read lock; read-modify-writes need no row
+	// locks.
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s := &DB{db: db, run: db}
 	if err := s.migrate(ctx); err != nil {
+		db.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
 func (s *DB) migrate(ctx context.Context) error {
-	names, err := fs.Glob(s.d.Migrations, "*.sql")
+	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
 		return err
 	}
 	sort.Strings(names)
 	return s.tx(ctx, func(tx queryer) error {
-		if s.d.LockMigrations != "" {
-			if _, err := tx.ExecContext(ctx, s.d.LockMigrations); err != nil {
-				return fmt.Errorf("lock migrations: %w", err)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 			return err
 		}
 		var current int
@@ -77,19 +83,20 @@ func (s *DB) migrate(ctx context.Context) error {
 			return err
 		}
 		for _, name := range names {
-			v, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+			base := strings.TrimPrefix(name, "migrations/")
+			v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
 			if err != nil {
-				return fmt.Errorf("migration %s: name must start with a number", name)
+				return fmt.Errorf("migration %s: name must start with a number", base)
 			}
 			if v <= current {
 				continue
 			}
-			body, err := fs.ReadFile(s.d.Migrations, name)
+			body, err := migrations.ReadFile(name)
 			if err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-				return fmt.Errorf("migration %s: %w", name, err)
+				return fmt.Errorf("migration %s: %w", base, err)
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, micros(time.Now())); err != nil {
 				return err
@@ -99,54 +106,8 @@ func (s *DB) migrate(ctx context.Context) error {
 	})
 }
 
-// rebinder runs queries written with ? placeholders, numbering them for
-// databases that want $1, $2, ….
-type rebinder struct {
-	q interface {
-		ExecContext(context.Context, string, ...any) (sql.Result, error)
-		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-		QueryRowContext(context.Context, string, ...any) *sql.Row
-	}
-	numbered bool
-}
-
-var numberedCache sync.Map // query → numbered query
-
-func (r rebinder) bind(q string) string {
-	if !r.numbered {
-		return q
-	}
-	if v, ok := numberedCache.Load(q); ok {
-		return v.(string)
-	}
-	var b strings.Builder
-	n := 0
-	for i := 0; i < len(q); i++ {
-		if q[i] == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteByte(q[i])
-	}
-	numberedCache.Store(q, b.String())
-	return b.String()
-}
-
-func (r rebinder) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return r.q.ExecContext(ctx, r.bind(q), args...)
-}
-
-func (r rebinder) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return r.q.QueryContext(ctx, r.bind(q), args...)
-}
-
-func (r rebinder) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return r.q.QueryRowContext(ctx, r.bind(q), args...)
-}
-
-// mapErr maps driver errors to the store's sentinels by error code, never by
-// message: PostgreSQL's SQLSTATE and SQLite's extended result codes.
+// mapErr maps driver errors to the store's sentinels by SQLite's extended
+// result codes, never by message text.
 func mapErr(err error) error {
 	if err == nil {
 		return nil
@@ -154,47 +115,23 @@ func mapErr(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%w: %w", store.ErrNotFound, err)
 	}
-	var pg interface{ SQLState() string }
-	if errors.As(err, &pg) {
-		switch pg.SQLState() {
-		case "23505": // unique_violation
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 			return fmt.Errorf("%w: %w", store.ErrConflict, err)
-		case "23503": // foreign_key_violation
-			return fmt.Errorf("%w: %w", store.ErrNotFound, err)
-		}
-		return err
-	}
-	var lite interface{ Code() int }
-	if errors.As(err, &lite) {
-		switch lite.Code() {
-		case sqliteConstraintUnique, sqliteConstraintPrimaryKey:
-			return fmt.Errorf("%w: %w", store.ErrConflict, err)
-		case sqliteConstraintForeignKey:
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 			return fmt.Errorf("%w: %w", store.ErrNotFound, err)
 		}
 	}
 	return err
 }
-
-// SQLite's extended result codes for constraint failures
-// (https://sqlite.org/rescode.html).
-const (
-	sqliteConstraintForeignKey = 787
-	sqliteConstraintPrimaryKey = 1555
-	sqliteConstraintUnique     = 2067
-)
 
 // Ping reports whether the database answers.
 func (s *DB) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // Close closes the database.
-func (s *DB) Close() error {
-	err := s.db.Close()
-	if s.d.AfterClose != nil {
-		s.d.AfterClose()
-	}
-	return err
-}
+func (s *DB) Close() error { return s.db.Close() }
 
 // tx runs fn in a write transaction.
 func (s *DB) tx(ctx context.Context, fn func(queryer) error) error {
@@ -202,7 +139,7 @@ func (s *DB) tx(ctx context.Context, fn func(queryer) error) error {
 	if err != nil {
 		return mapErr(err)
 	}
-	if err := fn(rebinder{tx, s.d.Numbered}); err != nil {
+	if err := fn(tx); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -341,7 +278,7 @@ func (s *DB) AccountByEmail(ctx context.Context, email string) (keyhole.Account,
 func (s *DB) UpdateAccount(ctx context.Context, id string, fn func(*keyhole.Account) error) (keyhole.Account, error) {
 	var out keyhole.Account
 	err := s.tx(ctx, func(tx queryer) error {
-		a, err := scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = ?`+s.d.ForUpdate, id))
+		a, err := scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = ?`, id))
 		if err != nil {
 			return err
 		}
@@ -402,7 +339,7 @@ func (s *DB) ListClients(ctx context.Context, accountID string, r store.Range) (
 func (s *DB) UpdateClient(ctx context.Context, id string, fn func(*keyhole.Client) error) (keyhole.Client, error) {
 	var out keyhole.Client
 	err := s.tx(ctx, func(tx queryer) error {
-		c, err := scanClient(tx.QueryRowContext(ctx, `SELECT `+clientCols+` FROM clients WHERE id = ?`+s.d.ForUpdate, id))
+		c, err := scanClient(tx.QueryRowContext(ctx, `SELECT `+clientCols+` FROM clients WHERE id = ?`, id))
 		if err != nil {
 			return err
 		}
@@ -526,7 +463,7 @@ func (s *DB) ListAuthorizations(ctx context.Context, accountID string, r store.R
 func (s *DB) UpdateAuthorization(ctx context.Context, id string, fn func(*keyhole.Authorization) error) (keyhole.Authorization, error) {
 	var out keyhole.Authorization
 	err := s.tx(ctx, func(tx queryer) error {
-		a, err := scanAuthorization(tx.QueryRowContext(ctx, `SELECT `+authorizationCols+` FROM authorizations WHERE id = ?`+s.d.ForUpdate, id))
+		a, err := scanAuthorization(tx.QueryRowContext(ctx, `SELECT `+authorizationCols+` FROM authorizations WHERE id = ?`, id))
 		if err != nil {
 			return err
 		}
@@ -591,7 +528,7 @@ func (s *DB) ResetAccount(ctx context.Context, a keyhole.Account, oldHash, keep 
 	var n int
 	err := s.tx(ctx, func(tx queryer) error {
 		var stored string
-		if err := tx.QueryRowContext(ctx, `SELECT password_hash FROM accounts WHERE id = ?`+s.d.ForUpdate, a.ID).Scan(&stored); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT password_hash FROM accounts WHERE id = ?`, a.ID).Scan(&stored); err != nil {
 			return mapErr(err)
 		}
 		if stored != oldHash {
@@ -812,7 +749,7 @@ func (s *DB) ListApps(ctx context.Context, accountID string, r store.Range) ([]k
 func (s *DB) UpdateApp(ctx context.Context, id string, fn func(*keyhole.App) error) (keyhole.App, error) {
 	var out keyhole.App
 	err := s.tx(ctx, func(tx queryer) error {
-		a, err := scanApp(tx.QueryRowContext(ctx, `SELECT `+appCols+` FROM apps WHERE id = ?`+s.d.ForUpdate, id))
+		a, err := scanApp(tx.QueryRowContext(ctx, `SELECT `+appCols+` FROM apps WHERE id = ?`, id))
 		if err != nil {
 			return err
 		}
@@ -928,7 +865,7 @@ func (s *DB) DeviceGrantByUserCode(ctx context.Context, code string) (keyhole.De
 func (s *DB) UpdateDeviceGrant(ctx context.Context, id string, fn func(*keyhole.DeviceGrant) error) (keyhole.DeviceGrant, error) {
 	var out keyhole.DeviceGrant
 	err := s.tx(ctx, func(tx queryer) error {
-		g, err := scanDevice(tx.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM device_grants WHERE id = ?`+s.d.ForUpdate, id))
+		g, err := scanDevice(tx.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM device_grants WHERE id = ?`, id))
 		if err != nil {
 			return err
 		}

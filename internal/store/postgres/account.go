@@ -1,0 +1,109 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/keyhole/keyhole/internal/keyhole"
+	"github.com/keyhole/keyhole/internal/store"
+)
+
+const accountCols = `id, email, name, password_hash, mfa_enabled, last_login, created_at, updated_at`
+
+func scanAccount(row pgx.Row) (keyhole.Account, error) {
+	var a keyhole.Account
+	var last pgtype.Timestamptz
+	if err := row.Scan(&a.ID, &a.Email, &a.Name, &a.PasswordHash, &a.MFAEnabled, &last, &a.CreatedAt, &a.UpdatedAt); err != nil {
+		return keyhole.Account{}, err
+	}
+	a.LastLogin, a.CreatedAt, a.UpdatedAt = fromNullTime(last), a.CreatedAt.UTC(), a.UpdatedAt.UTC()
+	return a, nil
+}
+
+// account reads one account with the query's single argument.
+func account(ctx context.Context, q querier, op, where string, arg any) (keyhole.Account, error) {
+	a, err := scanAccount(q.QueryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE `+where, arg))
+	return a, mapErr(op, err)
+}
+
+// CreateAccount inserts a with its API key and the key's tokens, in one
+// transaction. The unique index on lower(email) makes one of several
+// concurrent sign-ups with one email win and the others conflict.
+func (db *DB) CreateAccount(ctx context.Context, a keyhole.Account, key keyhole.Authorization, tokens []keyhole.Token) error {
+	const op = "create account"
+	return db.tx(ctx, op, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO accounts (`+accountCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			a.ID, a.Email, a.Name, a.PasswordHash, a.MFAEnabled, nullTime(a.LastLogin), a.CreatedAt, a.UpdatedAt)
+		queueAuthorization(b, key, tokens)
+		return sendBatch(ctx, tx, op, b)
+	})
+}
+
+// Account returns the account with the id.
+func (db *DB) Account(ctx context.Context, id string) (keyhole.Account, error) {
+	return account(ctx, db.pool, "account", `id = $1`, id)
+}
+
+// AccountByEmail returns the account with the email, compared
+// case-insensitively through the index on lower(email).
+func (db *DB) AccountByEmail(ctx context.Context, email string) (keyhole.Account, error) {
+	return account(ctx, db.pool, "account by email", `lower(email) = lower($1)`, email)
+}
+
+// UpdateAccount is a read-modify-write of one account under a row lock. It
+// returns the account as stored: fn cannot change ID or CreatedAt.
+func (db *DB) UpdateAccount(ctx context.Context, id string, fn func(*keyhole.Account) error) (keyhole.Account, error) {
+	const op = "update account"
+	var out keyhole.Account
+	err := db.tx(ctx, op, func(tx pgx.Tx) error {
+		a, err := account(ctx, tx, op, `id = $1 FOR UPDATE`, id)
+		if err != nil {
+			return err
+		}
+		if err := fn(&a); err != nil {
+			return err
+		}
+		out, err = scanAccount(tx.QueryRow(ctx, `UPDATE accounts
+			SET email = $2, name = $3, password_hash = $4, mfa_enabled = $5, last_login = $6, updated_at = $7
+			WHERE id = $1 RETURNING `+accountCols,
+			id, a.Email, a.Name, a.PasswordHash, a.MFAEnabled, nullTime(a.LastLogin), a.UpdatedAt))
+		return mapErr(op, err)
+	})
+	return out, err
+}
+
+// ResetAccount changes the password if it is still oldHash, revokes every
+// authorization and session but keep's, and stores the new API key, in one
+// transaction.
+func (db *DB) ResetAccount(ctx context.Context, a keyhole.Account, oldHash, keep string, key keyhole.Authorization, tokens []keyhole.Token) (int, error) {
+	const op = "reset account"
+	var n int
+	err := db.tx(ctx, op, func(tx pgx.Tx) error {
+		var stored string
+		err := tx.QueryRow(ctx, `SELECT password_hash FROM accounts WHERE id = $1 FOR UPDATE`, a.ID).Scan(&stored)
+		if err != nil {
+			return mapErr(op, err)
+		}
+		if stored != oldHash {
+			return fmt.Errorf("postgres: %s: %w: the password changed meanwhile", op, store.ErrConflict)
+		}
+		if _, err := exec(ctx, tx, op, `UPDATE accounts SET email = $2, name = $3, password_hash = $4, updated_at = $5 WHERE id = $1`,
+			a.ID, a.Email, a.Name, a.PasswordHash, a.UpdatedAt); err != nil {
+			return err
+		}
+		if n, err = deleteAccountAuthorizations(ctx, tx, op, a.ID, keep); err != nil {
+			return err
+		}
+		if key.ID == "" {
+			return nil
+		}
+		b := &pgx.Batch{}
+		queueAuthorization(b, key, tokens)
+		return sendBatch(ctx, tx, op, b)
+	})
+	return n, err
+}

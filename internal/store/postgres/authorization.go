@@ -1,0 +1,255 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/keyhole/keyhole/internal/keyhole"
+	"github.com/keyhole/keyhole/internal/store"
+)
+
+const authorizationCols = `id, account_id, client_id, session_id, scope, description, is_default, created_at, updated_at`
+
+// authorizationRow holds the columns of an authorization as scanned.
+type authorizationRow struct {
+	a                        keyhole.Authorization
+	account, client, session pgtype.Text
+}
+
+func (r *authorizationRow) dest() []any {
+	return []any{&r.a.ID, &r.account, &r.client, &r.session, &r.a.Scope, &r.a.Description, &r.a.Default, &r.a.CreatedAt, &r.a.UpdatedAt}
+}
+
+func (r *authorizationRow) value() keyhole.Authorization {
+	a := r.a
+	a.AccountID, a.ClientID, a.SessionID = r.account.String, r.client.String, r.session.String
+	a.Scope, a.CreatedAt, a.UpdatedAt = scope(a.Scope), a.CreatedAt.UTC(), a.UpdatedAt.UTC()
+	return a
+}
+
+func scanAuthorization(row pgx.Row) (keyhole.Authorization, error) {
+	var r authorizationRow
+	if err := row.Scan(r.dest()...); err != nil {
+		return keyhole.Authorization{}, err
+	}
+	return r.value(), nil
+}
+
+// queueAuthorization adds the inserts of a and its tokens to b.
+func queueAuthorization(b *pgx.Batch, a keyhole.Authorization, tokens []keyhole.Token) {
+	b.Queue(`INSERT INTO authorizations (`+authorizationCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		a.ID, nullText(a.AccountID), nullText(a.ClientID), nullText(a.SessionID), scope(a.Scope), a.Description, a.Default,
+		a.CreatedAt, a.UpdatedAt)
+	queueTokens(b, tokens)
+}
+
+// CreateAuthorization inserts a and its tokens in one transaction.
+func (db *DB) CreateAuthorization(ctx context.Context, a keyhole.Authorization, tokens []keyhole.Token) error {
+	const op = "create authorization"
+	return db.tx(ctx, op, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		queueAuthorization(b, a, tokens)
+		return sendBatch(ctx, tx, op, b)
+	})
+}
+
+// Authorization returns the authorization with the id.
+func (db *DB) Authorization(ctx context.Context, id string) (keyhole.Authorization, error) {
+	a, err := scanAuthorization(db.pool.QueryRow(ctx, `SELECT `+authorizationCols+` FROM authorizations WHERE id = $1`, id))
+	return a, mapErr("authorization", err)
+}
+
+// DefaultAuthorization returns the account's API key authorization.
+func (db *DB) DefaultAuthorization(ctx context.Context, accountID string) (keyhole.Authorization, error) {
+	a, err := scanAuthorization(db.pool.QueryRow(ctx, `SELECT `+authorizationCols+` FROM authorizations WHERE account_id = $1 AND is_default`, accountID))
+	return a, mapErr("default authorization", err)
+}
+
+// ListAuthorizations returns the account's authorizations, in r's order.
+func (db *DB) ListAuthorizations(ctx context.Context, accountID string, r store.Range) ([]keyhole.Authorization, error) {
+	tail, args, err := page(r, 1, "id")
+	if err != nil {
+		return nil, err
+	}
+	return list(ctx, db.pool, "list authorizations", `SELECT `+authorizationCols+` FROM authorizations WHERE account_id = $1`+tail,
+		append([]any{accountID}, args...), scanAuthorization)
+}
+
+// UpdateAuthorization is a read-modify-write of one authorization under a
+// row lock; only Description, Scope and UpdatedAt are written, and it
+// returns the authorization as stored.
+func (db *DB) UpdateAuthorization(ctx context.Context, id string, fn func(*keyhole.Authorization) error) (keyhole.Authorization, error) {
+	const op = "update authorization"
+	var out keyhole.Authorization
+	err := db.tx(ctx, op, func(tx pgx.Tx) error {
+		a, err := scanAuthorization(tx.QueryRow(ctx, `SELECT `+authorizationCols+` FROM authorizations WHERE id = $1 FOR UPDATE`, id))
+		if err != nil {
+			return mapErr(op, err)
+		}
+		if err := fn(&a); err != nil {
+			return err
+		}
+		out, err = scanAuthorization(tx.QueryRow(ctx, `UPDATE authorizations SET description = $2, scope = $3, updated_at = $4
+			WHERE id = $1 RETURNING `+authorizationCols, id, a.Description, scope(a.Scope), a.UpdatedAt))
+		return mapErr(op, err)
+	})
+	return out, err
+}
+
+// DeleteAuthorization deletes the authorization; its tokens go with it
+// (ON DELETE CASCADE, within the one statement).
+func (db *DB) DeleteAuthorization(ctx context.Context, id string) error {
+	const op = "delete authorization"
+	n, err := exec(ctx, db.pool, op, `DELETE FROM authorizations WHERE id = $1`, id)
+	if err == nil && n == 0 {
+		err = notFound(op)
+	}
+	return err
+}
+
+// DeleteAccountAuthorizations deletes every authorization of the account
+// but keep, with their tokens, and every session but keep's, in one
+// transaction.
+func (db *DB) DeleteAccountAuthorizations(ctx context.Context, accountID, keep string) (int, error) {
+	const op = "delete account authorizations"
+	var n int
+	err := db.tx(ctx, op, func(tx pgx.Tx) error {
+		var err error
+		n, err = deleteAccountAuthorizations(ctx, tx, op, accountID, keep)
+		return err
+	})
+	return n, err
+}
+
+func deleteAccountAuthorizations(ctx context.Context, tx pgx.Tx, op, accountID, keep string) (int, error) {
+	var keepSession pgtype.Text
+	if keep != "" {
+		err := tx.QueryRow(ctx, `SELECT session_id FROM authorizations WHERE id = $1 AND account_id = $2`, keep, accountID).Scan(&keepSession)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return 0, mapErr(op, err)
+		}
+	}
+	// Authorizations first, so that those made through a doomed session are
+	// counted rather than taken silently by the sessions' cascade.
+	n, err := exec(ctx, tx, op, `DELETE FROM authorizations WHERE account_id = $1 AND id <> $2`, accountID, keep)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := exec(ctx, tx, op, `DELETE FROM sessions WHERE account_id = $1 AND id IS DISTINCT FROM $2`, accountID, keepSession); err != nil {
+		return 0, err
+	}
+	return int(n), nil
+}
+
+// ---- tokens
+
+const tokenCols = `id, authorization_id, kind, hash, hint, sealed, expires_at, created_at, used_at, redirect_uri, code_challenge`
+
+// tokenRow holds the columns of a token as scanned.
+type tokenRow struct {
+	t             keyhole.Token
+	expires, used pgtype.Timestamptz
+}
+
+func (r *tokenRow) dest() []any {
+	return []any{&r.t.ID, &r.t.AuthorizationID, &r.t.Kind, &r.t.Hash, &r.t.Hint, &r.t.Sealed, &r.expires, &r.t.CreatedAt, &r.used,
+		&r.t.RedirectURI, &r.t.CodeChallenge}
+}
+
+func (r *tokenRow) value() keyhole.Token {
+	t := r.t
+	t.ExpiresAt, t.CreatedAt, t.UsedAt = fromNullTime(r.expires), t.CreatedAt.UTC(), fromNullTime(r.used)
+	return t
+}
+
+func scanToken(row pgx.Row) (keyhole.Token, error) {
+	var r tokenRow
+	if err := row.Scan(r.dest()...); err != nil {
+		return keyhole.Token{}, err
+	}
+	return r.value(), nil
+}
+
+func queueTokens(b *pgx.Batch, tokens []keyhole.Token) {
+	for _, t := range tokens {
+		b.Queue(`INSERT INTO tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			t.ID, t.AuthorizationID, string(t.Kind), t.Hash, t.Hint, t.Sealed, nullTime(t.ExpiresAt), t.CreatedAt, nullTime(t.UsedAt),
+			t.RedirectURI, t.CodeChallenge)
+	}
+}
+
+// Tokens returns every token of the authorizations, oldest first, in one
+// query.
+func (db *DB) Tokens(ctx context.Context, authorizationIDs ...string) ([]keyhole.Token, error) {
+	if len(authorizationIDs) == 0 {
+		return []keyhole.Token{}, nil
+	}
+	return list(ctx, db.pool, "tokens", `SELECT `+tokenCols+` FROM tokens WHERE authorization_id = ANY($1) ORDER BY created_at, id`,
+		[]any{authorizationIDs}, scanToken)
+}
+
+// ReplaceTokens deletes the authorization's unused tokens of the kinds in
+// tokens and inserts tokens, in one transaction. The authorization's row is
+// locked first, so that two replacements of one authorization's tokens run
+// one after the other and never leave two live tokens of a kind.
+func (db *DB) ReplaceTokens(ctx context.Context, authorizationID string, tokens []keyhole.Token) error {
+	const op = "replace tokens"
+	return db.tx(ctx, op, func(tx pgx.Tx) error {
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM authorizations WHERE id = $1 FOR NO KEY UPDATE`, authorizationID).Scan(&one); err != nil {
+			return mapErr(op, err)
+		}
+		var kinds []string
+		for _, t := range tokens {
+			kinds = append(kinds, string(t.Kind))
+		}
+		b := &pgx.Batch{}
+		b.Queue(`DELETE FROM tokens WHERE authorization_id = $1 AND used_at IS NULL AND kind = ANY($2)`, authorizationID, kinds)
+		queueTokens(b, tokens)
+		return sendBatch(ctx, tx, op, b)
+	})
+}
+
+const tokenAuthorizationQuery = `SELECT
+	t.id, t.authorization_id, t.kind, t.hash, t.hint, t.sealed, t.expires_at, t.created_at, t.used_at, t.redirect_uri, t.code_challenge,
+	a.id, a.account_id, a.client_id, a.session_id, a.scope, a.description, a.is_default, a.created_at, a.updated_at
+	FROM tokens t JOIN authorizations a ON a.id = t.authorization_id
+	WHERE t.hash = $1`
+
+// TokenByHash returns the token with the hash and its authorization, in
+// one query.
+func (db *DB) TokenByHash(ctx context.Context, hash string) (keyhole.Token, keyhole.Authorization, error) {
+	var t tokenRow
+	var a authorizationRow
+	if err := db.pool.QueryRow(ctx, tokenAuthorizationQuery, hash).Scan(append(t.dest(), a.dest()...)...); err != nil {
+		return keyhole.Token{}, keyhole.Authorization{}, mapErr("token by hash", err)
+	}
+	return t.value(), a.value(), nil
+}
+
+// UseToken marks the token used at `at` if it was not used before. The
+// UPDATE's condition makes concurrent callers wait for the row and find it
+// used: exactly one gets it.
+func (db *DB) UseToken(ctx context.Context, hash string, kind keyhole.TokenKind, at time.Time) (keyhole.Token, error) {
+	const op = "use token"
+	t, err := scanToken(db.pool.QueryRow(ctx, `UPDATE tokens SET used_at = $1 WHERE hash = $2 AND kind = $3 AND used_at IS NULL
+		RETURNING `+tokenCols, at, hash, string(kind)))
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return t, mapErr(op, err)
+	}
+	t, err = scanToken(db.pool.QueryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = $1 AND kind = $2`, hash, string(kind)))
+	if err != nil {
+		return keyhole.Token{}, mapErr(op, err)
+	}
+	return t, fmt.Errorf("postgres: %s: %w: already used", op, store.ErrConflict)
+}
+
+// DeleteExpiredTokens deletes the tokens that expire at or before before.
+func (db *DB) DeleteExpiredTokens(ctx context.Context, before time.Time) (int64, error) {
+	return exec(ctx, db.pool, "delete expired tokens", `DELETE FROM tokens WHERE expires_at <= $1`, before)
+}

@@ -1,0 +1,79 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/keyhole/keyhole/internal/keyhole"
+	"github.com/keyhole/keyhole/internal/store"
+)
+
+const clientCols = `id, account_id, name, redirect_uri, secret_hash, secret_sealed, trusted, created_at, updated_at`
+
+func scanClient(row pgx.Row) (keyhole.Client, error) {
+	var c keyhole.Client
+	if err := row.Scan(&c.ID, &c.AccountID, &c.Name, &c.RedirectURI, &c.SecretHash, &c.SecretSealed, &c.Trusted, &c.CreatedAt, &c.UpdatedAt); err != nil {
+		return keyhole.Client{}, err
+	}
+	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	return c, nil
+}
+
+// CreateClient inserts c.
+func (db *DB) CreateClient(ctx context.Context, c keyhole.Client) error {
+	_, err := exec(ctx, db.pool, "create client", `INSERT INTO clients (`+clientCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		c.ID, c.AccountID, c.Name, c.RedirectURI, c.SecretHash, c.SecretSealed, c.Trusted, c.CreatedAt, c.UpdatedAt)
+	return err
+}
+
+// Client returns the client with the id.
+func (db *DB) Client(ctx context.Context, id string) (keyhole.Client, error) {
+	c, err := scanClient(db.pool.QueryRow(ctx, `SELECT `+clientCols+` FROM clients WHERE id = $1`, id))
+	return c, mapErr("client", err)
+}
+
+// ListClients returns the clients the account registered, in r's order.
+func (db *DB) ListClients(ctx context.Context, accountID string, r store.Range) ([]keyhole.Client, error) {
+	tail, args, err := page(r, 1, "id")
+	if err != nil {
+		return nil, err
+	}
+	return list(ctx, db.pool, "list clients", `SELECT `+clientCols+` FROM clients WHERE account_id = $1`+tail,
+		append([]any{accountID}, args...), scanClient)
+}
+
+// UpdateClient is a read-modify-write of one client under a row lock. It
+// returns the client as stored: fn cannot change ID, AccountID (the owner)
+// or CreatedAt.
+func (db *DB) UpdateClient(ctx context.Context, id string, fn func(*keyhole.Client) error) (keyhole.Client, error) {
+	const op = "update client"
+	var out keyhole.Client
+	err := db.tx(ctx, op, func(tx pgx.Tx) error {
+		c, err := scanClient(tx.QueryRow(ctx, `SELECT `+clientCols+` FROM clients WHERE id = $1 FOR UPDATE`, id))
+		if err != nil {
+			return mapErr(op, err)
+		}
+		if err := fn(&c); err != nil {
+			return err
+		}
+		out, err = scanClient(tx.QueryRow(ctx, `UPDATE clients
+			SET name = $2, redirect_uri = $3, secret_hash = $4, secret_sealed = $5, trusted = $6, updated_at = $7
+			WHERE id = $1 RETURNING `+clientCols,
+			id, c.Name, c.RedirectURI, c.SecretHash, c.SecretSealed, c.Trusted, c.UpdatedAt))
+		return mapErr(op, err)
+	})
+	return out, err
+}
+
+// DeleteClient deletes the client; its authorizations, their tokens and its
+// pending device grants go with it (ON DELETE CASCADE, within the one
+// statement).
+func (db *DB) DeleteClient(ctx context.Context, id string) error {
+	const op = "delete client"
+	n, err := exec(ctx, db.pool, op, `DELETE FROM clients WHERE id = $1`, id)
+	if err == nil && n == 0 {
+		err = notFound(op)
+	}
+	return err
+}
