@@ -23,6 +23,7 @@ import (
 	"github.com/keyhole/keyhole/internal/keyhole"
 	"github.com/keyhole/keyhole/internal/requestid"
 	"github.com/keyhole/keyhole/internal/service"
+	"github.com/keyhole/keyhole/internal/token"
 )
 
 //go:embed templates/*.html
@@ -291,6 +292,14 @@ func (h *handler) endOld(r *http.Request) {
 	}
 }
 
+// signedIn finishes a sign-in: the previous session of this browser ends,
+// the new one's cookie is set, and the browser goes on to next.
+func (h *handler) signedIn(w http.ResponseWriter, r *http.Request, session token.Secret, next string) {
+	h.endOld(r)
+	h.setSession(w, session.Reveal())
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
 // localNext returns next when it is a path on this server, else "/".
 // Browsers drop tabs and newlines from URLs, so "/\t/evil" would become
 // "//evil": any control character makes next foreign.
@@ -359,9 +368,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
-		h.endOld(r)
-		h.setSession(w, value.Reveal())
-		http.Redirect(w, r, next, http.StatusSeeOther)
+		h.signedIn(w, r, value, next)
 	default:
 		h.methodNotAllowed(w, r)
 	}
@@ -406,9 +413,7 @@ func (h *handler) signupPage(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
-		h.endOld(r)
-		h.setSession(w, value.Reveal())
-		http.Redirect(w, r, p.Next, http.StatusSeeOther)
+		h.signedIn(w, r, value, p.Next)
 	default:
 		h.methodNotAllowed(w, r)
 	}
