@@ -20,7 +20,7 @@ const (
 	Gone         = "gone"           // the thing existed and is used up (a grant code)
 	NotAccepted  = "not_acceptable" // the requested representation is not served
 
-	// The OAuth 2.0 token errors (RFC 6749 §5.2, RFC 8628 §3.5) that have no
+	// The OAuth 2.0 errors (RFC 6749 §4.1.2.1, §5.2, RFC 8628 §3.5) that have no
 	// general equivalent above.
 	InvalidGrant         = "invalid_grant"         // code or refresh token unknown, expired, used or not this client's
 	InvalidClient        = "invalid_client"        // client authentication failed
@@ -30,6 +30,9 @@ const (
 	SlowDown             = "slow_down"             // device flow: polling too fast
 	ExpiredToken         = "expired_token"         // device flow: the device code expired
 	AccessDenied         = "access_denied"         // the person refused
+	// UnsupportedResponse is an authorization request's response_type
+	// other than code (RFC 6749 §4.1.2.1).
+	UnsupportedResponse = "unsupported_response_type"
 )
 
 // Error is a domain error with a code and a message safe to show to users.

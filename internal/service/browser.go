@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"regexp"
 	"slices"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
@@ -100,10 +101,19 @@ func (s *Service) EndSession(ctx context.Context, cookie string) error {
 	return nil
 }
 
-// AuthorizeRequest is what /oauth/authorize asks of an account, checked.
+// AuthorizeInput is an authorization request as received (RFC 6749
+// §4.1.1, RFC 7636 §4.3).
+type AuthorizeInput struct {
+	ResponseType, ClientID, RedirectURI, Scope string
+	CodeChallenge, CodeChallengeMethod         string
+}
+
+// AuthorizeRequest is an authorization request, checked.
 type AuthorizeRequest struct {
-	Client      keyhole.Client
-	RedirectURI string // the URI to send the answer to: the registered one
+	Client keyhole.Client
+	// RedirectURI is where the answer goes: the registered URI. It is set
+	// as soon as the client and the redirect_uri parameter check out.
+	RedirectURI string
 	// RequestedRedirect is the redirect_uri parameter as sent, "" if none;
 	// the code is bound to it.
 	RequestedRedirect string
@@ -111,24 +121,53 @@ type AuthorizeRequest struct {
 	CodeChallenge     string
 }
 
-// CheckClientRedirect validates the client and redirect URI of an
-// authorization request. Until it succeeds, errors must be shown to the
-// person, never redirected (RFC 6749 §4.1.2.1).
-func (s *Service) CheckClientRedirect(ctx context.Context, clientID, redirectURI string) (keyhole.Client, string, error) {
-	if !validID(clientID) {
-		return keyhole.Client{}, "", keyhole.Errorf(keyhole.Invalid, "Unknown OAuth client.")
+var challengePattern = regexp.MustCompile(`^[A-Za-z0-9\-._~]{43,128}$`)
+
+// CheckAuthorize checks an authorization request. Until the client and its
+// redirect URI check out, the returned request has no RedirectURI and the
+// error must be shown to the person, never redirected (RFC 6749 §4.1.2.1,
+// RFC 9700 §4.11). After that, an error (Invalid, InvalidScope,
+// UnsupportedResponse) comes with the RedirectURI to send it to.
+func (s *Service) CheckAuthorize(ctx context.Context, in AuthorizeInput) (AuthorizeRequest, error) {
+	var req AuthorizeRequest
+	if in.ClientID == "" {
+		return req, keyhole.Errorf(keyhole.Invalid, "The request names no client (client_id is missing).")
 	}
-	c, err := s.store.Client(ctx, clientID)
+	if !validID(in.ClientID) {
+		return req, keyhole.Errorf(keyhole.Invalid, "Unknown OAuth client.")
+	}
+	c, err := s.store.Client(ctx, in.ClientID)
 	if err != nil {
 		if isNotFound(err) {
-			return keyhole.Client{}, "", keyhole.Errorf(keyhole.Invalid, "Unknown OAuth client.")
+			return req, keyhole.Errorf(keyhole.Invalid, "Unknown OAuth client.")
 		}
-		return keyhole.Client{}, "", storeErr(err, "client")
+		return req, storeErr(err, "client")
 	}
-	if redirectURI != "" && redirectURI != c.RedirectURI {
-		return keyhole.Client{}, "", keyhole.Errorf(keyhole.Invalid, "The redirect_uri does not match the one registered for this client.")
+	if in.RedirectURI != "" && in.RedirectURI != c.RedirectURI {
+		return req, keyhole.Errorf(keyhole.Invalid, "The redirect_uri does not match the one registered for this client.")
 	}
-	return c, c.RedirectURI, nil
+	req = AuthorizeRequest{Client: c, RedirectURI: c.RedirectURI, RequestedRedirect: in.RedirectURI, CodeChallenge: in.CodeChallenge}
+
+	switch {
+	case in.ResponseType == "":
+		return req, keyhole.Errorf(keyhole.Invalid, "response_type is required.")
+	case in.ResponseType != "code":
+		return req, keyhole.Errorf(keyhole.UnsupportedResponse, "Only response_type=code is supported.")
+	}
+	if req.Scope, err = ParseScope(in.Scope); err != nil {
+		return req, err
+	}
+	switch {
+	case in.CodeChallenge != "" && in.CodeChallengeMethod != "S256":
+		return req, keyhole.Errorf(keyhole.Invalid, "code_challenge_method must be S256.")
+	case in.CodeChallenge != "" && !challengePattern.MatchString(in.CodeChallenge):
+		return req, keyhole.Errorf(keyhole.Invalid, "code_challenge is malformed.")
+	case in.CodeChallenge == "" && in.CodeChallengeMethod != "":
+		return req, keyhole.Errorf(keyhole.Invalid, "code_challenge_method was sent without a code_challenge.")
+	case in.CodeChallenge == "" && c.Public():
+		return req, keyhole.Errorf(keyhole.Invalid, "This client must use PKCE: send code_challenge with code_challenge_method=S256.")
+	}
+	return req, nil
 }
 
 // ParseScope reads a scope parameter: space- or comma-separated; empty

@@ -3,19 +3,25 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"regexp"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
 	"github.com/keyhole/keyhole/internal/service"
 )
+
+// redirectErrors maps the errors an authorization request can meet, once
+// its client and redirect URI are verified, to RFC 6749 §4.1.2.1 codes.
+var redirectErrors = map[string]string{
+	keyhole.Invalid:             "invalid_request",
+	keyhole.InvalidScope:        "invalid_scope",
+	keyhole.UnsupportedResponse: "unsupported_response_type",
+	keyhole.AccessDenied:        "access_denied",
+}
 
 // authorizeParams are the authorization request parameters (RFC 6749
 // §4.1.1, RFC 7636 §4.3) that the consent form carries along.
 var authorizeParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method"}
 
 const maxState = 2048
-
-var challengePattern = regexp.MustCompile(`^[A-Za-z0-9\-._~]{43,128}$`)
 
 // authorize is GET and POST /oauth/authorize: check the request, sign the
 // person in if needed, ask for consent (unless already given), and send
@@ -52,12 +58,11 @@ func (h *handler) authorize(w http.ResponseWriter, r *http.Request) {
 		h.message(w, r, http.StatusBadRequest, "Invalid request", "The state parameter is too long.")
 		return
 	}
-	if params.Get("client_id") == "" {
-		h.message(w, r, http.StatusBadRequest, "Invalid request", "The request names no client (client_id is missing).")
-		return
-	}
-	client, redirect, err := h.svc.CheckClientRedirect(r.Context(), params.Get("client_id"), params.Get("redirect_uri"))
-	if err != nil {
+	req, err := h.svc.CheckAuthorize(r.Context(), service.AuthorizeInput{
+		ResponseType: params.Get("response_type"), ClientID: params.Get("client_id"), RedirectURI: params.Get("redirect_uri"),
+		Scope: params.Get("scope"), CodeChallenge: params.Get("code_challenge"), CodeChallengeMethod: params.Get("code_challenge_method"),
+	})
+	if err != nil && req.RedirectURI == "" {
 		if keyhole.ErrorCode(err) == keyhole.Invalid {
 			h.message(w, r, http.StatusBadRequest, "Invalid request", keyhole.ErrorMessage(err))
 			return
@@ -73,36 +78,18 @@ func (h *handler) authorize(w http.ResponseWriter, r *http.Request) {
 			kv = append(kv, "state", state)
 		}
 		kv = append(kv, "iss", h.issuer)
-		http.Redirect(w, r, withParams(redirect, kv...), http.StatusSeeOther)
+		http.Redirect(w, r, withParams(req.RedirectURI, kv...), http.StatusSeeOther)
 	}
-	refuse := func(code, desc string) { answer("error", code, "error_description", desc) }
-
-	switch rt := params.Get("response_type"); {
-	case rt == "":
-		refuse("invalid_request", "response_type is required.")
-		return
-	case rt != "code":
-		refuse("unsupported_response_type", "Only response_type=code is supported.")
-		return
+	refuse := func(err error) {
+		code, ok := redirectErrors[keyhole.ErrorCode(err)]
+		if !ok {
+			h.fail(w, r, err)
+			return
+		}
+		answer("error", code, "error_description", keyhole.ErrorMessage(err))
 	}
-	scope, err := service.ParseScope(params.Get("scope"))
 	if err != nil {
-		refuse("invalid_scope", keyhole.ErrorMessage(err))
-		return
-	}
-	challenge, method := params.Get("code_challenge"), params.Get("code_challenge_method")
-	switch {
-	case challenge != "" && method != "S256":
-		refuse("invalid_request", "code_challenge_method must be S256.")
-		return
-	case challenge != "" && !challengePattern.MatchString(challenge):
-		refuse("invalid_request", "code_challenge is malformed.")
-		return
-	case challenge == "" && method != "":
-		refuse("invalid_request", "code_challenge_method was sent without a code_challenge.")
-		return
-	case challenge == "" && client.Public():
-		refuse("invalid_request", "This client must use PKCE: send code_challenge with code_challenge_method=S256.")
+		refuse(err)
 		return
 	}
 
@@ -119,14 +106,10 @@ func (h *handler) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	grant := func() {
 		info, err := h.svc.CreateGrant(r.Context(), actor, service.GrantParams{
-			ClientID: client.ID, Scope: scope, RedirectURI: params.Get("redirect_uri"), CodeChallenge: challenge, SessionID: sess.ID,
+			ClientID: req.Client.ID, Scope: req.Scope, RedirectURI: req.RequestedRedirect, CodeChallenge: req.CodeChallenge, SessionID: sess.ID,
 		})
 		if err != nil {
-			if keyhole.ErrorCode(err) == keyhole.Invalid {
-				refuse("invalid_request", keyhole.ErrorMessage(err))
-				return
-			}
-			h.fail(w, r, err)
+			refuse(err)
 			return
 		}
 		answer("code", info.Grant.Value.Reveal())
@@ -142,11 +125,11 @@ func (h *handler) authorize(w http.ResponseWriter, r *http.Request) {
 			grant()
 			return
 		case "Deny":
-			refuse("access_denied", "The account holder denied the request.")
+			refuse(keyhole.Errorf(keyhole.AccessDenied, "The account holder denied the request."))
 			return
 		}
 	} else {
-		need, err := h.svc.NeedsConsent(r.Context(), actor, client, scope)
+		need, err := h.svc.NeedsConsent(r.Context(), actor, req.Client, req.Scope)
 		if err != nil {
 			h.fail(w, r, err)
 			return
@@ -162,15 +145,15 @@ func (h *handler) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := page{
-		Title: "Authorize " + client.Name, Client: client.Name, Email: acct.Email, Action: "/oauth/authorize",
-		RedirectHost: hostOf(redirect), Scopes: scopeLines(scope),
+		Title: "Authorize " + req.Client.Name, Client: req.Client.Name, Email: acct.Email, Action: "/oauth/authorize",
+		RedirectHost: hostOf(req.RedirectURI), Scopes: scopeLines(req.Scope),
 	}
 	for _, k := range authorizeParams {
 		if params.Has(k) {
 			p.Hidden = append(p.Hidden, hidden{k, params.Get(k)})
 		}
 	}
-	w.Header().Set("Content-Security-Policy", csp(origin(redirect)))
+	w.Header().Set("Content-Security-Policy", csp(origin(req.RedirectURI)))
 	h.render(w, r, http.StatusOK, "consent", p)
 }
 
