@@ -1,6 +1,9 @@
 package keyhole
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // Scope names an area of access an authorization grants.
 type Scope = string
@@ -17,6 +20,15 @@ const (
 
 // Scopes lists every scope, in the order they are documented.
 var Scopes = []Scope{ScopeGlobal, ScopeIdentity, ScopeRead, ScopeWrite, ScopeReadProtected, ScopeWriteProtected}
+
+// DefaultScope is what a request that names no scope gets: an
+// authorization request, a direct authorization (Heroku's CLI relies on
+// it) and a device authorization.
+var DefaultScope = []Scope{ScopeGlobal}
+
+// ClientScope is what a client acting as itself (client credentials) gets
+// when it names no scope: it owns no account, so the least there is.
+var ClientScope = []Scope{ScopeIdentity}
 
 // implies says which scopes each scope includes besides itself.
 var implies = map[Scope][]Scope{
@@ -50,9 +62,55 @@ func Grants(have []Scope, need Scope) bool {
 	return false
 }
 
+// Covers reports whether have grants every scope of want: want is the same
+// access or less (RFC 6749 §6: a refresh may narrow, never widen).
+func Covers(have, want []Scope) bool {
+	for _, w := range want {
+		if !Grants(have, w) {
+			return false
+		}
+	}
+	return true
+}
+
 // NormalizeScopes sorts and de-duplicates a scope list.
 func NormalizeScopes(in []string) []string {
 	out := slices.Clone(in)
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// CheckScopes validates a list of scope names and returns it normalized,
+// or def when the list is empty. InvalidScope names the first unknown one.
+func CheckScopes(list []string, def []Scope) ([]Scope, error) {
+	if len(list) == 0 {
+		return slices.Clone(def), nil
+	}
+	for _, s := range list {
+		if !ValidScope(s) {
+			return nil, Errorf(InvalidScope, "Unknown scope %q. Valid scopes are %s.", clipName(s), strings.Join(Scopes, ", "))
+		}
+	}
+	return NormalizeScopes(list), nil
+}
+
+// SplitScope reads a scope parameter (RFC 6749 §3.3): names separated by
+// spaces, or by commas as Heroku's clients send them. The names are not
+// checked; CheckScopes does that.
+func SplitScope(raw string) []string {
+	return strings.FieldsFunc(raw, func(r rune) bool { return r == ' ' || r == ',' || r == '+' })
+}
+
+// ParseScope is CheckScopes of SplitScope(raw).
+func ParseScope(raw string, def []Scope) ([]Scope, error) {
+	return CheckScopes(SplitScope(raw), def)
+}
+
+// clipName shortens a name for an error message.
+func clipName(s string) string {
+	s = strings.ToValidUTF8(s, "")
+	if len(s) > 40 {
+		s = strings.ToValidUTF8(s[:40], "") + "…"
+	}
+	return s
 }

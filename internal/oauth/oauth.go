@@ -215,27 +215,13 @@ func (o *OAuth) token(w http.ResponseWriter, r *http.Request) {
 	var g service.TokenGrant
 	switch grantType {
 	case service.GrantAuthorizationCode, service.GrantRefreshToken:
-		var scope []string
-		if f.Has("scope") {
-			if scope, err = service.ParseScope(f.Get("scope")); err != nil {
-				o.error(w, r, err)
-				return
-			}
-		}
 		g, err = o.svc.Exchange(r.Context(), service.TokenRequest{
 			GrantType: grantType, ClientID: id, ClientSecret: secret, Code: f.Get("code"),
 			RedirectURI: f.Get("redirect_uri"), CodeVerifier: f.Get("code_verifier"),
-			RefreshToken: f.Get("refresh_token"), Scope: scope,
+			RefreshToken: f.Get("refresh_token"), Scope: keyhole.SplitScope(f.Get("scope")),
 		})
 	case service.GrantClientCredentials:
-		var scope []string
-		if f.Get("scope") != "" {
-			if scope, err = service.ParseScope(f.Get("scope")); err != nil {
-				o.error(w, r, err)
-				return
-			}
-		}
-		g, err = o.svc.ClientCredentials(r.Context(), id, secret, scope)
+		g, err = o.svc.ClientCredentials(r.Context(), id, secret, keyhole.SplitScope(f.Get("scope")))
 	case service.GrantDeviceCode:
 		if f.Get("device_code") == "" {
 			o.error(w, r, invalidRequest("device_code is required."))
@@ -274,14 +260,7 @@ func (o *OAuth) deviceCode(w http.ResponseWriter, r *http.Request) {
 		o.error(w, r, err)
 		return
 	}
-	var scope []string
-	if f.Get("scope") != "" {
-		if scope, err = service.ParseScope(f.Get("scope")); err != nil {
-			o.error(w, r, err)
-			return
-		}
-	}
-	d, err := o.svc.StartDevice(r.Context(), id, secret, scope)
+	d, err := o.svc.StartDevice(r.Context(), id, secret, keyhole.SplitScope(f.Get("scope")))
 	if err != nil {
 		o.error(w, r, err)
 		return

@@ -19,25 +19,6 @@ const (
 	apiKeyDescription = "API Key"
 )
 
-// IssuedToken is a token as an authorization shows it. Value is set only
-// in the answer that issued it; afterwards only Hint (prefix…suffix) is
-// known, because the server keeps a hash.
-type IssuedToken struct {
-	ID        string
-	Value     token.Secret
-	Hint      string
-	ExpiresAt time.Time // zero: never
-	CreatedAt time.Time
-}
-
-// Shown returns the full token when it was just issued, else its hint.
-func (t IssuedToken) Shown() string {
-	if t.Value != "" {
-		return t.Value.Reveal()
-	}
-	return t.Hint
-}
-
 // AuthorizationInfo is an authorization with what the API shows beside it.
 type AuthorizationInfo struct {
 	keyhole.Authorization
@@ -59,15 +40,11 @@ type AuthorizationParams struct {
 
 func (p *AuthorizationParams) validate() error {
 	var problems []string
-	if len(p.Scope) == 0 {
-		p.Scope = []string{keyhole.ScopeGlobal}
+	if scope, err := keyhole.CheckScopes(p.Scope, keyhole.DefaultScope); err != nil {
+		problems = append(problems, keyhole.ErrorMessage(err))
+	} else {
+		p.Scope = scope
 	}
-	for _, sc := range p.Scope {
-		if !keyhole.ValidScope(sc) {
-			problems = append(problems, "Unknown scope: "+quote(sc)+". Valid scopes are "+strings.Join(keyhole.Scopes, ", ")+".")
-		}
-	}
-	p.Scope = keyhole.NormalizeScopes(p.Scope)
 	if utf8.RuneCountInString(p.Description) > maxDescriptionLen || !utf8.ValidString(p.Description) {
 		problems = append(problems, "Description must be valid text of at most 255 characters.")
 	}
@@ -78,72 +55,6 @@ func (p *AuthorizationParams) validate() error {
 		return keyhole.Errorf(keyhole.Invalid, "%s", strings.Join(problems, " "))
 	}
 	return nil
-}
-
-func quote(s string) string {
-	if len(s) > 40 {
-		s = s[:40] + "…"
-	}
-	return "\"" + strings.ToValidUTF8(s, "") + "\""
-}
-
-// LoginRequest is a CLI login: email and password (and the one-time code
-// for an account with MFA), where it comes from, and the authorization it
-// asks for.
-type LoginRequest struct {
-	Email, Password, OTP string
-	IP, UserAgent        string
-	Params               AuthorizationParams
-}
-
-// Login checks an email and password (and, for an account with MFA, the
-// one-time code) and starts a CLI login session with a direct authorization
-// made through it: how the Heroku CLI logs in. Ending the session revokes
-// the authorization. Unauthorized for bad credentials; TwoFactor when a
-// code is needed.
-func (s *Service) Login(ctx context.Context, in LoginRequest) (AuthorizationInfo, error) {
-	p := in.Params
-	if err := p.validate(); err != nil {
-		return AuthorizationInfo{}, err
-	}
-	a, err := s.Authenticate(ctx, in.Email, in.Password)
-	if err != nil {
-		s.log.InfoContext(ctx, "login failed", "ip", in.IP)
-		return AuthorizationInfo{}, err
-	}
-	if a.MFAEnabled && in.OTP == "" {
-		return AuthorizationInfo{}, keyhole.Errorf(keyhole.TwoFactor, "A second authentication factor is required: send the code from your authenticator app in the Heroku-Two-Factor-Code header.")
-	}
-	now := s.clock()
-	a, err = s.store.UpdateAccount(ctx, a.ID, func(a *keyhole.Account) error {
-		a.LastLogin = now
-		return nil
-	})
-	if err != nil {
-		return AuthorizationInfo{}, storeErr(err, "account")
-	}
-	sess := keyhole.Session{
-		ID: newID(), AccountID: a.ID, Description: p.Description, IP: in.IP, UserAgent: clipText(in.UserAgent, 255),
-		CreatedAt: now, ExpiresAt: now.Add(SessionTTL),
-	}
-	if sess.Description == "" {
-		sess.Description = "Session @ " + in.IP
-	}
-	auth, t, raw := s.direct(a.ID, p, now)
-	auth.SessionID = sess.ID
-	if err := s.store.CreateSession(ctx, sess, &auth, []keyhole.Token{t}); err != nil {
-		return AuthorizationInfo{}, storeErr(err, "session")
-	}
-	s.log.InfoContext(ctx, "login", "account_id", a.ID, "session_id", sess.ID, "authorization_id", auth.ID, "ip", in.IP)
-	return AuthorizationInfo{Authorization: auth, User: a, Access: issued(t, raw)}, nil
-}
-
-func clipText(s string, n int) string {
-	s = strings.ToValidUTF8(s, "")
-	if len(s) > n {
-		s = strings.ToValidUTF8(s[:n], "")
-	}
-	return s
 }
 
 // CreateAuthorization creates a direct authorization (one with no client)
@@ -229,27 +140,6 @@ func (s *Service) apiKey(accountID string, now time.Time) (keyhole.Authorization
 	t, raw := s.newToken(auth.ID, keyhole.AccessToken, now, 0)
 	t.Sealed = s.sealer.Seal([]byte(raw.Reveal()), []byte(auth.ID))
 	return auth, []keyhole.Token{t}
-}
-
-// newToken mints a token of kind for an authorization; ttl 0 means it never
-// expires.
-func (s *Service) newToken(authID string, kind keyhole.TokenKind, now time.Time, ttl time.Duration) (keyhole.Token, token.Secret) {
-	typ := map[keyhole.TokenKind]token.Type{
-		keyhole.AccessToken: token.Access, keyhole.RefreshToken: token.Refresh, keyhole.GrantCode: token.Code,
-	}[kind]
-	raw := token.New(typ)
-	t := keyhole.Token{
-		ID: newID(), AuthorizationID: authID, Kind: kind,
-		Hash: token.Hash(raw.Reveal()), Hint: token.Hint(raw.Reveal()), CreatedAt: now,
-	}
-	if ttl > 0 {
-		t.ExpiresAt = now.Add(ttl)
-	}
-	return t, raw
-}
-
-func issued(t keyhole.Token, raw token.Secret) *IssuedToken {
-	return &IssuedToken{ID: t.ID, Value: raw, Hint: t.Hint, ExpiresAt: t.ExpiresAt, CreatedAt: t.CreatedAt}
 }
 
 // Authorization returns one of the actor's authorizations; "~" names the
@@ -413,51 +303,5 @@ func (s *Service) RevokeAuthorization(ctx context.Context, actor Actor, id strin
 		return AuthorizationInfo{}, storeErr(err, "authorization")
 	}
 	s.log.InfoContext(ctx, "authorization revoked", "account_id", actor.AccountID, "authorization_id", auth.ID)
-	return info, nil
-}
-
-// RegenerateTokens replaces an authorization's access token (and refresh
-// token, when it has one) with new ones; the old ones stop working at once.
-func (s *Service) RegenerateTokens(ctx context.Context, actor Actor, id string) (AuthorizationInfo, error) {
-	auth, err := s.ownAuthorization(ctx, actor, id)
-	if err != nil {
-		return AuthorizationInfo{}, err
-	}
-	old, err := s.authorizationInfo(ctx, auth, nil)
-	if err != nil {
-		return AuthorizationInfo{}, err
-	}
-	now := s.clock()
-	// Keep the lifetime the authorization was created with, even when its
-	// last access token has already expired.
-	all, err := s.store.Tokens(ctx, auth.ID)
-	if err != nil {
-		return AuthorizationInfo{}, storeErr(err, "token")
-	}
-	var ttl time.Duration
-	for _, t := range all {
-		if t.Kind == keyhole.AccessToken {
-			ttl = 0
-			if !t.ExpiresAt.IsZero() {
-				ttl = t.ExpiresAt.Sub(t.CreatedAt)
-			}
-		}
-	}
-	access, rawAccess := s.newToken(auth.ID, keyhole.AccessToken, now, ttl)
-	if auth.Default {
-		access.Sealed = s.sealer.Seal([]byte(rawAccess.Reveal()), []byte(auth.ID))
-	}
-	tokens := []keyhole.Token{access}
-	info := old
-	info.Access = issued(access, rawAccess)
-	if old.Refresh != nil {
-		refresh, rawRefresh := s.newToken(auth.ID, keyhole.RefreshToken, now, 0)
-		tokens = append(tokens, refresh)
-		info.Refresh = issued(refresh, rawRefresh)
-	}
-	if err := s.store.ReplaceTokens(ctx, auth.ID, tokens); err != nil {
-		return AuthorizationInfo{}, storeErr(err, "authorization")
-	}
-	info.UpdatedAt = now
 	return info, nil
 }

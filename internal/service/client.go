@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"crypto/subtle"
 	"net"
 	"net/url"
 	"strings"
@@ -239,4 +240,31 @@ func (s *Service) RotateClientSecret(ctx context.Context, actor Actor, id string
 	}
 	s.log.InfoContext(ctx, "client secret rotated", "account_id", actor.AccountID, "client_id", id)
 	return ClientInfo{Client: c, Secret: sec}, nil
+}
+
+var errClient = keyhole.Errorf(keyhole.InvalidClient, "Client authentication failed.")
+
+// AuthenticateClient checks a client's credentials: a confidential client
+// must present its current secret; a public client presents none.
+func (s *Service) AuthenticateClient(ctx context.Context, clientID, secret string) (keyhole.Client, error) {
+	if !validID(clientID) {
+		return keyhole.Client{}, errClient
+	}
+	c, err := s.store.Client(ctx, clientID)
+	if err != nil {
+		if isNotFound(err) {
+			return keyhole.Client{}, errClient
+		}
+		return keyhole.Client{}, storeErr(err, "client")
+	}
+	if c.Public() {
+		if secret != "" {
+			return keyhole.Client{}, errClient
+		}
+		return c, nil
+	}
+	if secret == "" || subtle.ConstantTimeCompare([]byte(token.Hash(secret)), []byte(c.SecretHash)) != 1 {
+		return keyhole.Client{}, errClient
+	}
+	return c, nil
 }

@@ -6,10 +6,153 @@ import (
 
 	"github.com/keyhole/keyhole/internal/keyhole"
 	"github.com/keyhole/keyhole/internal/store"
+	"github.com/keyhole/keyhole/internal/token"
 )
 
 // SessionTTL is how long a login session lasts.
 const SessionTTL = 30 * 24 * time.Hour
+
+// LoginRequest is a CLI login: email and password (and the one-time code
+// for an account with MFA), where it comes from, and the authorization it
+// asks for.
+type LoginRequest struct {
+	Email, Password, OTP string
+	IP, UserAgent        string
+	Params               AuthorizationParams
+}
+
+// Login checks an email and password (and, for an account with MFA, the
+// one-time code) and starts a CLI login session with a direct authorization
+// made through it: how the Heroku CLI logs in. Ending the session revokes
+// the authorization. Unauthorized for bad credentials; TwoFactor when a
+// code is needed.
+func (s *Service) Login(ctx context.Context, in LoginRequest) (AuthorizationInfo, error) {
+	p := in.Params
+	if err := p.validate(); err != nil {
+		return AuthorizationInfo{}, err
+	}
+	a, err := s.Authenticate(ctx, in.Email, in.Password)
+	if err != nil {
+		s.log.InfoContext(ctx, "login failed", "ip", in.IP)
+		return AuthorizationInfo{}, err
+	}
+	if a.MFAEnabled && in.OTP == "" {
+		return AuthorizationInfo{}, keyhole.Errorf(keyhole.TwoFactor, "A second authentication factor is required: send the code from your authenticator app in the Heroku-Two-Factor-Code header.")
+	}
+	now := s.clock()
+	a, err = s.store.UpdateAccount(ctx, a.ID, func(a *keyhole.Account) error {
+		a.LastLogin = now
+		return nil
+	})
+	if err != nil {
+		return AuthorizationInfo{}, storeErr(err, "account")
+	}
+	sess := keyhole.Session{
+		ID: newID(), AccountID: a.ID, Description: p.Description, IP: in.IP, UserAgent: clipText(in.UserAgent, 255),
+		CreatedAt: now, ExpiresAt: now.Add(SessionTTL),
+	}
+	if sess.Description == "" {
+		sess.Description = "Session @ " + in.IP
+	}
+	auth, t, raw := s.direct(a.ID, p, now)
+	auth.SessionID = sess.ID
+	if err := s.store.CreateSession(ctx, sess, &auth, []keyhole.Token{t}); err != nil {
+		return AuthorizationInfo{}, storeErr(err, "session")
+	}
+	s.log.InfoContext(ctx, "login", "account_id", a.ID, "session_id", sess.ID, "authorization_id", auth.ID, "ip", in.IP)
+	return AuthorizationInfo{Authorization: auth, User: a, Access: issued(t, raw)}, nil
+}
+
+// BrowserLogin is a person signing in on the login page.
+type BrowserLogin struct {
+	Email, Password string
+	IP, UserAgent   string
+}
+
+// StartSession checks an email and password and starts a browser session.
+// It returns the session and its secret, the cookie value; the server keeps
+// only its hash. An account with MFA gets TwoFactor (the MFA issue adds the
+// second step).
+func (s *Service) StartSession(ctx context.Context, in BrowserLogin) (keyhole.Session, token.Secret, error) {
+	a, err := s.Authenticate(ctx, in.Email, in.Password)
+	if err != nil {
+		s.log.InfoContext(ctx, "login failed", "ip", in.IP)
+		return keyhole.Session{}, "", err
+	}
+	if a.MFAEnabled {
+		return keyhole.Session{}, "", keyhole.Errorf(keyhole.TwoFactor, "This account needs a second factor.")
+	}
+	return s.startSession(ctx, a, in.IP, in.UserAgent)
+}
+
+func (s *Service) startSession(ctx context.Context, a keyhole.Account, ip, ua string) (keyhole.Session, token.Secret, error) {
+	now := s.clock()
+	if _, err := s.store.UpdateAccount(ctx, a.ID, func(a *keyhole.Account) error {
+		a.LastLogin = now
+		return nil
+	}); err != nil {
+		return keyhole.Session{}, "", storeErr(err, "account")
+	}
+	raw := token.New(token.Session)
+	sess := keyhole.Session{
+		ID: newID(), AccountID: a.ID, Hash: token.Hash(raw.Reveal()), Description: "Browser session @ " + ip,
+		IP: ip, UserAgent: clipText(ua, 255), CreatedAt: now, ExpiresAt: now.Add(SessionTTL),
+	}
+	if err := s.store.CreateSession(ctx, sess, nil, nil); err != nil {
+		return keyhole.Session{}, "", storeErr(err, "session")
+	}
+	s.log.InfoContext(ctx, "browser login", "account_id", a.ID, "session_id", sess.ID, "ip", ip)
+	return sess, raw, nil
+}
+
+// SignUp creates an account and starts a browser session for it.
+func (s *Service) SignUp(ctx context.Context, in NewAccount, ip, ua string) (keyhole.Session, token.Secret, error) {
+	a, err := s.CreateAccount(ctx, in)
+	if err != nil {
+		return keyhole.Session{}, "", err
+	}
+	return s.startSession(ctx, a, ip, ua)
+}
+
+// SessionActor returns the account behind a browser session cookie, as an
+// Actor holding the global scope within that session. Unauthorized when the
+// cookie is unknown, malformed or expired.
+func (s *Service) SessionActor(ctx context.Context, cookie string) (Actor, keyhole.Session, error) {
+	bad := keyhole.Errorf(keyhole.Unauthorized, "Please sign in.")
+	if typ, err := token.Parse(cookie); err != nil || typ != token.Session {
+		return Actor{}, keyhole.Session{}, bad
+	}
+	sess, err := s.store.SessionByHash(ctx, token.Hash(cookie))
+	if err != nil {
+		if isNotFound(err) {
+			return Actor{}, keyhole.Session{}, bad
+		}
+		return Actor{}, keyhole.Session{}, storeErr(err, "session")
+	}
+	if !sess.ExpiresAt.After(s.clock()) {
+		return Actor{}, keyhole.Session{}, bad
+	}
+	actor := Actor{AccountID: sess.AccountID, Authorization: keyhole.Authorization{
+		AccountID: sess.AccountID, SessionID: sess.ID, Scope: []string{keyhole.ScopeGlobal},
+	}}
+	return actor, sess, nil
+}
+
+// EndSession logs a browser session out (the cookie's session), revoking
+// what was authorized through it. An unknown cookie is not an error.
+func (s *Service) EndSession(ctx context.Context, cookie string) error {
+	_, sess, err := s.SessionActor(ctx, cookie)
+	if err != nil {
+		if keyhole.ErrorCode(err) == keyhole.Unauthorized {
+			return nil
+		}
+		return err
+	}
+	if err := s.store.DeleteSession(ctx, sess.ID); err != nil && !isNotFound(err) {
+		return storeErr(err, "session")
+	}
+	return nil
+}
 
 // Sessions lists the actor's live login sessions, one page of r.
 func (s *Service) Sessions(ctx context.Context, actor Actor, r store.Range) ([]keyhole.Session, error) {

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/keyhole/keyhole/internal/keyhole"
 	"github.com/keyhole/keyhole/internal/store"
 	"github.com/keyhole/keyhole/internal/token"
@@ -22,50 +20,6 @@ const (
 	userCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ"
 	userCodeLen      = 8
 )
-
-// ClientCredentials issues an access token to a client acting as itself
-// (RFC 6749 §4.4): no account, no refresh token. Each client has one such
-// authorization, whose token is replaced at every request.
-func (s *Service) ClientCredentials(ctx context.Context, clientID, secret string, scope []string) (TokenGrant, error) {
-	c, err := s.AuthenticateClient(ctx, clientID, secret)
-	if err != nil {
-		return TokenGrant{}, err
-	}
-	if c.Public() {
-		return TokenGrant{}, keyhole.Errorf(keyhole.UnauthorizedClient, "A public client cannot use the client_credentials grant.")
-	}
-	// A client acting as itself owns no account resources: of the scopes,
-	// only what concerns no account could mean anything, so it gets exactly
-	// what it asks for, validated, and the API finds no account behind it.
-	if len(scope) == 0 {
-		scope = []string{keyhole.ScopeIdentity}
-	}
-	now := s.clock()
-	auth := keyhole.Authorization{
-		// One deterministic id per client, so that repeated requests reuse it.
-		ID:       uuid.NewSHA1(uuid.NameSpaceOID, []byte("keyhole:client-credentials:"+c.ID)).String(),
-		ClientID: c.ID, Scope: keyhole.NormalizeScopes(scope), Description: c.Name + " (client credentials)",
-		CreatedAt: now, UpdatedAt: now,
-	}
-	access, raw := s.newToken(auth.ID, keyhole.AccessToken, now, s.accessTTL)
-	for range 3 {
-		err = s.store.ReplaceTokens(ctx, auth.ID, []keyhole.Token{access})
-		if isNotFound(err) {
-			err = s.store.CreateAuthorization(ctx, auth, []keyhole.Token{access})
-			if errors.Is(err, store.ErrConflict) {
-				continue // created meanwhile: replace its token
-			}
-		}
-		break
-	}
-	if err != nil {
-		return TokenGrant{}, storeErr(err, "authorization")
-	}
-	if existing, err := s.store.Authorization(ctx, auth.ID); err == nil {
-		auth = existing
-	}
-	return TokenGrant{Authorization: auth, Client: c, Access: *issued(access, raw)}, nil
-}
 
 // DeviceAuthorization is the answer to a device authorization request.
 type DeviceAuthorization struct {
@@ -94,13 +48,13 @@ func (s *Service) StartDevice(ctx context.Context, clientID, secret string, scop
 	if err != nil {
 		return DeviceAuthorization{}, storeErr(err, "client")
 	}
-	if len(scope) == 0 {
-		scope = []string{keyhole.ScopeGlobal}
+	if scope, err = keyhole.CheckScopes(scope, keyhole.DefaultScope); err != nil {
+		return DeviceAuthorization{}, err
 	}
 	now := s.clock()
 	raw := token.New(token.DeviceCode)
 	g := keyhole.DeviceGrant{
-		ID: newID(), ClientID: c.ID, Scope: keyhole.NormalizeScopes(scope), DeviceHash: token.Hash(raw.Reveal()),
+		ID: newID(), ClientID: c.ID, Scope: scope, DeviceHash: token.Hash(raw.Reveal()),
 		Interval: DeviceInterval, Status: keyhole.DevicePending, ExpiresAt: now.Add(DeviceCodeTTL), CreatedAt: now,
 	}
 	for attempt := 0; ; attempt++ {
@@ -262,81 +216,4 @@ func (s *Service) PollDevice(ctx context.Context, clientID, secret, deviceCode s
 		return TokenGrant{}, storeErr(err, "authorization")
 	}
 	return TokenGrant{Authorization: auth, Client: c, Access: *issued(access, rawAccess), Refresh: issued(refresh, rawRefresh)}, nil
-}
-
-// Revoke is RFC 7009 revocation by an authenticated client: revoking its
-// access or refresh token revokes the whole authorization. A token that is
-// unknown, malformed or another client's changes nothing and is not an
-// error (RFC 7009 §2.2).
-func (s *Service) Revoke(ctx context.Context, clientID, secret, raw string) error {
-	c, err := s.AuthenticateClient(ctx, clientID, secret)
-	if err != nil {
-		return err
-	}
-	if typ, err := token.Parse(raw); err != nil || (typ != token.Access && typ != token.Refresh) {
-		return nil
-	}
-	_, auth, err := s.store.TokenByHash(ctx, token.Hash(raw))
-	if err != nil {
-		if isNotFound(err) {
-			return nil
-		}
-		return storeErr(err, "token")
-	}
-	if auth.ClientID != c.ID {
-		return nil
-	}
-	if err := s.store.DeleteAuthorization(ctx, auth.ID); err != nil && !isNotFound(err) {
-		return storeErr(err, "authorization")
-	}
-	s.log.InfoContext(ctx, "authorization revoked by client", "client_id", c.ID, "authorization_id", auth.ID)
-	return nil
-}
-
-// Introspection is RFC 7662's answer about a token.
-type Introspection struct {
-	Active    bool
-	Scope     []string
-	ClientID  string
-	AccountID string
-	Email     string
-	TokenType string // "access_token" or "refresh_token"
-	ExpiresAt time.Time
-	IssuedAt  time.Time
-}
-
-// Introspect tells an authenticated client about one of its own tokens. A
-// token of another client, or one that is not live, is simply inactive.
-func (s *Service) Introspect(ctx context.Context, clientID, secret, raw string) (Introspection, error) {
-	c, err := s.AuthenticateClient(ctx, clientID, secret)
-	if err != nil {
-		return Introspection{}, err
-	}
-	typ, err := token.Parse(raw)
-	if err != nil || (typ != token.Access && typ != token.Refresh) {
-		return Introspection{}, nil
-	}
-	t, auth, err := s.store.TokenByHash(ctx, token.Hash(raw))
-	if err != nil {
-		if isNotFound(err) {
-			return Introspection{}, nil
-		}
-		return Introspection{}, storeErr(err, "token")
-	}
-	if auth.ClientID != c.ID || !t.UsedAt.IsZero() || t.Expired(s.clock()) {
-		return Introspection{}, nil
-	}
-	in := Introspection{
-		Active: true, Scope: auth.Scope, ClientID: c.ID, AccountID: auth.AccountID,
-		TokenType: "access_token", ExpiresAt: t.ExpiresAt, IssuedAt: t.CreatedAt,
-	}
-	if t.Kind == keyhole.RefreshToken {
-		in.TokenType = "refresh_token"
-	}
-	if auth.AccountID != "" {
-		if a, err := s.store.Account(ctx, auth.AccountID); err == nil {
-			in.Email = a.Email
-		}
-	}
-	return in, nil
 }

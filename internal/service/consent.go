@@ -1,0 +1,160 @@
+package service
+
+import (
+	"context"
+	"regexp"
+	"slices"
+
+	"github.com/keyhole/keyhole/internal/keyhole"
+	"github.com/keyhole/keyhole/internal/store"
+)
+
+// AuthorizeInput is an authorization request as received (RFC 6749
+// §4.1.1, RFC 7636 §4.3).
+type AuthorizeInput struct {
+	ResponseType, ClientID, RedirectURI, Scope string
+	CodeChallenge, CodeChallengeMethod         string
+}
+
+// AuthorizeRequest is an authorization request, checked.
+type AuthorizeRequest struct {
+	Client keyhole.Client
+	// RedirectURI is where the answer goes: the registered URI. It is set
+	// as soon as the client and the redirect_uri parameter check out.
+	RedirectURI string
+	// RequestedRedirect is the redirect_uri parameter as sent, "" if none;
+	// the code is bound to it.
+	RequestedRedirect string
+	Scope             []string
+	CodeChallenge     string
+}
+
+var challengePattern = regexp.MustCompile(`^[A-Za-z0-9\-._~]{43,128}$`)
+
+// CheckAuthorize checks an authorization request. Until the client and its
+// redirect URI check out, the returned request has no RedirectURI and the
+// error must be shown to the person, never redirected (RFC 6749 §4.1.2.1,
+// RFC 9700 §4.11). After that, an error (Invalid, InvalidScope,
+// UnsupportedResponse) comes with the RedirectURI to send it to.
+func (s *Service) CheckAuthorize(ctx context.Context, in AuthorizeInput) (AuthorizeRequest, error) {
+	var req AuthorizeRequest
+	if in.ClientID == "" {
+		return req, keyhole.Errorf(keyhole.Invalid, "The request names no client (client_id is missing).")
+	}
+	if !validID(in.ClientID) {
+		return req, keyhole.Errorf(keyhole.Invalid, "Unknown OAuth client.")
+	}
+	c, err := s.store.Client(ctx, in.ClientID)
+	if err != nil {
+		if isNotFound(err) {
+			return req, keyhole.Errorf(keyhole.Invalid, "Unknown OAuth client.")
+		}
+		return req, storeErr(err, "client")
+	}
+	if in.RedirectURI != "" && in.RedirectURI != c.RedirectURI {
+		return req, keyhole.Errorf(keyhole.Invalid, "The redirect_uri does not match the one registered for this client.")
+	}
+	req = AuthorizeRequest{Client: c, RedirectURI: c.RedirectURI, RequestedRedirect: in.RedirectURI, CodeChallenge: in.CodeChallenge}
+
+	switch {
+	case in.ResponseType == "":
+		return req, keyhole.Errorf(keyhole.Invalid, "response_type is required.")
+	case in.ResponseType != "code":
+		return req, keyhole.Errorf(keyhole.UnsupportedResponse, "Only response_type=code is supported.")
+	}
+	if req.Scope, err = keyhole.ParseScope(in.Scope, keyhole.DefaultScope); err != nil {
+		return req, err
+	}
+	switch {
+	case in.CodeChallenge != "" && in.CodeChallengeMethod != "S256":
+		return req, keyhole.Errorf(keyhole.Invalid, "code_challenge_method must be S256.")
+	case in.CodeChallenge != "" && !challengePattern.MatchString(in.CodeChallenge):
+		return req, keyhole.Errorf(keyhole.Invalid, "code_challenge is malformed.")
+	case in.CodeChallenge == "" && in.CodeChallengeMethod != "":
+		return req, keyhole.Errorf(keyhole.Invalid, "code_challenge_method was sent without a code_challenge.")
+	case in.CodeChallenge == "" && c.Public():
+		return req, keyhole.Errorf(keyhole.Invalid, "This client must use PKCE: send code_challenge with code_challenge_method=S256.")
+	}
+	return req, nil
+}
+
+// NeedsConsent reports whether the person must be asked: always for a
+// public client, never for a trusted one, and otherwise unless the account
+// already authorized this client with exactly these scopes.
+func (s *Service) NeedsConsent(ctx context.Context, actor Actor, c keyhole.Client, scope []string) (bool, error) {
+	switch {
+	case c.Public():
+		return true, nil
+	case c.Trusted:
+		return false, nil
+	}
+	rg := store.Range{}
+	for {
+		page, err := s.store.ListAuthorizations(ctx, actor.AccountID, store.Range{Start: rg.Start, Exclusive: rg.Start != "", Max: 500})
+		if err != nil {
+			return true, storeErr(err, "authorization")
+		}
+		for _, a := range page {
+			if a.ClientID == c.ID && slices.Equal(keyhole.NormalizeScopes(a.Scope), scope) {
+				return false, nil
+			}
+		}
+		if len(page) < 500 {
+			return true, nil
+		}
+		rg.Start = page[len(page)-1].ID
+	}
+}
+
+// GrantParams is the input to CreateGrant: an account's consent to a client.
+type GrantParams struct {
+	ClientID string
+	Scope    []string
+	// RedirectURI is the redirect_uri the authorization request named, ""
+	// when it named none; a token request must then repeat it exactly.
+	RedirectURI string
+	// CodeChallenge is the S256 PKCE challenge, "" without PKCE.
+	CodeChallenge string
+	SessionID     string
+	Description   string
+}
+
+// CreateGrant records the actor's consent to a client: a new authorization
+// whose only token is a single-use grant code, valid for GrantTTL. It is what
+// the consent page's Allow does, and POST /oauth/authorizations with a
+// client.
+func (s *Service) CreateGrant(ctx context.Context, actor Actor, p GrantParams) (AuthorizationInfo, error) {
+	acct, err := s.Account(ctx, actor)
+	if err != nil {
+		return AuthorizationInfo{}, err
+	}
+	ap := AuthorizationParams{Scope: p.Scope, Description: p.Description}
+	if err := ap.validate(); err != nil {
+		return AuthorizationInfo{}, err
+	}
+	if !validID(p.ClientID) {
+		return AuthorizationInfo{}, keyhole.NotFoundError("client")
+	}
+	c, err := s.store.Client(ctx, p.ClientID)
+	if err != nil {
+		return AuthorizationInfo{}, storeErr(err, "client")
+	}
+	if c.Public() && p.CodeChallenge == "" {
+		return AuthorizationInfo{}, keyhole.Errorf(keyhole.Invalid, "This client is public: it must use PKCE (code_challenge with code_challenge_method=S256).")
+	}
+	now := s.clock()
+	auth := keyhole.Authorization{
+		ID: newID(), AccountID: acct.ID, ClientID: c.ID, SessionID: p.SessionID, Scope: ap.Scope,
+		Description: p.Description, CreatedAt: now, UpdatedAt: now,
+	}
+	if auth.Description == "" {
+		auth.Description = c.Name
+	}
+	code, raw := s.newToken(auth.ID, keyhole.GrantCode, now, GrantTTL)
+	code.RedirectURI, code.CodeChallenge = p.RedirectURI, p.CodeChallenge
+	if err := s.store.CreateAuthorization(ctx, auth, []keyhole.Token{code}); err != nil {
+		return AuthorizationInfo{}, storeErr(err, "authorization")
+	}
+	s.log.InfoContext(ctx, "grant created", "account_id", acct.ID, "client_id", c.ID, "authorization_id", auth.ID)
+	return AuthorizationInfo{Authorization: auth, User: acct, Client: &c, Grant: issued(code, raw)}, nil
+}
