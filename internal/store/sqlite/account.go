@@ -1,0 +1,100 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/keyhole/keyhole/internal/keyhole"
+	"github.com/keyhole/keyhole/internal/store"
+)
+
+const accountCols = `id, email, name, password_hash, mfa_enabled, last_login, created_at, updated_at`
+
+func scanAccount(row interface{ Scan(...any) error }) (keyhole.Account, error) {
+	var a keyhole.Account
+	var last sql.NullInt64
+	var created, updated int64
+	if err := row.Scan(&a.ID, &a.Email, &a.Name, &a.PasswordHash, &a.MFAEnabled, &last, &created, &updated); err != nil {
+		return keyhole.Account{}, mapErr(err)
+	}
+	a.LastLogin, a.CreatedAt, a.UpdatedAt = fromNullMicros(last), fromMicros(created), fromMicros(updated)
+	return a, nil
+}
+
+func insertAccount(ctx context.Context, q queryer, a keyhole.Account) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO accounts (id, email, email_key, name, password_hash, mfa_enabled, last_login, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.Email, strings.ToLower(a.Email), a.Name, a.PasswordHash, a.MFAEnabled, nullMicros(a.LastLogin), micros(a.CreatedAt), micros(a.UpdatedAt))
+	return mapErr(err)
+}
+
+// CreateAccount inserts a with its API key, atomically.
+func (s *DB) CreateAccount(ctx context.Context, a keyhole.Account, key keyhole.Authorization, tokens []keyhole.Token) error {
+	return s.tx(ctx, func(tx queryer) error {
+		if err := insertAccount(ctx, tx, a); err != nil {
+			return err
+		}
+		return insertAuthorization(ctx, tx, key, tokens)
+	})
+}
+
+// Account returns the account with the id.
+func (s *DB) Account(ctx context.Context, id string) (keyhole.Account, error) {
+	return scanAccount(s.run.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = ?`, id))
+}
+
+// AccountByEmail returns the account with the email, case-insensitively.
+func (s *DB) AccountByEmail(ctx context.Context, email string) (keyhole.Account, error) {
+	return scanAccount(s.run.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE email_key = ?`, strings.ToLower(email)))
+}
+
+// UpdateAccount is a read-modify-write of one account.
+func (s *DB) UpdateAccount(ctx context.Context, id string, fn func(*keyhole.Account) error) (keyhole.Account, error) {
+	var out keyhole.Account
+	err := s.tx(ctx, func(tx queryer) error {
+		a, err := scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = ?`, id))
+		if err != nil {
+			return err
+		}
+		if err := fn(&a); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE accounts SET email = ?, email_key = ?, name = ?, password_hash = ?, mfa_enabled = ?, last_login = ?, updated_at = ? WHERE id = ?`,
+			a.Email, strings.ToLower(a.Email), a.Name, a.PasswordHash, a.MFAEnabled, nullMicros(a.LastLogin), micros(a.UpdatedAt), id)
+		if err != nil {
+			return mapErr(err)
+		}
+		out = a
+		return nil
+	})
+	return out, err
+}
+
+// ResetAccount changes the password and revokes everything else, atomically.
+func (s *DB) ResetAccount(ctx context.Context, a keyhole.Account, oldHash, keep string, key keyhole.Authorization, tokens []keyhole.Token) (int, error) {
+	var n int
+	err := s.tx(ctx, func(tx queryer) error {
+		var stored string
+		if err := tx.QueryRowContext(ctx, `SELECT password_hash FROM accounts WHERE id = ?`, a.ID).Scan(&stored); err != nil {
+			return mapErr(err)
+		}
+		if stored != oldHash {
+			return fmt.Errorf("%w: the password changed meanwhile", store.ErrConflict)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET email = ?, email_key = ?, name = ?, password_hash = ?, updated_at = ? WHERE id = ?`,
+			a.Email, strings.ToLower(a.Email), a.Name, a.PasswordHash, micros(a.UpdatedAt), a.ID); err != nil {
+			return mapErr(err)
+		}
+		var err error
+		if n, err = deleteAccountAuthorizations(ctx, tx, a.ID, keep); err != nil {
+			return err
+		}
+		if key.ID == "" {
+			return nil
+		}
+		return insertAuthorization(ctx, tx, key, tokens)
+	})
+	return n, err
+}

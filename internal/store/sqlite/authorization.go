@@ -1,0 +1,245 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/keyhole/keyhole/internal/keyhole"
+	"github.com/keyhole/keyhole/internal/store"
+)
+
+const authorizationCols = `id, account_id, client_id, session_id, scope, description, is_default, created_at, updated_at`
+
+func scanAuthorization(row interface{ Scan(...any) error }) (keyhole.Authorization, error) {
+	var a keyhole.Authorization
+	var account, client, session sql.NullString
+	var scope string
+	var created, updated int64
+	if err := row.Scan(&a.ID, &account, &client, &session, &scope, &a.Description, &a.Default, &created, &updated); err != nil {
+		return keyhole.Authorization{}, mapErr(err)
+	}
+	a.AccountID, a.ClientID, a.SessionID = account.String, client.String, session.String
+	a.Scope, a.CreatedAt, a.UpdatedAt = splitScope(scope), fromMicros(created), fromMicros(updated)
+	return a, nil
+}
+
+func insertAuthorization(ctx context.Context, q queryer, a keyhole.Authorization, tokens []keyhole.Token) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO authorizations (`+authorizationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, nullString(a.AccountID), nullString(a.ClientID), nullString(a.SessionID), joinScope(a.Scope), a.Description, a.Default,
+		micros(a.CreatedAt), micros(a.UpdatedAt))
+	if err != nil {
+		return mapErr(err)
+	}
+	return insertTokens(ctx, q, tokens)
+}
+
+// CreateAuthorization inserts a and its tokens atomically.
+func (s *DB) CreateAuthorization(ctx context.Context, a keyhole.Authorization, tokens []keyhole.Token) error {
+	return s.tx(ctx, func(tx queryer) error { return insertAuthorization(ctx, tx, a, tokens) })
+}
+
+// Authorization returns the authorization with the id.
+func (s *DB) Authorization(ctx context.Context, id string) (keyhole.Authorization, error) {
+	return scanAuthorization(s.run.QueryRowContext(ctx, `SELECT `+authorizationCols+` FROM authorizations WHERE id = ?`, id))
+}
+
+// DefaultAuthorization returns the account's API key authorization.
+func (s *DB) DefaultAuthorization(ctx context.Context, accountID string) (keyhole.Authorization, error) {
+	return scanAuthorization(s.run.QueryRowContext(ctx, `SELECT `+authorizationCols+` FROM authorizations WHERE account_id = ? AND is_default`, accountID))
+}
+
+// ListAuthorizations returns the account's authorizations.
+func (s *DB) ListAuthorizations(ctx context.Context, accountID string, r store.Range) ([]keyhole.Authorization, error) {
+	tail, args, err := page(r, idOnly)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.run.QueryContext(ctx, `SELECT `+authorizationCols+` FROM authorizations WHERE account_id = ?`+tail, append([]any{accountID}, args...)...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return collect(rows, scanAuthorization)
+}
+
+// UpdateAuthorization writes Description, Scope and UpdatedAt.
+func (s *DB) UpdateAuthorization(ctx context.Context, id string, fn func(*keyhole.Authorization) error) (keyhole.Authorization, error) {
+	var out keyhole.Authorization
+	err := s.tx(ctx, func(tx queryer) error {
+		a, err := scanAuthorization(tx.QueryRowContext(ctx, `SELECT `+authorizationCols+` FROM authorizations WHERE id = ?`, id))
+		if err != nil {
+			return err
+		}
+		orig := a
+		if err := fn(&a); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE authorizations SET description = ?, scope = ?, updated_at = ? WHERE id = ?`,
+			a.Description, joinScope(a.Scope), micros(a.UpdatedAt), id); err != nil {
+			return mapErr(err)
+		}
+		orig.Description, orig.Scope, orig.UpdatedAt = a.Description, a.Scope, a.UpdatedAt
+		out = orig
+		return nil
+	})
+	return out, err
+}
+
+// DeleteAuthorization deletes the authorization and its tokens.
+func (s *DB) DeleteAuthorization(ctx context.Context, id string) error {
+	return s.tx(ctx, func(tx queryer) error {
+		return execOne(ctx, tx, `DELETE FROM authorizations WHERE id = ?`, id)
+	})
+}
+
+// DeleteAccountAuthorizations deletes every authorization of the account but
+// keep, and every session but keep's.
+func (s *DB) DeleteAccountAuthorizations(ctx context.Context, accountID, keep string) (int, error) {
+	var n int
+	err := s.tx(ctx, func(tx queryer) error {
+		var err error
+		n, err = deleteAccountAuthorizations(ctx, tx, accountID, keep)
+		return err
+	})
+	return n, err
+}
+
+func deleteAccountAuthorizations(ctx context.Context, tx queryer, accountID, keep string) (int, error) {
+	var keepSession sql.NullString
+	if keep != "" {
+		err := tx.QueryRowContext(ctx, `SELECT session_id FROM authorizations WHERE id = ? AND account_id = ?`, keep, accountID).Scan(&keepSession)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return 0, mapErr(err)
+		}
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM authorizations WHERE account_id = ? AND id != ?`, accountID, keep)
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = ? AND id != ?`, accountID, keepSession.String); err != nil {
+		return 0, mapErr(err)
+	}
+	return int(n), nil
+}
+
+// ---- tokens
+
+const tokenCols = `id, authorization_id, kind, hash, hint, sealed, expires_at, created_at, used_at, redirect_uri, code_challenge`
+
+func scanToken(row interface{ Scan(...any) error }) (keyhole.Token, error) {
+	var t keyhole.Token
+	var kind string
+	var expires, used sql.NullInt64
+	var created int64
+	if err := row.Scan(&t.ID, &t.AuthorizationID, &kind, &t.Hash, &t.Hint, &t.Sealed, &expires, &created, &used, &t.RedirectURI, &t.CodeChallenge); err != nil {
+		return keyhole.Token{}, mapErr(err)
+	}
+	t.Kind, t.ExpiresAt, t.CreatedAt, t.UsedAt = keyhole.TokenKind(kind), fromNullMicros(expires), fromMicros(created), fromNullMicros(used)
+	return t, nil
+}
+
+func insertTokens(ctx context.Context, q queryer, tokens []keyhole.Token) error {
+	for _, t := range tokens {
+		_, err := q.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			t.ID, t.AuthorizationID, string(t.Kind), t.Hash, t.Hint, t.Sealed, nullMicros(t.ExpiresAt), micros(t.CreatedAt),
+			nullMicros(t.UsedAt), t.RedirectURI, t.CodeChallenge)
+		if err != nil {
+			return mapErr(err)
+		}
+	}
+	return nil
+}
+
+// Tokens returns every token of the authorizations, oldest first.
+func (s *DB) Tokens(ctx context.Context, authorizationIDs ...string) ([]keyhole.Token, error) {
+	if len(authorizationIDs) == 0 {
+		return []keyhole.Token{}, nil
+	}
+	args := make([]any, len(authorizationIDs))
+	for i, id := range authorizationIDs {
+		args[i] = id
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ")
+	rows, err := s.run.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE authorization_id IN (`+marks+`) ORDER BY created_at, id`, args...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return collect(rows, scanToken)
+}
+
+// ReplaceTokens deletes the unused tokens of the kinds given and inserts
+// tokens, atomically.
+func (s *DB) ReplaceTokens(ctx context.Context, authorizationID string, tokens []keyhole.Token) error {
+	return s.tx(ctx, func(tx queryer) error {
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM authorizations WHERE id = ?`, authorizationID).Scan(&one); err != nil {
+			return mapErr(err)
+		}
+		kinds := map[keyhole.TokenKind]bool{}
+		for _, t := range tokens {
+			if kinds[t.Kind] {
+				continue
+			}
+			kinds[t.Kind] = true
+			if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE authorization_id = ? AND kind = ? AND used_at IS NULL`, authorizationID, string(t.Kind)); err != nil {
+				return mapErr(err)
+			}
+		}
+		return insertTokens(ctx, tx, tokens)
+	})
+}
+
+const tokenAuthSelect = `SELECT t.id, t.authorization_id, t.kind, t.hash, t.hint, t.sealed, t.expires_at, t.created_at, t.used_at, t.redirect_uri, t.code_challenge,
+	a.id, a.account_id, a.client_id, a.session_id, a.scope, a.description, a.is_default, a.created_at, a.updated_at
+	FROM tokens t JOIN authorizations a ON a.id = t.authorization_id WHERE t.hash = ?`
+
+// TokenByHash returns the token with the hash and its authorization.
+func (s *DB) TokenByHash(ctx context.Context, hash string) (keyhole.Token, keyhole.Authorization, error) {
+	var t keyhole.Token
+	var a keyhole.Authorization
+	var kind string
+	var expires, used sql.NullInt64
+	var tCreated, aCreated, aUpdated int64
+	var account, client, session sql.NullString
+	var scope string
+	err := s.run.QueryRowContext(ctx, tokenAuthSelect, hash).Scan(
+		&t.ID, &t.AuthorizationID, &kind, &t.Hash, &t.Hint, &t.Sealed, &expires, &tCreated, &used, &t.RedirectURI, &t.CodeChallenge,
+		&a.ID, &account, &client, &session, &scope, &a.Description, &a.Default, &aCreated, &aUpdated)
+	if err != nil {
+		return keyhole.Token{}, keyhole.Authorization{}, mapErr(err)
+	}
+	t.Kind, t.ExpiresAt, t.CreatedAt, t.UsedAt = keyhole.TokenKind(kind), fromNullMicros(expires), fromMicros(tCreated), fromNullMicros(used)
+	a.AccountID, a.ClientID, a.SessionID = account.String, client.String, session.String
+	a.Scope, a.CreatedAt, a.UpdatedAt = splitScope(scope), fromMicros(aCreated), fromMicros(aUpdated)
+	return t, a, nil
+}
+
+// UseToken marks the token used, once.
+func (s *DB) UseToken(ctx context.Context, hash string, kind keyhole.TokenKind, at time.Time) (keyhole.Token, error) {
+	t, err := scanToken(s.run.QueryRowContext(ctx, `UPDATE tokens SET used_at = ? WHERE hash = ? AND kind = ? AND used_at IS NULL RETURNING `+tokenCols,
+		micros(at), hash, string(kind)))
+	if err == nil || !errors.Is(err, store.ErrNotFound) {
+		return t, err
+	}
+	t, err = scanToken(s.run.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ? AND kind = ?`, hash, string(kind)))
+	if err != nil {
+		return keyhole.Token{}, err
+	}
+	return t, fmt.Errorf("%w: token already used", store.ErrConflict)
+}
+
+// DeleteExpiredTokens deletes tokens that expired at or before before.
+func (s *DB) DeleteExpiredTokens(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.run.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at IS NOT NULL AND expires_at <= ?`, micros(before))
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	return res.RowsAffected()
+}

@@ -1,0 +1,71 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/keyhole/keyhole/internal/keyhole"
+	"github.com/keyhole/keyhole/internal/store"
+)
+
+const sessionCols = `id, account_id, hash, description, ip, user_agent, created_at, expires_at`
+
+func scanSession(row interface{ Scan(...any) error }) (keyhole.Session, error) {
+	var ss keyhole.Session
+	var hash sql.NullString
+	var created, expires int64
+	if err := row.Scan(&ss.ID, &ss.AccountID, &hash, &ss.Description, &ss.IP, &ss.UserAgent, &created, &expires); err != nil {
+		return keyhole.Session{}, mapErr(err)
+	}
+	ss.Hash, ss.CreatedAt, ss.ExpiresAt = hash.String, fromMicros(created), fromMicros(expires)
+	return ss, nil
+}
+
+// CreateSession inserts ss and, if a is not nil, a with its tokens.
+func (s *DB) CreateSession(ctx context.Context, ss keyhole.Session, a *keyhole.Authorization, tokens []keyhole.Token) error {
+	return s.tx(ctx, func(tx queryer) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			ss.ID, ss.AccountID, nullString(ss.Hash), ss.Description, ss.IP, ss.UserAgent, micros(ss.CreatedAt), micros(ss.ExpiresAt))
+		if err != nil {
+			return mapErr(err)
+		}
+		if a == nil {
+			return nil
+		}
+		return insertAuthorization(ctx, tx, *a, tokens)
+	})
+}
+
+// Session returns the session with the id.
+func (s *DB) Session(ctx context.Context, id string) (keyhole.Session, error) {
+	return scanSession(s.run.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id = ?`, id))
+}
+
+// SessionByHash returns the session with the hash.
+func (s *DB) SessionByHash(ctx context.Context, hash string) (keyhole.Session, error) {
+	if hash == "" {
+		return keyhole.Session{}, store.ErrNotFound
+	}
+	return scanSession(s.run.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE hash = ?`, hash))
+}
+
+// ListSessions returns the account's sessions.
+func (s *DB) ListSessions(ctx context.Context, accountID string, r store.Range) ([]keyhole.Session, error) {
+	tail, args, err := page(r, idOnly)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.run.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE account_id = ?`+tail, append([]any{accountID}, args...)...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return collect(rows, scanSession)
+}
+
+// DeleteSession deletes the session; the authorizations made through it and
+// their tokens go with it.
+func (s *DB) DeleteSession(ctx context.Context, id string) error {
+	return s.tx(ctx, func(tx queryer) error {
+		return execOne(ctx, tx, `DELETE FROM sessions WHERE id = ?`, id)
+	})
+}
