@@ -3,8 +3,11 @@
 package api
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
+	"strings"
 
 	"github.com/keyhole/keyhole/internal/ratelimit"
 	"github.com/keyhole/keyhole/internal/service"
@@ -23,34 +26,55 @@ type API struct {
 	svc     *service.Service
 	log     *slog.Logger
 	limiter *ratelimit.Limiter
-	mux     *http.ServeMux
 }
 
-// New returns the Platform API handler.
+// New returns the Platform API surface.
 func New(d Deps) *API {
-	a := &API{svc: d.Service, log: d.Log, limiter: d.Limiter, mux: http.NewServeMux()}
+	a := &API{svc: d.Service, log: d.Log, limiter: d.Limiter}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
-	for _, rt := range a.routes() {
-		a.mux.Handle(rt.Pattern, a.endpoint(rt))
-	}
-	a.mux.Handle("/", a.notFound())
 	return a
 }
 
-// ServeHTTP checks the Accept version, then routes.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if err := checkAccept(r.Header.Get("Accept")); err != nil {
-		a.error(w, r, err)
-		return
+// Register mounts every route of the table on mux, each path once more
+// without a method so that another method gets the API's own 404.
+func (a *API) Register(mux *http.ServeMux) {
+	paths := map[string]bool{}
+	for _, rt := range a.routes() {
+		mux.Handle(rt.Pattern, a.surface(a.endpoint(rt)))
+		_, path, _ := strings.Cut(rt.Pattern, " ")
+		if !paths[path] {
+			paths[path] = true
+			mux.Handle(path, a.NotFound())
+		}
 	}
-	a.mux.ServeHTTP(w, r)
 }
 
-func (a *API) notFound() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// NotFound answers a route the API does not have, in the API's shape.
+func (a *API) NotFound() http.Handler {
+	return a.surface(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.error(w, r, &apiError{status: http.StatusNotFound, id: "not_found", message: "That route does not exist: " + r.Method + " " + clip(r.URL.Path, 100) + "."})
+	}))
+}
+
+// surface wraps every API handler: a panic becomes the API's 500, and the
+// Accept header must ask for version 3.
+func (a *API) surface(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				a.error(w, r, fmt.Errorf("panic: %v\n%s", v, debug.Stack()))
+			}
+		}()
+		if err := checkAccept(r.Header.Get("Accept")); err != nil {
+			a.error(w, r, err)
+			return
+		}
+		h.ServeHTTP(w, r)
 	})
 }
 

@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/keyhole/keyhole/internal/api"
-	"github.com/keyhole/keyhole/internal/oauth"
 	"github.com/keyhole/keyhole/internal/ratelimit"
 	"github.com/keyhole/keyhole/internal/secret"
 	"github.com/keyhole/keyhole/internal/server"
@@ -22,7 +20,6 @@ import (
 	"github.com/keyhole/keyhole/internal/store"
 	"github.com/keyhole/keyhole/internal/store/postgres"
 	"github.com/keyhole/keyhole/internal/store/sqlite"
-	"github.com/keyhole/keyhole/internal/web"
 )
 
 func runServe(ctx context.Context, env Env, args []string) error {
@@ -70,13 +67,9 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if issuer == "" {
 		issuer = "http://" + ln.Addr().String()
 	}
-	handler := server.New(server.Deps{
-		Service:  svc,
-		API:      api.New(api.Deps{Service: svc, Log: log, Limiter: ratelimit.New(4500, time.Hour, time.Now)}),
-		OAuth:    oauth.New(oauth.Deps{Service: svc, Log: log, Issuer: issuer}),
-		Web:      web.New(web.Deps{Service: svc, Log: log, Issuer: issuer, Signup: cfg.Signup}),
-		WebPaths: web.Paths(),
-		Log:      log,
+	handler := server.New(server.Config{
+		Service: svc, Log: log, Issuer: issuer, Signup: cfg.Signup,
+		Limiter: ratelimit.New(4500, time.Hour, time.Now),
 	})
 	srv := &http.Server{
 		Handler:           handler,

@@ -17,8 +17,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/keyhole/keyhole/internal/api"
-	"github.com/keyhole/keyhole/internal/oauth"
 	"github.com/keyhole/keyhole/internal/ratelimit"
 	"github.com/keyhole/keyhole/internal/secret"
 	"github.com/keyhole/keyhole/internal/server"
@@ -26,7 +24,6 @@ import (
 	"github.com/keyhole/keyhole/internal/store"
 	"github.com/keyhole/keyhole/internal/store/postgres"
 	"github.com/keyhole/keyhole/internal/store/sqlite"
-	"github.com/keyhole/keyhole/internal/web"
 )
 
 // FastPasswords is a cheap argon2id cost so that tests under -race stay
@@ -177,14 +174,7 @@ func NewServer(tb testing.TB, o Options) *Server {
 	lim := ratelimit.New(o.RateLimit, time.Hour, o.Now)
 	ts := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + ts.Listener.Addr().String()
-	ts.Config.Handler = server.New(server.Deps{
-		Service:  svc,
-		API:      api.New(api.Deps{Service: svc, Log: log, Limiter: lim}),
-		OAuth:    oauth.New(oauth.Deps{Service: svc, Log: log, Issuer: issuer}),
-		Web:      web.New(web.Deps{Service: svc, Log: log, Issuer: issuer, Signup: !o.NoSignup}),
-		WebPaths: web.Paths(),
-		Log:      log,
-	})
+	ts.Config.Handler = server.New(server.Config{Service: svc, Log: log, Issuer: issuer, Signup: !o.NoSignup, Limiter: lim})
 	ts.Start()
 	tb.Cleanup(ts.Close)
 	return &Server{Server: ts, Store: o.Store, Service: svc, Limiter: lim, Issuer: issuer}

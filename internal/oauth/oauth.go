@@ -8,10 +8,12 @@ package oauth
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -33,33 +35,56 @@ type OAuth struct {
 	svc    *service.Service
 	log    *slog.Logger
 	issuer string
-	mux    *http.ServeMux
 }
 
-// Paths lists the patterns this surface serves, for the server's mux.
-func Paths() []string {
-	return []string{
-		"POST /oauth/token", "POST /oauth/device/code", "POST /oauth/revoke", "POST /oauth/introspect",
-		"GET /.well-known/oauth-authorization-server",
-	}
-}
-
-// New returns the OAuth protocol handler.
+// New returns the OAuth protocol surface.
 func New(d Deps) *OAuth {
-	o := &OAuth{svc: d.Service, log: d.Log, issuer: strings.TrimRight(d.Issuer, "/"), mux: http.NewServeMux()}
+	o := &OAuth{svc: d.Service, log: d.Log, issuer: strings.TrimRight(d.Issuer, "/")}
 	if o.log == nil {
 		o.log = slog.New(slog.DiscardHandler)
 	}
-	o.mux.HandleFunc("POST /oauth/token", o.token)
-	o.mux.HandleFunc("POST /oauth/device/code", o.deviceCode)
-	o.mux.HandleFunc("POST /oauth/revoke", o.revoke)
-	o.mux.HandleFunc("POST /oauth/introspect", o.introspect)
-	o.mux.HandleFunc("GET /.well-known/oauth-authorization-server", o.metadata)
 	return o
 }
 
-// ServeHTTP routes to the endpoints.
-func (o *OAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) { o.mux.ServeHTTP(w, r) }
+// Register mounts the endpoints on mux. Another method on one of their
+// paths gets 405 with Allow, in the RFC's error shape.
+func (o *OAuth) Register(mux *http.ServeMux) {
+	for _, e := range []struct {
+		method, path string
+		h            http.HandlerFunc
+	}{
+		{http.MethodPost, "/oauth/token", o.token},
+		{http.MethodPost, "/oauth/device/code", o.deviceCode},
+		{http.MethodPost, "/oauth/revoke", o.revoke},
+		{http.MethodPost, "/oauth/introspect", o.introspect},
+		{http.MethodGet, "/.well-known/oauth-authorization-server", o.metadata},
+	} {
+		mux.Handle(e.method+" "+e.path, o.surface(e.h))
+		allow := e.method
+		if allow == http.MethodGet {
+			allow = "GET, HEAD"
+		}
+		mux.Handle(e.path, o.surface(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			o.error(w, r, &oauthError{http.StatusMethodNotAllowed, "invalid_request", "This endpoint takes " + allow + " only."})
+		}))
+	}
+}
+
+// surface turns a panic into the RFC's server_error.
+func (o *OAuth) surface(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				o.error(w, r, fmt.Errorf("panic: %v\n%s", v, debug.Stack()))
+			}
+		}()
+		h(w, r)
+	})
+}
 
 // maxForm caps a request body; every OAuth request is a few parameters.
 const maxForm = 16 << 10

@@ -1,57 +1,90 @@
-// Package server joins Keyhole's HTTP surfaces and the middleware they
-// share into one http.Handler.
+// Package server assembles Keyhole's HTTP server: it builds the three
+// surfaces (the Platform API, the OAuth protocol endpoints and the web
+// pages), lets each mount its own routes on one mux, and puts the
+// middleware they share in front.
 package server
 
 import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/keyhole/keyhole/internal/api"
 	"github.com/keyhole/keyhole/internal/oauth"
+	"github.com/keyhole/keyhole/internal/ratelimit"
 	"github.com/keyhole/keyhole/internal/requestid"
 	"github.com/keyhole/keyhole/internal/service"
+	"github.com/keyhole/keyhole/internal/web"
 )
 
-// Deps are what the server is built from.
-type Deps struct {
+// Config is what the server is built from.
+type Config struct {
 	Service *service.Service
-	API     *api.API
-	OAuth   *oauth.OAuth
-	// Web is the HTML surface, mounted at WebPaths.
-	Web      http.Handler
-	WebPaths []string
-	Log      *slog.Logger
+	Log     *slog.Logger
+	// Issuer is the public base URL, such as https://id.example.com.
+	Issuer string
+	// Signup lets people create accounts at /signup.
+	Signup bool
+	// Limiter rations Platform API calls per account.
+	Limiter *ratelimit.Limiter
 }
 
-// New returns the whole server: health checks, then every surface, behind
-// recovery, request ids and the access log.
-func New(d Deps) http.Handler {
+// New returns the whole server: health checks and every surface, behind
+// request ids, the access log, the headers every answer carries, and a
+// last-resort recoverer (each surface recovers in its own shape first).
+func New(c Config) http.Handler {
+	log := c.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusOK, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if err := d.Service.Ready(r.Context()); err != nil {
-			d.Log.WarnContext(r.Context(), "not ready", "err", err)
+		if err := c.Service.Ready(r.Context()); err != nil {
+			log.WarnContext(r.Context(), "not ready", "err", err)
 			writeText(w, http.StatusServiceUnavailable, "database unreachable\n")
 			return
 		}
 		writeText(w, http.StatusOK, "ok\n")
 	})
-	if d.OAuth != nil {
-		for _, p := range oauth.Paths() {
-			mux.Handle(p, d.OAuth)
+	a := api.New(api.Deps{Service: c.Service, Log: log, Limiter: c.Limiter})
+	a.Register(mux)
+	oauth.New(oauth.Deps{Service: c.Service, Log: log, Issuer: c.Issuer}).Register(mux)
+	pages := web.New(web.Deps{Service: c.Service, Log: log, Issuer: c.Issuer, Signup: c.Signup})
+	pages.Register(mux)
+	// Any other path: a page for browsers, the API's JSON for programs.
+	mux.Handle("/", notFound(a.NotFound(), pages.NotFound()))
+	hsts := strings.HasPrefix(c.Issuer, "https://")
+	return requestid.Middleware(accessLog(log, headers(hsts, recoverer(log, mux))))
+}
+
+// notFound answers a path no surface serves: with the web's page when the
+// client asks for HTML (a browser), else with the API's error.
+func notFound(apiNotFound, pageNotFound http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.Header.Get("Accept"), "text/html") {
+			pageNotFound.ServeHTTP(w, r)
+			return
 		}
-	}
-	if d.Web != nil {
-		for _, p := range d.WebPaths {
-			mux.Handle(p, d.Web)
+		apiNotFound.ServeHTTP(w, r)
+	})
+}
+
+// headers sets what every answer carries: no MIME sniffing, and HSTS when
+// the server is reached over https (RFC 6797).
+func headers(hsts bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		if hsts {
+			h.Set("Strict-Transport-Security", "max-age=63072000")
 		}
-	}
-	mux.Handle("/", d.API)
-	return requestid.Middleware(accessLog(d.Log, recoverer(d.Log, mux)))
+		next.ServeHTTP(w, r)
+	})
 }
 
 func writeText(w http.ResponseWriter, status int, s string) {
@@ -108,7 +141,8 @@ func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 	})
 }
 
-// recoverer turns a panic into a logged 500 with a generic body.
+// recoverer is the last resort for a panic outside the surfaces, whose own
+// recoverers answer in their shape: a logged, generic 500.
 func recoverer(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
@@ -117,9 +151,7 @@ func recoverer(log *slog.Logger, next http.Handler) http.Handler {
 					panic(v)
 				}
 				log.ErrorContext(r.Context(), "panic", "request_id", requestid.From(r.Context()), "panic", v, "stack", string(debug.Stack()))
-				w.Header().Set("Content-Type", "application/json; charset=utf-8")
-				w.WriteHeader(http.StatusInternalServerError)
-				_, _ = w.Write([]byte(`{"id":"internal_server_error","message":"An internal error occurred. Please try again later."}` + "\n"))
+				writeText(w, http.StatusInternalServerError, "An internal error occurred. Please try again later.\n")
 			}
 		}()
 		next.ServeHTTP(w, r)

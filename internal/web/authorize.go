@@ -26,7 +26,7 @@ const maxState = 2048
 // authorize is GET and POST /oauth/authorize: check the request, sign the
 // person in if needed, ask for consent (unless already given), and send
 // the answer to the client's registered redirect URI.
-func (h *handler) authorize(w http.ResponseWriter, r *http.Request) {
+func (h *Web) authorize(w http.ResponseWriter, r *http.Request) {
 	var params url.Values
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:

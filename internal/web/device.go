@@ -9,7 +9,7 @@ import (
 
 // device is /device (RFC 8628 §3.3): the signed-in person types the code a
 // device shows, sees what it asks for, and allows or denies it.
-func (h *handler) device(w http.ResponseWriter, r *http.Request) {
+func (h *Web) device(w http.ResponseWriter, r *http.Request) {
 	actor, _, ok := h.current(r)
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:

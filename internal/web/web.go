@@ -10,6 +10,7 @@ import (
 	"crypto/subtle"
 	"embed"
 	"encoding/base64"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"runtime/debug"
 	"strings"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
@@ -51,8 +53,8 @@ type Deps struct {
 	Signup bool
 }
 
-// handler serves the pages.
-type handler struct {
+// Web serves the pages.
+type Web struct {
 	svc    *service.Service
 	log    *slog.Logger
 	issuer string
@@ -60,21 +62,16 @@ type handler struct {
 	secure bool
 	pages  map[string]*template.Template
 	static fs.FS
-	h      http.Handler
+	cop    *http.CrossOriginProtection
 }
 
 // pageNames are the templates; each is parsed with layout.html at start-up.
 var pageNames = []string{"login", "signup", "logout", "home", "consent", "device", "message"}
 
-// Paths lists the patterns this surface serves, for the server's mux.
-func Paths() []string {
-	return []string{"/login", "/logout", "/signup", "/oauth/authorize", "/device", "/static/", "GET /{$}"}
-}
-
 // New returns the HTML surface. It panics if an embedded template does not
 // parse, which is a build defect.
-func New(d Deps) http.Handler {
-	h := &handler{
+func New(d Deps) *Web {
+	h := &Web{
 		svc: d.Service, log: d.Log, issuer: strings.TrimRight(d.Issuer, "/"), signup: d.Signup,
 		secure: strings.HasPrefix(d.Issuer, "https://"), pages: map[string]*template.Template{},
 	}
@@ -85,33 +82,54 @@ func New(d Deps) http.Handler {
 		h.pages[p] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html"))
 	}
 	h.static, _ = fs.Sub(staticFS, "static")
-
-	mux := http.NewServeMux()
-	mux.HandleFunc("/login", h.login)
-	mux.HandleFunc("/logout", h.logout)
-	mux.HandleFunc("/signup", h.signupPage)
-	mux.HandleFunc("/oauth/authorize", h.authorize)
-	mux.HandleFunc("/device", h.device)
-	mux.HandleFunc("/static/", h.staticFile)
-	mux.HandleFunc("/{$}", h.home)
-	mux.HandleFunc("/", h.notFound)
 	// Cross-site POSTs are refused by Sec-Fetch-Site / Origin before any
 	// handler runs; the form token is the second line.
-	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(h.forbidden))
-	h.h = cop.Handler(mux)
+	h.cop = http.NewCrossOriginProtection()
+	h.cop.SetDenyHandler(http.HandlerFunc(h.forbidden))
 	return h
 }
 
-// ServeHTTP sets the pages' security headers and routes.
-func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	hd := w.Header()
-	hd.Set("Content-Security-Policy", csp(""))
-	hd.Set("Cache-Control", "no-store")
-	hd.Set("X-Frame-Options", "DENY")
-	hd.Set("Referrer-Policy", "no-referrer")
-	hd.Set("X-Content-Type-Options", "nosniff")
-	h.h.ServeHTTP(w, r)
+// Register mounts the pages on mux.
+func (h *Web) Register(mux *http.ServeMux) {
+	for _, p := range []struct {
+		pattern string
+		h       http.HandlerFunc
+	}{
+		{"/login", h.login},
+		{"/logout", h.logout},
+		{"/signup", h.signupPage},
+		{"/oauth/authorize", h.authorize},
+		{"/device", h.device},
+		{"/static/", h.staticFile},
+		{"/{$}", h.home},
+	} {
+		mux.Handle(p.pattern, h.surface(p.h))
+	}
+}
+
+// NotFound is the page for an address nothing serves.
+func (h *Web) NotFound() http.Handler { return h.surface(h.notFound) }
+
+// surface wraps every page: the security headers, the cross-origin check,
+// and a friendly page for a panic.
+func (h *Web) surface(fn http.HandlerFunc) http.Handler {
+	next := h.cop.Handler(fn)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", csp(""))
+		hd.Set("Cache-Control", "no-store")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Referrer-Policy", "no-referrer")
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				h.fail(w, r, fmt.Errorf("panic: %v\n%s", v, debug.Stack()))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
 }
 
 // csp is the pages' Content Security Policy. extraFormAction lets the
@@ -142,7 +160,7 @@ type hidden struct{ Name, Value string }
 
 // render executes a page into a buffer first, so that a template error
 // becomes a clean 500 rather than half a page.
-func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+func (h *Web) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
 	p.Signup = h.signup
 	if p.CSRF == "" {
 		p.CSRF = h.csrfToken(w, r)
@@ -163,21 +181,21 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 }
 
 // message renders a page that only says something, such as an error.
-func (h *handler) message(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
+func (h *Web) message(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
 	h.render(w, r, status, "message", page{Title: title, Message: msg, Link: "/", LinkText: "Keyhole home"})
 }
 
-func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
+func (h *Web) notFound(w http.ResponseWriter, r *http.Request) {
 	h.message(w, r, http.StatusNotFound, "Not found", "There is no page at this address.")
 }
 
 // forbidden answers a cross-site form post, refused before any handler.
-func (h *handler) forbidden(w http.ResponseWriter, r *http.Request) {
+func (h *Web) forbidden(w http.ResponseWriter, r *http.Request) {
 	h.message(w, r, http.StatusForbidden, "Please try again", "This form did not come from Keyhole, so it was not accepted. Go back, reload the page and submit it again.")
 }
 
 // staticFile serves the embedded CSS: files only, no directory listings.
-func (h *handler) staticFile(w http.ResponseWriter, r *http.Request) {
+func (h *Web) staticFile(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		h.message(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This address only serves files.")
@@ -199,14 +217,14 @@ func (h *handler) staticFile(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *handler) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+func (h *Web) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Allow", "GET, POST")
 	h.message(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page takes GET and POST only.")
 }
 
 // fail renders an error from the service: its message when it is meant for
 // people, a generic page (and a log line) when it is internal.
-func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+func (h *Web) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch keyhole.ErrorCode(err) {
 	case keyhole.Internal, keyhole.Unavailable:
 		h.log.ErrorContext(r.Context(), "internal error", "request_id", requestid.From(r.Context()), "err", err)
@@ -220,7 +238,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // ---- CSRF: a random token in a cookie, repeated in every form.
 
-func (h *handler) csrfToken(w http.ResponseWriter, r *http.Request) string {
+func (h *Web) csrfToken(w http.ResponseWriter, r *http.Request) string {
 	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) == 43 {
 		return c.Value
 	}
@@ -240,7 +258,7 @@ func checkCSRF(r *http.Request) bool {
 }
 
 // parsePost reads a POSTed form (capped) and checks its CSRF token.
-func (h *handler) parsePost(w http.ResponseWriter, r *http.Request) bool {
+func (h *Web) parsePost(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
 		h.message(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.")
@@ -256,7 +274,7 @@ func (h *handler) parsePost(w http.ResponseWriter, r *http.Request) bool {
 // ---- sessions
 
 // current returns the signed-in account, if any.
-func (h *handler) current(r *http.Request) (service.Actor, keyhole.Session, bool) {
+func (h *Web) current(r *http.Request) (service.Actor, keyhole.Session, bool) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
 		return service.Actor{}, keyhole.Session{}, false
@@ -271,20 +289,20 @@ func (h *handler) current(r *http.Request) (service.Actor, keyhole.Session, bool
 	return actor, sess, true
 }
 
-func (h *handler) setSession(w http.ResponseWriter, value string) {
+func (h *Web) setSession(w http.ResponseWriter, value string) {
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: value, Path: "/", HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode,
 		MaxAge: int(service.SessionTTL.Seconds()),
 	})
 }
 
-func (h *handler) clearSession(w http.ResponseWriter) {
+func (h *Web) clearSession(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
 }
 
 // endOld ends the session of the cookie the browser brought, if any, so that
 // a sign-in always starts a new session (no fixation).
-func (h *handler) endOld(r *http.Request) {
+func (h *Web) endOld(r *http.Request) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		if err := h.svc.EndSession(r.Context(), c.Value); err != nil {
 			h.log.WarnContext(r.Context(), "end previous session", "err", err)
@@ -294,7 +312,7 @@ func (h *handler) endOld(r *http.Request) {
 
 // signedIn finishes a sign-in: the previous session of this browser ends,
 // the new one's cookie is set, and the browser goes on to next.
-func (h *handler) signedIn(w http.ResponseWriter, r *http.Request, session token.Secret, next string) {
+func (h *Web) signedIn(w http.ResponseWriter, r *http.Request, session token.Secret, next string) {
 	h.endOld(r)
 	h.setSession(w, session.Reveal())
 	http.Redirect(w, r, next, http.StatusSeeOther)
@@ -323,7 +341,7 @@ func loginURL(next string) string { return "/login?next=" + url.QueryEscape(next
 
 // ---- pages
 
-func (h *handler) home(w http.ResponseWriter, r *http.Request) {
+func (h *Web) home(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		h.message(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page takes GET only.")
@@ -341,7 +359,7 @@ func (h *handler) home(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "home", p)
 }
 
-func (h *handler) login(w http.ResponseWriter, r *http.Request) {
+func (h *Web) login(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		h.render(w, r, http.StatusOK, "login", page{Title: "Sign in", Next: localNext(r.URL.Query().Get("next"))})
@@ -378,14 +396,14 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 // (keyhole.TwoFactor): no session is started. This is the seam for the MFA
 // step: it will redirect to /login/mfa carrying the pending sign-in and next,
 // instead of explaining.
-func (h *handler) secondFactor(w http.ResponseWriter, r *http.Request, email, next string) {
+func (h *Web) secondFactor(w http.ResponseWriter, r *http.Request, email, next string) {
 	h.render(w, r, http.StatusUnauthorized, "login", page{
 		Title: "Sign in", Email: email, Next: next,
 		Error: "This account is protected by a second factor. The two-factor step that asks for your code is not available on this server yet, so you cannot sign in here for now.",
 	})
 }
 
-func (h *handler) signupPage(w http.ResponseWriter, r *http.Request) {
+func (h *Web) signupPage(w http.ResponseWriter, r *http.Request) {
 	if !h.signup {
 		h.message(w, r, http.StatusNotFound, "Sign-up is closed", "This Keyhole does not take new accounts. Ask its administrator for one.")
 		return
@@ -419,7 +437,7 @@ func (h *handler) signupPage(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
+func (h *Web) logout(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		h.render(w, r, http.StatusOK, "logout", page{Title: "Sign out"})

@@ -14,8 +14,8 @@ import (
 
 	"github.com/keyhole/keyhole/internal/keyhole"
 	"github.com/keyhole/keyhole/internal/keyholetest"
+	"github.com/keyhole/keyhole/internal/server"
 	"github.com/keyhole/keyhole/internal/service"
-	"github.com/keyhole/keyhole/internal/web"
 )
 
 const password = "correct horse battery"
@@ -232,7 +232,7 @@ func TestSignup(t *testing.T) {
 func TestSecureCookiesOverHTTPS(t *testing.T) {
 	ts := keyholetest.NewServer(t, keyholetest.Options{})
 	ts.CreateAccount(t, "ada@example.com", password)
-	h := web.New(web.Deps{Service: ts.Service, Issuer: "https://id.example.com"})
+	h := server.New(server.Config{Service: ts.Service, Issuer: "https://id.example.com"})
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "https://id.example.com/login", nil))
 	csrf := rec.Result().Cookies()[0]
@@ -604,7 +604,7 @@ func TestDevice(t *testing.T) {
 
 func TestErrorPages(t *testing.T) {
 	ts := keyholetest.NewServer(t, keyholetest.Options{})
-	h := web.New(web.Deps{Service: ts.Service, Issuer: ts.Issuer})
+	h := server.New(server.Config{Service: ts.Service, Issuer: ts.Issuer})
 	for _, tc := range []struct {
 		method, path string
 		status       int
@@ -617,7 +617,9 @@ func TestErrorPages(t *testing.T) {
 		{"POST", "/static/keyhole.css", 405},
 	} {
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
+		req := httptest.NewRequest(tc.method, tc.path, nil)
+		req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8") // a browser
+		h.ServeHTTP(rec, req)
 		if rec.Code != tc.status || !strings.Contains(rec.Header().Get("Content-Type"), "text/html") ||
 			rec.Header().Get("Cache-Control") != "no-store" || !strings.Contains(rec.Header().Get("Content-Security-Policy"), "frame-ancestors 'none'") {
 			t.Errorf("%s %s: %d %v", tc.method, tc.path, rec.Code, rec.Header())
