@@ -35,6 +35,9 @@ func loginFrom(ctx context.Context) (loginCreds, bool) {
 func (a *API) endpoint(rt Route) http.Handler {
 	h := rt.handler(a)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rt.Secret {
+			w.Header().Set("Cache-Control", "no-store")
+		}
 		ctx := r.Context()
 		raw, user, isBasic, err := credentials(r)
 		if err != nil {
@@ -60,6 +63,7 @@ func (a *API) endpoint(rt Route) http.Handler {
 				a.error(w, r, err)
 				return
 			}
+			actor.IP = clientIP(r)
 			rateKey = actorRateKey(actor)
 			ctx = context.WithValue(ctx, actorKey{}, actor)
 		}
@@ -73,12 +77,14 @@ func (a *API) endpoint(rt Route) http.Handler {
 			}
 			w.Header().Set("RateLimit-Remaining", strconv.Itoa(remaining))
 			if !ok {
-				a.error(w, r, keyhole.Errorf(keyhole.RateLimited, "Your account reached the API rate limit. Please wait a few minutes before making new requests."))
+				e := keyhole.Errorf(keyhole.RateLimited, "Your account reached the API rate limit. Please wait a few minutes before making new requests.")
+				e.RetryAfter = a.limiter.RetryAfter(rateKey)
+				a.error(w, r, e)
 				return
 			}
 		}
 		if _, login := loginFrom(ctx); !login && rt.Scope != "" && !actor.Can(rt.Scope) {
-			a.error(w, r, keyhole.Errorf(keyhole.Forbidden, "This action needs a token with the %s scope; this one has %s.", rt.Scope, strings.Join(actor.Authorization.Scope, ", ")))
+			a.error(w, r, keyhole.Errorf(keyhole.Forbidden, "This action needs a token with the %s scope; this one has %s.", rt.Scope, strings.Join(actor.Scope, ", ")))
 			return
 		}
 		h.ServeHTTP(w, r.WithContext(ctx))

@@ -186,7 +186,6 @@ func (a *API) authorizationCreate() http.Handler {
 			// Consent to a client: the answer carries a grant code.
 			info, err = a.svc.CreateGrant(r.Context(), actorFrom(r.Context()), service.GrantParams{
 				ClientID: string(req.Client), Scope: req.Scope, Description: p.Description,
-				SessionID: actorFrom(r.Context()).Authorization.SessionID,
 			})
 		case login:
 			info, err = a.svc.Login(r.Context(), service.LoginRequest{

@@ -3,6 +3,8 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
 	"github.com/keyhole/keyhole/internal/requestid"
@@ -71,6 +73,8 @@ func (a *API) error(w http.ResponseWriter, r *http.Request, err error) {
 		body.Message = keyhole.ErrorMessage(errors.New("internal"))
 	case keyhole.TwoFactor:
 		w.Header().Set("Heroku-Two-Factor-Required", "true")
+	case keyhole.RateLimited, keyhole.Unavailable:
+		w.Header().Set("Retry-After", strconv.Itoa(int((keyhole.ErrorRetryAfter(err)+time.Second-1)/time.Second)))
 	case keyhole.Unauthorized, keyhole.InvalidGrant, keyhole.InvalidClient:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="keyhole"`)
 	}

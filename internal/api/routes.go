@@ -15,7 +15,10 @@ type Route struct {
 	// Login marks the one endpoint that also takes Basic email:password.
 	Login bool
 	// Free calls do not spend rate-limit tokens.
-	Free    bool
+	Free bool
+	// Secret marks answers that carry a token or a client secret: they
+	// are sent with Cache-Control: no-store.
+	Secret  bool
 	handler func(*API) http.Handler
 }
 
@@ -37,22 +40,22 @@ func (*API) routes() []Route {
 		{Pattern: "PATCH /account", Scope: global, handler: (*API).accountUpdate},
 		{Pattern: "GET /account/rate-limits", Scope: global, Free: true, handler: (*API).rateLimits},
 
-		{Pattern: "POST /oauth/authorizations", Scope: global, Login: true, handler: (*API).authorizationCreate},
+		{Pattern: "POST /oauth/authorizations", Scope: global, Login: true, Secret: true, handler: (*API).authorizationCreate},
 		{Pattern: "GET /oauth/authorizations", Scope: global, handler: (*API).authorizationList},
 		{Pattern: "GET /oauth/authorizations/{id}", Scope: global, handler: (*API).authorizationInfo},
 		{Pattern: "PATCH /oauth/authorizations/{id}", Scope: global, handler: (*API).authorizationUpdate},
 		{Pattern: "DELETE /oauth/authorizations/{id}", Scope: global, handler: (*API).authorizationDelete},
-		{Pattern: "POST /oauth/authorizations/{id}/actions/regenerate-tokens", Scope: global, handler: (*API).authorizationRegenerate},
+		{Pattern: "POST /oauth/authorizations/{id}/actions/regenerate-tokens", Scope: global, Secret: true, handler: (*API).authorizationRegenerate},
 
-		{Pattern: "POST /oauth/clients", Scope: global, handler: (*API).clientCreate},
-		{Pattern: "GET /oauth/clients", Scope: global, handler: (*API).clientList},
-		{Pattern: "GET /oauth/clients/{id}", Scope: global, handler: (*API).clientInfo},
-		{Pattern: "PATCH /oauth/clients/{id}", Scope: global, handler: (*API).clientUpdate},
-		{Pattern: "DELETE /oauth/clients/{id}", Scope: global, handler: (*API).clientDelete},
-		{Pattern: "POST /oauth/clients/{id}/actions/rotate-credentials", Scope: global, handler: (*API).clientRotate},
+		{Pattern: "POST /oauth/clients", Scope: global, Secret: true, handler: (*API).clientCreate},
+		{Pattern: "GET /oauth/clients", Scope: global, Secret: true, handler: (*API).clientList},
+		{Pattern: "GET /oauth/clients/{id}", Scope: global, Secret: true, handler: (*API).clientInfo},
+		{Pattern: "PATCH /oauth/clients/{id}", Scope: global, Secret: true, handler: (*API).clientUpdate},
+		{Pattern: "DELETE /oauth/clients/{id}", Scope: global, Secret: true, handler: (*API).clientDelete},
+		{Pattern: "POST /oauth/clients/{id}/actions/rotate-credentials", Scope: global, Secret: true, handler: (*API).clientRotate},
 
 		// The client authenticates with its secret in the body, not a token.
-		{Pattern: "POST /oauth/tokens", Scope: clientSecretAPI, handler: (*API).tokenCreate},
+		{Pattern: "POST /oauth/tokens", Scope: clientSecretAPI, Secret: true, handler: (*API).tokenCreate},
 
 		{Pattern: "GET /oauth/sessions", Scope: global, handler: (*API).sessionList},
 		{Pattern: "DELETE /oauth/sessions/{id}", Scope: global, handler: (*API).sessionDelete},

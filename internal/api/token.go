@@ -65,9 +65,9 @@ func (a *API) tokenCreate() http.Handler {
 			a.error(w, r, err)
 			return
 		}
-		tr := service.TokenRequest{GrantType: service.GrantAuthorizationCode}
+		tr := service.TokenRequest{GrantType: service.GrantAuthorizationCode, Client: service.ClientAuth{IP: clientIP(r)}}
 		if req.Client != nil {
-			tr.ClientID, tr.ClientSecret = req.Client.ID.s, req.Client.Secret.s
+			tr.Client.ID, tr.Client.Secret = req.Client.ID.s, req.Client.Secret.s
 		}
 		if req.Grant != nil {
 			tr.Code = req.Grant.Code.s

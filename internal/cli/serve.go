@@ -68,7 +68,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		issuer = "http://" + ln.Addr().String()
 	}
 	handler := server.New(server.Config{
-		Service: svc, Log: log, Issuer: issuer, Signup: cfg.Signup,
+		Service: svc, Keys: sealer, Log: log, Issuer: issuer, Signup: cfg.Signup,
 		Limiter: ratelimit.New(4500, time.Hour, time.Now),
 	})
 	srv := &http.Server{

@@ -9,7 +9,10 @@ type Account struct {
 	Name         string // "" when not set
 	PasswordHash string // argon2id PHC string; never leaves the server
 	MFAEnabled   bool
-	LastLogin    time.Time // zero when never logged in
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// CredentialsVersion counts changes of the password and email: a
+	// sign-in checked against one version is refused once it moved on.
+	CredentialsVersion int64
+	LastLogin          time.Time // zero when never logged in
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 }

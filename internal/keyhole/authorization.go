@@ -44,9 +44,21 @@ type Token struct {
 	// UsedAt is when a grant code was redeemed or a refresh token rotated;
 	// zero while the token is live.
 	UsedAt time.Time
+	// Scope, when not nil, is what this token may do: a subset of its
+	// authorization's scope, asked for on a refresh (RFC 6749 §6) or by a
+	// client acting as itself. Nil means the authorization's scope.
+	Scope []string
 	// RedirectURI and CodeChallenge bind a grant code (RFC 6749 §4.1.3, RFC 7636).
 	RedirectURI   string
 	CodeChallenge string
+}
+
+// ScopeOf returns what the token may do within its authorization a.
+func (t Token) ScopeOf(a Authorization) []string {
+	if t.Scope != nil {
+		return t.Scope
+	}
+	return a.Scope
 }
 
 // Expired reports whether the token has an expiry at or before now.

@@ -3,6 +3,7 @@ package keyhole
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. Each surface maps them to its own wire form in one table.
@@ -41,7 +42,10 @@ type Error struct {
 	Code     string
 	Message  string
 	Resource string // for NotFound: the kind of resource ("account", "authorization", …)
-	Err      error
+	// RetryAfter, for RateLimited and Unavailable, is how long the caller
+	// should wait before trying again.
+	RetryAfter time.Duration
+	Err        error
 }
 
 // Error implements the error interface.
@@ -91,4 +95,14 @@ func ErrorResource(err error) string {
 		return e.Resource
 	}
 	return ""
+}
+
+// ErrorRetryAfter returns how long the caller of a RateLimited or
+// Unavailable error should wait, at least one second; 0 for other errors.
+func ErrorRetryAfter(err error) time.Duration {
+	var e *Error
+	if !errors.As(err, &e) || (e.Code != RateLimited && e.Code != Unavailable) {
+		return 0
+	}
+	return max(e.RetryAfter, time.Second)
 }

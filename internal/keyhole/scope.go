@@ -73,6 +73,10 @@ func Covers(have, want []Scope) bool {
 	return true
 }
 
+// JoinScope writes a scope list as a scope parameter: names separated by
+// spaces (RFC 6749 §3.3).
+func JoinScope(scope []Scope) string { return strings.Join(scope, " ") }
+
 // NormalizeScopes sorts and de-duplicates a scope list.
 func NormalizeScopes(in []string) []string {
 	out := slices.Clone(in)

@@ -125,6 +125,8 @@ type Server struct {
 	Store   store.Store
 	Service *service.Service
 	Limiter *ratelimit.Limiter
+	// Keys seals with the server key.
+	Keys *secret.Sealer
 	// Issuer is the server's public base URL (equal to URL).
 	Issuer string
 }
@@ -174,10 +176,10 @@ func NewServer(tb testing.TB, o Options) *Server {
 	lim := ratelimit.New(o.RateLimit, time.Hour, o.Now)
 	ts := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + ts.Listener.Addr().String()
-	ts.Config.Handler = server.New(server.Config{Service: svc, Log: log, Issuer: issuer, Signup: !o.NoSignup, Limiter: lim})
+	ts.Config.Handler = server.New(server.Config{Service: svc, Keys: sealer, Log: log, Issuer: issuer, Signup: !o.NoSignup, Limiter: lim})
 	ts.Start()
 	tb.Cleanup(ts.Close)
-	return &Server{Server: ts, Store: o.Store, Service: svc, Limiter: lim, Issuer: issuer}
+	return &Server{Server: ts, Store: o.Store, Service: svc, Limiter: lim, Keys: sealer, Issuer: issuer}
 }
 
 // CreateAccount signs up an account through the service and fails the test
@@ -207,7 +209,7 @@ func (s *Server) Login(tb testing.TB, email, password string) string {
 // APIKey returns the account's API key in clear, and fails the test on error.
 func (s *Server) APIKey(tb testing.TB, email, password string) string {
 	tb.Helper()
-	key, err := s.Service.RevealAPIKey(context.Background(), email, password)
+	key, err := s.Service.RevealAPIKey(context.Background(), email, password, "")
 	if err != nil {
 		tb.Fatalf("API key of %s: %v", email, err)
 	}

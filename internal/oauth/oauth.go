@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -119,6 +121,9 @@ var errorWire = map[string]struct {
 	keyhole.ExpiredToken:         {http.StatusBadRequest, "expired_token"},
 	keyhole.AccessDenied:         {http.StatusBadRequest, "access_denied"},
 	keyhole.Unavailable:          {http.StatusServiceUnavailable, "temporarily_unavailable"},
+	// RFC 6749 has no code for a throttled client; temporarily_unavailable
+	// says what it is, 429 and Retry-After say for how long.
+	keyhole.RateLimited: {http.StatusTooManyRequests, "temporarily_unavailable"},
 }
 
 // errorBody carries the RFC's keys and, beside them, Heroku's id and message
@@ -145,7 +150,14 @@ func (o *OAuth) error(w http.ResponseWriter, r *http.Request, err error) {
 	if oe.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="keyhole", charset="UTF-8"`)
 	}
-	writeJSON(w, oe.status, errorBody{Error: oe.code, ErrorDescription: oe.description, ID: oe.code, Message: oe.description})
+	id := oe.code
+	if wait := keyhole.ErrorRetryAfter(err); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		if oe.status == http.StatusTooManyRequests {
+			id = "rate_limit"
+		}
+	}
+	writeJSON(w, oe.status, errorBody{Error: oe.code, ErrorDescription: oe.description, ID: id, Message: oe.description})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -189,25 +201,36 @@ func clip(s string) string {
 // clientAuth reads the client's credentials: HTTP Basic (each part
 // form-urlencoded, RFC 6749 §2.3.1) or client_id and client_secret in the
 // body, not both. A public client sends client_id alone.
-func clientAuth(r *http.Request, f url.Values) (id, secret string, err error) {
+func clientAuth(r *http.Request, f url.Values) (service.ClientAuth, error) {
+	ca := service.ClientAuth{IP: clientIP(r)}
 	if u, p, ok := r.BasicAuth(); ok {
 		if f.Has("client_secret") {
-			return "", "", invalidRequest("Use one client authentication method, not two.")
+			return ca, invalidRequest("Use one client authentication method, not two.")
 		}
 		id, err1 := url.QueryUnescape(u)
 		secret, err2 := url.QueryUnescape(p)
 		if err1 != nil || err2 != nil {
-			return "", "", &oauthError{http.StatusUnauthorized, "invalid_client", "Malformed client credentials."}
+			return ca, &oauthError{http.StatusUnauthorized, "invalid_client", "Malformed client credentials."}
 		}
 		if fid := f.Get("client_id"); fid != "" && fid != id {
-			return "", "", invalidRequest("client_id does not match the authenticated client.")
+			return ca, invalidRequest("client_id does not match the authenticated client.")
 		}
-		return id, secret, nil
+		ca.ID, ca.Secret = id, secret
+		return ca, nil
 	}
 	if r.Header.Get("Authorization") != "" {
-		return "", "", &oauthError{http.StatusUnauthorized, "invalid_client", "Unsupported client authentication scheme: use Basic."}
+		return ca, &oauthError{http.StatusUnauthorized, "invalid_client", "Unsupported client authentication scheme: use Basic."}
 	}
-	return f.Get("client_id"), f.Get("client_secret"), nil
+	ca.ID, ca.Secret = f.Get("client_id"), f.Get("client_secret")
+	return ca, nil
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // tokenResponse is RFC 6749 §5.1's answer, with Heroku's user_id and
@@ -228,7 +251,7 @@ func (o *OAuth) token(w http.ResponseWriter, r *http.Request) {
 		o.error(w, r, err)
 		return
 	}
-	id, secret, err := clientAuth(r, f)
+	ca, err := clientAuth(r, f)
 	if err != nil {
 		o.error(w, r, err)
 		return
@@ -241,18 +264,18 @@ func (o *OAuth) token(w http.ResponseWriter, r *http.Request) {
 	switch grantType {
 	case service.GrantAuthorizationCode, service.GrantRefreshToken:
 		g, err = o.svc.Exchange(r.Context(), service.TokenRequest{
-			GrantType: grantType, ClientID: id, ClientSecret: secret, Code: f.Get("code"),
+			GrantType: grantType, Client: ca, Code: f.Get("code"),
 			RedirectURI: f.Get("redirect_uri"), CodeVerifier: f.Get("code_verifier"),
 			RefreshToken: f.Get("refresh_token"), Scope: keyhole.SplitScope(f.Get("scope")),
 		})
 	case service.GrantClientCredentials:
-		g, err = o.svc.ClientCredentials(r.Context(), id, secret, keyhole.SplitScope(f.Get("scope")))
+		g, err = o.svc.ClientCredentials(r.Context(), ca, keyhole.SplitScope(f.Get("scope")))
 	case service.GrantDeviceCode:
 		if f.Get("device_code") == "" {
 			o.error(w, r, invalidRequest("device_code is required."))
 			return
 		}
-		g, err = o.svc.PollDevice(r.Context(), id, secret, f.Get("device_code"))
+		g, err = o.svc.PollDevice(r.Context(), ca, f.Get("device_code"))
 	case "":
 		err = invalidRequest("grant_type is required.")
 	default:
@@ -265,7 +288,7 @@ func (o *OAuth) token(w http.ResponseWriter, r *http.Request) {
 	resp := tokenResponse{
 		AccessToken: g.Access.Value.Reveal(), TokenType: "Bearer",
 		ExpiresIn: max(int64((g.Access.ExpiresAt.Sub(o.svc.Now())+time.Second/2)/time.Second), 1),
-		Scope:     strings.Join(g.Authorization.Scope, " "),
+		Scope:     keyhole.JoinScope(g.Scope),
 		UserID:    g.Authorization.AccountID, SessionNonce: g.Authorization.SessionID,
 	}
 	if g.Refresh != nil {
@@ -280,12 +303,12 @@ func (o *OAuth) deviceCode(w http.ResponseWriter, r *http.Request) {
 		o.error(w, r, err)
 		return
 	}
-	id, secret, err := clientAuth(r, f)
+	ca, err := clientAuth(r, f)
 	if err != nil {
 		o.error(w, r, err)
 		return
 	}
-	d, err := o.svc.StartDevice(r.Context(), id, secret, keyhole.SplitScope(f.Get("scope")))
+	d, err := o.svc.StartDevice(r.Context(), ca, keyhole.SplitScope(f.Get("scope")))
 	if err != nil {
 		o.error(w, r, err)
 		return
@@ -312,7 +335,7 @@ func (o *OAuth) revoke(w http.ResponseWriter, r *http.Request) {
 		o.error(w, r, err)
 		return
 	}
-	id, secret, err := clientAuth(r, f)
+	ca, err := clientAuth(r, f)
 	if err != nil {
 		o.error(w, r, err)
 		return
@@ -321,7 +344,7 @@ func (o *OAuth) revoke(w http.ResponseWriter, r *http.Request) {
 		o.error(w, r, invalidRequest("token is required."))
 		return
 	}
-	if err := o.svc.Revoke(r.Context(), id, secret, f.Get("token")); err != nil {
+	if err := o.svc.Revoke(r.Context(), ca, f.Get("token")); err != nil {
 		o.error(w, r, err)
 		return
 	}
@@ -334,12 +357,12 @@ func (o *OAuth) introspect(w http.ResponseWriter, r *http.Request) {
 		o.error(w, r, err)
 		return
 	}
-	id, secret, err := clientAuth(r, f)
+	ca, err := clientAuth(r, f)
 	if err != nil {
 		o.error(w, r, err)
 		return
 	}
-	if id == "" {
+	if ca.ID == "" {
 		o.error(w, r, &oauthError{http.StatusUnauthorized, "invalid_client", "Introspection requires client authentication."})
 		return
 	}
@@ -347,7 +370,7 @@ func (o *OAuth) introspect(w http.ResponseWriter, r *http.Request) {
 		o.error(w, r, invalidRequest("token is required."))
 		return
 	}
-	in, err := o.svc.Introspect(r.Context(), id, secret, f.Get("token"))
+	in, err := o.svc.Introspect(r.Context(), ca, f.Get("token"))
 	if err != nil {
 		o.error(w, r, err)
 		return
@@ -362,14 +385,19 @@ func (o *OAuth) introspect(w http.ResponseWriter, r *http.Request) {
 		ClientID  string `json:"client_id"`
 		Username  string `json:"username,omitempty"`
 		Sub       string `json:"sub,omitempty"`
-		TokenType string `json:"token_type"`
+		TokenType string `json:"token_type,omitempty"`
 		Exp       int64  `json:"exp,omitempty"`
 		Iat       int64  `json:"iat"`
 		Iss       string `json:"iss"`
 	}
 	resp := response{
 		Active: true, Scope: strings.Join(in.Scope, " "), ClientID: in.ClientID, Username: in.Email,
-		Sub: in.AccountID, TokenType: in.TokenType, Iat: in.IssuedAt.Unix(), Iss: o.issuer,
+		Sub: in.AccountID, Iat: in.IssuedAt.Unix(), Iss: o.issuer,
+	}
+	// RFC 7662 §2.2: token_type is one of RFC 6749 §5.1's types, which only
+	// access tokens have.
+	if in.Kind == keyhole.AccessToken {
+		resp.TokenType = "Bearer"
 	}
 	if !in.ExpiresAt.IsZero() {
 		resp.Exp = in.ExpiresAt.Unix()

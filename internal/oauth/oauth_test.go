@@ -84,6 +84,17 @@ func (f *fixture) grant(c service.ClientInfo, scope []string, redirect, challeng
 	return info.Grant.Value.Reveal()
 }
 
+// deviceHandle is what the device page's consent form carries for a user
+// code, as the person typed it.
+func (f *fixture) deviceHandle(userCode string) string {
+	f.t.Helper()
+	dc, err := f.ts.Service.DeviceRequest(context.Background(), f.actor, userCode)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return dc.Handle
+}
+
 type answer struct {
 	status int
 	header http.Header
@@ -236,31 +247,25 @@ func TestTokenEndpointProbes(t *testing.T) {
 				f.post("/oauth/token", codeForm(code, "", ""), app).wantError(t, 400, "invalid_grant")
 			})
 
-			t.Run("refresh rotation, escalation, other client, reuse", func(t *testing.T) {
+			t.Run("refresh rotation, escalation, other client", func(t *testing.T) {
 				code := f.grant(f.app, []string{"read"}, "", "")
 				_, r1 := f.post("/oauth/token", codeForm(code, "", ""), app).wantTokens(t)
-				refresh := func(tok, scope string, creds []string) answer {
-					v := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok}}
-					if scope != "" {
-						v.Set("scope", scope)
-					}
-					return f.post("/oauth/token", v, creds)
-				}
-				refresh(r1, "", other).wantError(t, 400, "invalid_grant")
-				refresh(r1, "write", app).wantError(t, 400, "invalid_scope")
-				refresh(r1, "global", app).wantError(t, 400, "invalid_scope")
-				a2, r2 := refresh(r1, "read", app).wantTokens(t)
+				refresh(f, r1, "", other).wantError(t, 400, "invalid_grant")
+				refresh(f, r1, "write", app).wantError(t, 400, "invalid_scope")
+				refresh(f, r1, "global", app).wantError(t, 400, "invalid_scope")
+				refresh(f, r1, "root", app).wantError(t, 400, "invalid_scope")
+				a2, r2 := refresh(f, r1, "read", app).wantTokens(t)
 				if r2 == r1 {
 					t.Fatal("refresh token not rotated")
 				}
-				// Within the grace the old one still works (a retry).
-				_, r3 := refresh(r1, "", app).wantTokens(t)
-				// After the grace its reuse revokes the whole authorization.
-				f.clock.Add(service.DefaultRefreshGrace + time.Second)
-				refresh(r1, "", app).wantError(t, 400, "invalid_grant")
-				refresh(r3, "", app).wantError(t, 400, "invalid_grant")
-				if s := f.apiStatus("/apps", a2); s != 401 {
-					t.Errorf("after reuse an access token answers %d", s)
+				// Within the grace the old one is answered the same pair (a
+				// retry), and it works.
+				a3, r3 := refresh(f, r1, "", app).wantTokens(t)
+				if a3 != a2 || r3 != r2 {
+					t.Errorf("a repeat within the grace got another pair")
+				}
+				if f.apiStatus("/apps", a3) != 200 {
+					t.Error("the repeated pair does not work")
 				}
 			})
 
@@ -291,14 +296,20 @@ func TestTokenEndpointProbes(t *testing.T) {
 				if s := f.apiStatus("/account", a1); s != 403 {
 					t.Errorf("client token on /account: %d, want 403", s)
 				}
-				a2, _ := f.post("/oauth/token", url.Values{"grant_type": {"client_credentials"}}, app).wantTokens(t)
-				if f.apiStatus("/account", a1) != 401 || a1 == a2 {
-					t.Errorf("the previous client token still works")
-				}
 				f.post("/oauth/token", url.Values{"grant_type": {"client_credentials"}, "scope": {"root"}}, app).wantError(t, 400, "invalid_scope")
 			})
 		})
 	}
+}
+
+// refresh posts a refresh_token request, narrowed to scope when not "".
+func refresh(f *fixture, tok, scope string, creds []string) answer {
+	f.t.Helper()
+	v := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok}}
+	if scope != "" {
+		v.Set("scope", scope)
+	}
+	return f.post("/oauth/token", v, creds)
 }
 
 func TestRevokeAndIntrospect(t *testing.T) {
@@ -310,7 +321,7 @@ func TestRevokeAndIntrospect(t *testing.T) {
 			access, refresh := f.post("/oauth/token", codeForm(f.grant(f.app, []string{"read", "identity"}, "", ""), "", ""), app).wantTokens(t)
 
 			in := f.post("/oauth/introspect", url.Values{"token": {access}}, app)
-			if in.status != 200 || in.body["active"] != true || in.body["scope"] != "identity read" || in.body["client_id"] != f.app.ID || in.body["username"] != "ada@example.com" || in.body["token_type"] != "access_token" {
+			if in.status != 200 || in.body["active"] != true || in.body["scope"] != "identity read" || in.body["client_id"] != f.app.ID || in.body["username"] != "ada@example.com" || in.body["token_type"] != "Bearer" {
 				t.Errorf("introspect own token: %s", in.raw)
 			}
 			for _, probe := range []struct {
@@ -413,16 +424,17 @@ func TestDeviceFlowAnswers(t *testing.T) {
 			// Another client cannot redeem it.
 			poll(dc, []string{f.other.ID, f.other.Secret.Reveal()}).wantError(t, 400, "invalid_grant")
 
-			if _, err := f.ts.Service.AnswerDevice(context.Background(), f.actor, uc, false); err != nil {
+			handle := f.deviceHandle(uc)
+			if _, err := f.ts.Service.AnswerDevice(context.Background(), f.actor, handle, false); err != nil {
 				t.Fatal(err)
 			}
 			poll(dc, app).wantError(t, 400, "access_denied")
-			if _, err := f.ts.Service.AnswerDevice(context.Background(), f.actor, uc, true); err == nil {
+			if _, err := f.ts.Service.AnswerDevice(context.Background(), f.actor, handle, true); err == nil {
 				t.Error("a denied code was answered again")
 			}
 
 			dc, uc = start(app, url.Values{"scope": {"read"}})
-			if _, err := f.ts.Service.AnswerDevice(context.Background(), f.actor, strings.ToLower(uc), true); err != nil {
+			if _, err := f.ts.Service.AnswerDevice(context.Background(), f.actor, f.deviceHandle(strings.ToLower(uc)), true); err != nil {
 				t.Fatal(err)
 			}
 			access, refresh := poll(dc, app).wantTokens(t)

@@ -101,6 +101,57 @@ func (l *Limiter) Take(key string) (remaining int, ok bool) {
 	return l.remaining(next, now), true
 }
 
+// Reserve is Take for a caller that needs to know, when refused, how long
+// until key may make its next request.
+func (l *Limiter) Reserve(key string) (ok bool, retryAfter time.Duration) {
+	now := l.now().Sub(l.base)
+	s := l.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tat, seen := s.tats[key]
+	if !seen || tat < now {
+		tat = now
+	}
+	next := tat + l.interval
+	if next-now > l.window {
+		return false, next - l.window - now
+	}
+	s.tats[key] = next
+	return true, 0
+}
+
+// Refund gives back one request taken for key, as if it had not been
+// made: a reservation for a check that succeeded.
+func (l *Limiter) Refund(key string) {
+	now := l.now().Sub(l.base)
+	s := l.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tat, seen := s.tats[key]
+	if !seen {
+		return
+	}
+	if tat -= l.interval; tat <= now {
+		delete(s.tats, key)
+		return
+	}
+	s.tats[key] = tat
+}
+
+// RetryAfter reports how long until key may make its next request: 0
+// when it may now.
+func (l *Limiter) RetryAfter(key string) time.Duration {
+	now := l.now().Sub(l.base)
+	s := l.shard(key)
+	s.mu.Lock()
+	tat, seen := s.tats[key]
+	s.mu.Unlock()
+	if !seen {
+		return 0
+	}
+	return max(tat+l.interval-l.window-now, 0)
+}
+
 // Remaining reports how many requests key could make right now, without
 // consuming any.
 func (l *Limiter) Remaining(key string) int {

@@ -250,3 +250,64 @@ func BenchmarkTakeManyKeys(b *testing.B) {
 		}
 	})
 }
+
+func TestReserveRefund(t *testing.T) {
+	const limit, per = 10, 10 * time.Minute
+	c := newClock()
+	l := New(limit, per, c.now)
+	for i := range limit {
+		if ok, _ := l.Reserve("a"); !ok {
+			t.Fatalf("reservation %d refused", i+1)
+		}
+	}
+	ok, retry := l.Reserve("a")
+	if ok || retry != per/limit {
+		t.Fatalf("past the limit: %v, retry after %v; want refused, %v", ok, retry, per/limit)
+	}
+	c.advance(time.Minute / 2)
+	if _, retry := l.Reserve("a"); retry != time.Minute/2 {
+		t.Errorf("half an interval later: retry after %v, want 30s", retry)
+	}
+	// A refund makes room at once, exactly one.
+	l.Refund("a")
+	if ok, _ := l.Reserve("a"); !ok {
+		t.Error("refunded reservation not available again")
+	}
+	if ok, _ := l.Reserve("a"); ok {
+		t.Error("a refund gave back more than one")
+	}
+	// Refunds never bank credit beyond a full bucket.
+	l.Refund("b")
+	for range limit + 5 {
+		l.Refund("a")
+	}
+	n := 0
+	for {
+		if ok, _ := l.Reserve("a"); !ok {
+			break
+		}
+		n++
+	}
+	if n != limit {
+		t.Errorf("after many refunds %d reservations, want %d", n, limit)
+	}
+}
+
+// TestReserveConcurrently: of 40 parallel reservations on a budget of 10,
+// exactly 10 succeed.
+func TestReserveConcurrently(t *testing.T) {
+	l := New(10, 15*time.Minute, newClock().now)
+	var ok atomic.Int32
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Go(func() {
+			if got, _ := l.Reserve("ada"); got {
+				ok.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if ok.Load() != 10 {
+		t.Errorf("%d of 40 reserved, want 10", ok.Load())
+	}
+}

@@ -1,12 +1,14 @@
 package secret
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -78,4 +80,67 @@ func VerifyPassword(password, encoded string) (bool, error) {
 func NeedsRehash(encoded string, p PasswordParams) bool {
 	got, _, _, err := decode(encoded)
 	return err != nil || got != p
+}
+
+// ErrBusy means every password hashing slot stayed taken for as long as a
+// caller may wait.
+var ErrBusy = errors.New("secret: password hashing is at capacity")
+
+// Hasher hashes and verifies passwords with argon2id, at most a fixed
+// number at a time: each computation holds the cost's Memory while it
+// runs, so the cap is what bounds the memory a burst of sign-ins can take.
+// A caller waits up to a while for a slot, then gets ErrBusy. It is safe
+// for concurrent use.
+type Hasher struct {
+	params PasswordParams
+	slots  chan struct{}
+	wait   time.Duration
+}
+
+// NewHasher returns a Hasher with cost p that runs at most slots
+// computations at once and lets a caller wait up to wait for one.
+func NewHasher(p PasswordParams, slots int, wait time.Duration) *Hasher {
+	return &Hasher{params: p, slots: make(chan struct{}, max(slots, 1)), wait: wait}
+}
+
+// Params returns the cost new hashes are made with.
+func (h *Hasher) Params() PasswordParams { return h.params }
+
+func (h *Hasher) acquire(ctx context.Context) error {
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	t := time.NewTimer(h.wait)
+	defer t.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-t.C:
+		return ErrBusy
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (h *Hasher) release() { <-h.slots }
+
+// Hash returns the PHC string of password (HashPassword), in a slot.
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer h.release()
+	return HashPassword(password, h.params), nil
+}
+
+// Verify reports whether password matches encoded (VerifyPassword), in a
+// slot.
+func (h *Hasher) Verify(ctx context.Context, password, encoded string) (bool, error) {
+	if err := h.acquire(ctx); err != nil {
+		return false, err
+	}
+	defer h.release()
+	return VerifyPassword(password, encoded)
 }

@@ -2,11 +2,14 @@ package secret
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 var fast = PasswordParams{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
@@ -96,5 +99,45 @@ func TestPassword(t *testing.T) {
 func BenchmarkHashPasswordOWASP(b *testing.B) {
 	for b.Loop() {
 		HashPassword("correct horse battery staple", OWASP)
+	}
+}
+
+func TestMAC(t *testing.T) {
+	key := make([]byte, KeyLen)
+	s, _ := NewSealer(key)
+	key[0] = 1
+	other, _ := NewSealer(key)
+	a := s.MAC("csrf", "ab", "c")
+	for name, b := range map[string][]byte{
+		"other parts":   s.MAC("csrf", "a", "bc"),
+		"other purpose": s.MAC("consent", "ab", "c"),
+		"other key":     other.MAC("csrf", "ab", "c"),
+	} {
+		if bytes.Equal(a, b) {
+			t.Errorf("%s: same tag", name)
+		}
+	}
+	if !bytes.Equal(a, s.MAC("csrf", "ab", "c")) {
+		t.Error("the tag is not deterministic")
+	}
+}
+
+// TestHasherCap: with one slot taken, a caller waits its time and gets
+// ErrBusy; freed, the slot serves.
+func TestHasherCap(t *testing.T) {
+	h := NewHasher(PasswordParams{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}, 1, 20*time.Millisecond)
+	if err := h.acquire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Hash(context.Background(), "pw"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Hash with no free slot: %v, want ErrBusy", err)
+	}
+	h.release()
+	enc, err := h.Hash(context.Background(), "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := h.Verify(context.Background(), "pw", enc); !ok || err != nil {
+		t.Errorf("Verify = %v, %v", ok, err)
 	}
 }

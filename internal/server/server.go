@@ -15,6 +15,7 @@ import (
 	"github.com/keyhole/keyhole/internal/oauth"
 	"github.com/keyhole/keyhole/internal/ratelimit"
 	"github.com/keyhole/keyhole/internal/requestid"
+	"github.com/keyhole/keyhole/internal/secret"
 	"github.com/keyhole/keyhole/internal/service"
 	"github.com/keyhole/keyhole/internal/web"
 )
@@ -22,7 +23,10 @@ import (
 // Config is what the server is built from.
 type Config struct {
 	Service *service.Service
-	Log     *slog.Logger
+	// Keys is the server key's sealer; the pages make their form tokens
+	// with it.
+	Keys *secret.Sealer
+	Log  *slog.Logger
 	// Issuer is the public base URL, such as https://id.example.com.
 	Issuer string
 	// Signup lets people create accounts at /signup.
@@ -54,7 +58,7 @@ func New(c Config) http.Handler {
 	a := api.New(api.Deps{Service: c.Service, Log: log, Limiter: c.Limiter})
 	a.Register(mux)
 	oauth.New(oauth.Deps{Service: c.Service, Log: log, Issuer: c.Issuer}).Register(mux)
-	pages := web.New(web.Deps{Service: c.Service, Log: log, Issuer: c.Issuer, Signup: c.Signup})
+	pages := web.New(web.Deps{Service: c.Service, Keys: c.Keys, Log: log, Issuer: c.Issuer, Signup: c.Signup})
 	pages.Register(mux)
 	// Any other path: a page for browsers, the API's JSON for programs.
 	mux.Handle("/", notFound(a.NotFound(), pages.NotFound()))

@@ -5,53 +5,60 @@ import (
 	"errors"
 	"net/mail"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
 	"github.com/keyhole/keyhole/internal/secret"
+	"github.com/keyhole/keyhole/internal/store"
 )
 
-// Limits on account fields.
-const (
-	maxEmailLen    = 254
-	maxNameLen     = 255
-	minPasswordLen = 8
-	maxPasswordLen = 1024
-)
+const maxEmailLen = 254
 
 // NewAccount is the input to CreateAccount.
 type NewAccount struct {
 	Email    string
 	Name     string
 	Password string
+	// IP is where the sign-up comes from, for its throttle; "" for the
+	// command line.
+	IP string
 }
 
 // CreateAccount signs up an account. Invalid if the email, name or password
-// is unacceptable; Conflict if the email is taken.
+// is unacceptable (a weak password is, with the reason); Conflict if the
+// email is taken; RateLimited after too many sign-ups for the email or
+// from the address.
 func (s *Service) CreateAccount(ctx context.Context, in NewAccount) (keyhole.Account, error) {
 	email, err := normalizeEmail(in.Email)
 	if err != nil {
 		return keyhole.Account{}, err
 	}
 	var problems []string
-	if err := checkName(in.Name); err != nil {
+	if err := checkText("Name", in.Name, maxNameLen, false); err != nil {
 		problems = append(problems, err.Error())
 	}
-	if err := checkPassword(in.Password); err != nil {
+	if err := checkPassword(in.Password, email, in.Name); err != nil {
 		problems = append(problems, err.Error())
 	}
 	if len(problems) > 0 {
 		return keyhole.Account{}, keyhole.Errorf(keyhole.Invalid, "%s", strings.Join(problems, " "))
 	}
-	hash := secret.HashPassword(in.Password, s.password)
+	if in.IP != "" {
+		if _, err := s.throttles.signup.reserve(email, in.IP); err != nil {
+			return keyhole.Account{}, err
+		}
+	}
+	hash, err := s.hashPassword(ctx, in.Password)
+	if err != nil {
+		return keyhole.Account{}, err
+	}
 	now := s.clock()
 	a := keyhole.Account{
-		ID: newID(), Email: email, Name: strings.TrimSpace(in.Name), PasswordHash: hash,
+		ID: newID(), Email: email, Name: strings.TrimSpace(in.Name), PasswordHash: hash, CredentialsVersion: 1,
 		CreatedAt: now, UpdatedAt: now,
 	}
 	key, tokens := s.apiKey(a.ID, now)
 	if err := s.store.CreateAccount(ctx, a, key, tokens); err != nil {
-		if keyhole.ErrorCode(storeErr(err, "account")) == keyhole.Conflict {
+		if errors.Is(err, store.ErrConflict) {
 			return keyhole.Account{}, &keyhole.Error{Code: keyhole.Conflict, Message: "An account with that email already exists.", Err: err}
 		}
 		return keyhole.Account{}, storeErr(err, "account")
@@ -60,10 +67,13 @@ func (s *Service) CreateAccount(ctx context.Context, in NewAccount) (keyhole.Acc
 	return a, nil
 }
 
-// Account returns the actor's own account.
+var errClientActor = keyhole.Errorf(keyhole.Forbidden, "This token acts for an OAuth client (client credentials), not for an account: it cannot reach account resources.")
+
+// Account returns the actor's own account. Forbidden for a client acting
+// as itself.
 func (s *Service) Account(ctx context.Context, actor Actor) (keyhole.Account, error) {
 	if actor.AccountID == "" {
-		return keyhole.Account{}, keyhole.Errorf(keyhole.Forbidden, "This token acts for an OAuth client, not an account.")
+		return keyhole.Account{}, errClientActor
 	}
 	a, err := s.store.Account(ctx, actor.AccountID)
 	return a, storeErr(err, "account")
@@ -78,17 +88,24 @@ type AccountUpdate struct {
 	CurrentPassword string
 }
 
-// UpdateAccount changes the actor's account. A password change also revokes
-// every other authorization and session of the account, so that whoever
-// knew the old password is locked out; the caller's own authorization stays.
+// UpdateAccount changes the actor's account. Changing the email or the
+// password needs the current password, checked under the sign-in throttle,
+// and moves the credentials version on, so that sign-ins checked against
+// the old credentials fail. A password change also revokes every other
+// authorization and session of the account, so that whoever knew the old
+// password is locked out; the caller's own authorization stays.
 func (s *Service) UpdateAccount(ctx context.Context, actor Actor, in AccountUpdate) (keyhole.Account, error) {
 	if actor.AccountID == "" {
-		return keyhole.Account{}, keyhole.Errorf(keyhole.Forbidden, "This token acts for an OAuth client, not an account.")
+		return keyhole.Account{}, errClientActor
+	}
+	cur, err := s.store.Account(ctx, actor.AccountID)
+	if err != nil {
+		return keyhole.Account{}, storeErr(err, "account")
 	}
 	var problems []string
 	var email string
 	if in.Name != nil {
-		if err := checkName(*in.Name); err != nil {
+		if err := checkText("Name", *in.Name, maxNameLen, false); err != nil {
 			problems = append(problems, err.Error())
 		}
 	}
@@ -100,7 +117,7 @@ func (s *Service) UpdateAccount(ctx context.Context, actor Actor, in AccountUpda
 		email = e
 	}
 	if in.NewPassword != nil {
-		if err := checkPassword(*in.NewPassword); err != nil {
+		if err := checkPassword(*in.NewPassword, cur.Email, cur.Name, email); err != nil {
 			problems = append(problems, err.Error())
 		}
 	}
@@ -108,23 +125,23 @@ func (s *Service) UpdateAccount(ctx context.Context, actor Actor, in AccountUpda
 		return keyhole.Account{}, keyhole.Errorf(keyhole.Invalid, "%s", strings.Join(problems, " "))
 	}
 	sensitive := in.Email != nil || in.NewPassword != nil
-	var newHash string
-	if in.NewPassword != nil {
-		newHash = secret.HashPassword(*in.NewPassword, s.password)
-	}
-	// The slow password check runs before the write transaction; inside it
-	// the hash must still be the one checked.
-	var cur keyhole.Account
 	if sensitive {
 		if in.CurrentPassword == "" {
 			return keyhole.Account{}, keyhole.Errorf(keyhole.Invalid, "Changing the email or password requires the current password (`password`).")
 		}
-		var err error
-		if cur, err = s.store.Account(ctx, actor.AccountID); err != nil {
-			return keyhole.Account{}, storeErr(err, "account")
+		// The slow check runs before the write transaction; inside it the
+		// credentials must still be the ones checked.
+		if err := s.checkPassword(ctx, cur, in.CurrentPassword, actor.IP); err != nil {
+			if keyhole.ErrorCode(err) == keyhole.Unauthorized {
+				return keyhole.Account{}, keyhole.Errorf(keyhole.Invalid, "The current password is incorrect.")
+			}
+			return keyhole.Account{}, err
 		}
-		if ok, _ := secret.VerifyPassword(in.CurrentPassword, cur.PasswordHash); !ok {
-			return keyhole.Account{}, keyhole.Errorf(keyhole.Invalid, "The current password is incorrect.")
+	}
+	var newHash string
+	if in.NewPassword != nil {
+		if newHash, err = s.hashPassword(ctx, *in.NewPassword); err != nil {
+			return keyhole.Account{}, err
 		}
 	}
 	apply := func(a *keyhole.Account) {
@@ -136,6 +153,9 @@ func (s *Service) UpdateAccount(ctx context.Context, actor Actor, in AccountUpda
 		}
 		if newHash != "" {
 			a.PasswordHash = newHash
+		}
+		if sensitive {
+			a.CredentialsVersion = cur.CredentialsVersion + 1
 		}
 		a.UpdatedAt = s.clock()
 	}
@@ -151,7 +171,7 @@ func (s *Service) UpdateAccount(ctx context.Context, actor Actor, in AccountUpda
 		if !actor.Authorization.Default {
 			key, tokens = s.apiKey(a.ID, a.UpdatedAt)
 		}
-		n, err := s.store.ResetAccount(ctx, a, cur.PasswordHash, actor.Authorization.ID, key, tokens)
+		n, err := s.store.ResetAccount(ctx, a, cur.CredentialsVersion, actor.Authorization.ID, key, tokens)
 		if err != nil {
 			return keyhole.Account{}, accountErr(err)
 		}
@@ -159,8 +179,8 @@ func (s *Service) UpdateAccount(ctx context.Context, actor Actor, in AccountUpda
 		return a, nil
 	}
 	a, err := s.store.UpdateAccount(ctx, actor.AccountID, func(a *keyhole.Account) error {
-		if sensitive && a.PasswordHash != cur.PasswordHash {
-			return keyhole.Errorf(keyhole.Conflict, "The password changed meanwhile; try again.")
+		if sensitive && a.CredentialsVersion != cur.CredentialsVersion {
+			return store.ErrStale
 		}
 		apply(a)
 		return nil
@@ -174,42 +194,87 @@ func (s *Service) UpdateAccount(ctx context.Context, actor Actor, in AccountUpda
 // accountErr names the conflict a change of account can meet.
 func accountErr(err error) error {
 	var ke *keyhole.Error
-	if errors.As(err, &ke) {
+	switch {
+	case errors.As(err, &ke):
 		return err
-	}
-	if keyhole.ErrorCode(storeErr(err, "account")) == keyhole.Conflict {
-		return &keyhole.Error{Code: keyhole.Conflict, Message: "An account with that email already exists, or the password changed meanwhile.", Err: err}
+	case errors.Is(err, store.ErrConflict):
+		return &keyhole.Error{Code: keyhole.Conflict, Message: "An account with that email already exists.", Err: err}
 	}
 	return storeErr(err, "account")
 }
 
+var errCredentials = keyhole.Errorf(keyhole.Unauthorized, "Invalid credentials provided.")
+
 // Authenticate checks an email and password and returns the account.
 // Unauthorized, with one message whether the email or the password was
-// wrong; RateLimited after too many wrong passwords for the email.
-func (s *Service) Authenticate(ctx context.Context, email, password string) (keyhole.Account, error) {
-	bad := keyhole.Errorf(keyhole.Unauthorized, "Invalid credentials provided.")
+// wrong. Every check first reserves an attempt of the email's and of the
+// address's sign-in budgets (RateLimited when one is spent), so that
+// parallel guesses cannot all reach the check; a right password gives it
+// back.
+func (s *Service) Authenticate(ctx context.Context, email, password, ip string) (keyhole.Account, error) {
 	if len(password) > maxPasswordLen || len(email) > maxEmailLen {
-		return keyhole.Account{}, bad
+		return keyhole.Account{}, errCredentials
 	}
-	key := strings.ToLower(strings.TrimSpace(email))
-	if s.failures.Remaining(key) == 0 {
-		return keyhole.Account{}, keyhole.Errorf(keyhole.RateLimited, "Too many failed sign-in attempts for this account. Wait a few minutes and try again.")
+	email = strings.TrimSpace(email)
+	r, err := s.throttles.password.reserve(email, ip)
+	if err != nil {
+		return keyhole.Account{}, err
 	}
-	a, err := s.store.AccountByEmail(ctx, strings.TrimSpace(email))
+	a, err := s.store.AccountByEmail(ctx, email)
 	if err != nil {
 		if !isNotFound(err) {
+			r.done(true)
 			return keyhole.Account{}, storeErr(err, "account")
 		}
 		// As slow as a wrong password, so that timing tells nothing.
-		_, _ = secret.VerifyPassword(password, s.dummyHash)
-		s.failures.Take(key)
-		return keyhole.Account{}, bad
+		if _, err := s.passwords.Verify(ctx, password, s.dummyHash); err != nil {
+			r.done(true)
+			return keyhole.Account{}, passwordErr(err)
+		}
+		return keyhole.Account{}, errCredentials
 	}
-	if ok, err := secret.VerifyPassword(password, a.PasswordHash); err != nil || !ok {
-		s.failures.Take(key)
-		return keyhole.Account{}, bad
+	ok, err := s.passwords.Verify(ctx, password, a.PasswordHash)
+	if errors.Is(err, secret.ErrBusy) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		r.done(true) // not checked: nothing learnt
+		return keyhole.Account{}, passwordErr(err)
+	}
+	r.done(ok)
+	if !ok {
+		s.log.InfoContext(ctx, "wrong password", "account_id", a.ID, "ip", ip)
+		return keyhole.Account{}, errCredentials
 	}
 	return a, nil
+}
+
+// checkPassword re-checks the password of a signed-in account, under the
+// same throttle as a sign-in.
+func (s *Service) checkPassword(ctx context.Context, a keyhole.Account, password, ip string) error {
+	got, err := s.Authenticate(ctx, a.Email, password, ip)
+	if err != nil {
+		return err
+	}
+	if got.ID != a.ID {
+		return errCredentials
+	}
+	return nil
+}
+
+// hashPassword hashes a new password in one of the limited hashing slots.
+func (s *Service) hashPassword(ctx context.Context, password string) (string, error) {
+	h, err := s.passwords.Hash(ctx, password)
+	if err != nil {
+		return "", passwordErr(err)
+	}
+	return h, nil
+}
+
+// passwordErr answers a password check that could not run: every hashing
+// slot busy (Unavailable, retry soon), or the request gone.
+func passwordErr(err error) error {
+	if errors.Is(err, secret.ErrBusy) {
+		return &keyhole.Error{Code: keyhole.Unavailable, Message: "Keyhole is busy checking passwords. Please try again in a moment.", RetryAfter: PasswordWait, Err: err}
+	}
+	return &keyhole.Error{Code: keyhole.Internal, Message: "internal error", Err: err}
 }
 
 func normalizeEmail(raw string) (string, error) {
@@ -219,25 +284,4 @@ func normalizeEmail(raw string) (string, error) {
 		return "", keyhole.Errorf(keyhole.Invalid, "Email must be a valid address like name@example.com.")
 	}
 	return e, nil
-}
-
-type problem string
-
-func (p problem) Error() string { return string(p) }
-
-func checkName(n string) error {
-	if utf8.RuneCountInString(n) > maxNameLen || !utf8.ValidString(n) {
-		return problem("Name must be valid text of at most 255 characters.")
-	}
-	return nil
-}
-
-func checkPassword(p string) error {
-	switch {
-	case utf8.RuneCountInString(p) < minPasswordLen:
-		return problem("Password must be at least 8 characters.")
-	case len(p) > maxPasswordLen:
-		return problem("Password must be at most 1024 bytes.")
-	}
-	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
 	"github.com/keyhole/keyhole/internal/store"
@@ -12,7 +11,6 @@ import (
 )
 
 const (
-	maxDescriptionLen = 255
 	// maxExpiresIn bounds the lifetime a caller may ask for: one year.
 	maxExpiresIn = 365 * 24 * 3600
 	// apiKeyDescription names the account's API key authorization.
@@ -45,8 +43,8 @@ func (p *AuthorizationParams) validate() error {
 	} else {
 		p.Scope = scope
 	}
-	if utf8.RuneCountInString(p.Description) > maxDescriptionLen || !utf8.ValidString(p.Description) {
-		problems = append(problems, "Description must be valid text of at most 255 characters.")
+	if err := checkText("Description", p.Description, maxDescriptionLen, false); err != nil {
+		problems = append(problems, err.Error())
 	}
 	if p.ExpiresIn != nil && (*p.ExpiresIn <= 0 || *p.ExpiresIn > maxExpiresIn) {
 		problems = append(problems, "expires_in must be a number of seconds between 1 and 31536000.")
@@ -55,6 +53,15 @@ func (p *AuthorizationParams) validate() error {
 		return keyhole.Errorf(keyhole.Invalid, "%s", strings.Join(problems, " "))
 	}
 	return nil
+}
+
+// ttl is the access token's life the parameters ask for; 0: it never
+// expires.
+func (p AuthorizationParams) ttl() time.Duration {
+	if p.ExpiresIn == nil {
+		return 0
+	}
+	return time.Duration(*p.ExpiresIn) * time.Second
 }
 
 // CreateAuthorization creates a direct authorization (one with no client)
@@ -67,36 +74,28 @@ func (s *Service) CreateAuthorization(ctx context.Context, actor Actor, p Author
 	if err != nil {
 		return AuthorizationInfo{}, err
 	}
-	return s.createDirect(ctx, acct, p)
-}
-
-func (s *Service) createDirect(ctx context.Context, acct keyhole.Account, p AuthorizationParams) (AuthorizationInfo, error) {
-	auth, t, raw := s.direct(acct.ID, p, s.clock())
-	if err := s.store.CreateAuthorization(ctx, auth, []keyhole.Token{t}); err != nil {
+	now := s.clock()
+	auth := s.direct(acct.ID, p, now)
+	tokens, g := s.mint(now, issue{auth: auth, ttl: p.ttl()})
+	if err := s.store.CreateAuthorization(ctx, auth, tokens); err != nil {
 		return AuthorizationInfo{}, storeErr(err, "authorization")
 	}
 	s.log.InfoContext(ctx, "authorization created", "account_id", acct.ID, "authorization_id", auth.ID)
-	return AuthorizationInfo{Authorization: auth, User: acct, Access: issued(t, raw)}, nil
+	return AuthorizationInfo{Authorization: auth, User: acct, Access: &g.Access}, nil
 }
 
-// direct builds a direct authorization of the account and its access token.
-func (s *Service) direct(accountID string, p AuthorizationParams, now time.Time) (keyhole.Authorization, keyhole.Token, token.Secret) {
-	auth := keyhole.Authorization{
+// direct builds a direct authorization of the account.
+func (s *Service) direct(accountID string, p AuthorizationParams, now time.Time) keyhole.Authorization {
+	return keyhole.Authorization{
 		ID: newID(), AccountID: accountID, Scope: p.Scope, Description: p.Description,
 		CreatedAt: now, UpdatedAt: now,
 	}
-	var ttl time.Duration
-	if p.ExpiresIn != nil {
-		ttl = time.Duration(*p.ExpiresIn) * time.Second
-	}
-	t, raw := s.newToken(auth.ID, keyhole.AccessToken, now, ttl)
-	return auth, t, raw
 }
 
 // RevealAPIKey returns the account's API key in clear, after checking the
-// password again: the dashboard's "Reveal".
-func (s *Service) RevealAPIKey(ctx context.Context, email, password string) (token.Secret, error) {
-	a, err := s.Authenticate(ctx, email, password)
+// password again (under the sign-in throttle): the dashboard's "Reveal".
+func (s *Service) RevealAPIKey(ctx context.Context, email, password, ip string) (token.Secret, error) {
+	a, err := s.Authenticate(ctx, email, password, ip)
 	if err != nil {
 		return "", err
 	}
@@ -120,26 +119,16 @@ func (s *Service) RevealAPIKey(ctx context.Context, email, password string) (tok
 	return "", keyhole.NotFoundError("API key")
 }
 
-// createAPIKey makes the account's API key: a non-expiring, global, direct
+// apiKey builds an account's API key: a non-expiring, global, direct
 // authorization marked Default, whose token is also kept sealed so that the
 // dashboard can reveal it again.
-func (s *Service) createAPIKey(ctx context.Context, accountID string, now time.Time) (keyhole.Authorization, error) {
-	auth, tokens := s.apiKey(accountID, now)
-	if err := s.store.CreateAuthorization(ctx, auth, tokens); err != nil {
-		return keyhole.Authorization{}, storeErr(err, "authorization")
-	}
-	return auth, nil
-}
-
-// apiKey builds an account's API key authorization and its token.
 func (s *Service) apiKey(accountID string, now time.Time) (keyhole.Authorization, []keyhole.Token) {
 	auth := keyhole.Authorization{
 		ID: newID(), AccountID: accountID, Scope: []string{keyhole.ScopeGlobal},
 		Description: apiKeyDescription, Default: true, CreatedAt: now, UpdatedAt: now,
 	}
-	t, raw := s.newToken(auth.ID, keyhole.AccessToken, now, 0)
-	t.Sealed = s.sealer.Seal([]byte(raw.Reveal()), []byte(auth.ID))
-	return auth, []keyhole.Token{t}
+	tokens, _ := s.mint(now, issue{auth: auth, seal: true})
+	return auth, tokens
 }
 
 // Authorization returns one of the actor's authorizations; "~" names the

@@ -6,7 +6,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
-	"unicode/utf8"
+	"unicode"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
 	"github.com/keyhole/keyhole/internal/store"
@@ -65,9 +65,8 @@ func (s *Service) CreateClient(ctx context.Context, actor Actor, p ClientParams)
 func (p ClientParams) check() []string {
 	var problems []string
 	if p.Name != nil {
-		n := strings.TrimSpace(*p.Name)
-		if n == "" || utf8.RuneCountInString(n) > maxNameLen || !utf8.ValidString(n) {
-			problems = append(problems, "name must be 1 to 255 characters of valid text.")
+		if err := checkText("name", *p.Name, maxNameLen, true); err != nil {
+			problems = append(problems, err.Error())
 		}
 	}
 	if p.RedirectURI != nil {
@@ -84,6 +83,9 @@ func (p ClientParams) check() []string {
 func CheckRedirectURI(raw string) error {
 	if len(raw) > maxRedirectURILen {
 		return problem("redirect_uri must be at most 2000 characters.")
+	}
+	if strings.ContainsFunc(raw, func(r rune) bool { return unicode.IsSpace(r) || unsafeRune(r) }) {
+		return problem("redirect_uri must not contain spaces or control characters.")
 	}
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
@@ -244,26 +246,41 @@ func (s *Service) RotateClientSecret(ctx context.Context, actor Actor, id string
 
 var errClient = keyhole.Errorf(keyhole.InvalidClient, "Client authentication failed.")
 
+// ClientAuth is how a client authenticates a request: its id, its secret
+// ("" for a public client) and the address the request came from.
+type ClientAuth struct {
+	ID, Secret, IP string
+}
+
 // AuthenticateClient checks a client's credentials: a confidential client
-// must present its current secret; a public client presents none.
-func (s *Service) AuthenticateClient(ctx context.Context, clientID, secret string) (keyhole.Client, error) {
-	if !validID(clientID) {
+// must present its current secret; a public client presents none. Checking
+// a secret first reserves an attempt of the client's and of the address's
+// budgets (RateLimited when one is spent); a right secret gives it back.
+func (s *Service) AuthenticateClient(ctx context.Context, ca ClientAuth) (keyhole.Client, error) {
+	if !validID(ca.ID) {
 		return keyhole.Client{}, errClient
 	}
-	c, err := s.store.Client(ctx, clientID)
+	var r reservation
+	if ca.Secret != "" {
+		var err error
+		if r, err = s.throttles.clientSecret.reserve(ca.ID, ca.IP); err != nil {
+			return keyhole.Client{}, err
+		}
+	}
+	c, err := s.store.Client(ctx, ca.ID)
 	if err != nil {
 		if isNotFound(err) {
 			return keyhole.Client{}, errClient
 		}
+		r.done(true)
 		return keyhole.Client{}, storeErr(err, "client")
 	}
+	ok := ca.Secret != "" && subtle.ConstantTimeCompare([]byte(token.Hash(ca.Secret)), []byte(c.SecretHash)) == 1
 	if c.Public() {
-		if secret != "" {
-			return keyhole.Client{}, errClient
-		}
-		return c, nil
+		ok = ca.Secret == ""
 	}
-	if secret == "" || subtle.ConstantTimeCompare([]byte(token.Hash(secret)), []byte(c.SecretHash)) != 1 {
+	r.done(ok)
+	if !ok {
 		return keyhole.Client{}, errClient
 	}
 	return c, nil

@@ -2,18 +2,29 @@ package service
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"regexp"
 	"slices"
+	"time"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
 	"github.com/keyhole/keyhole/internal/store"
 )
+
+// ConsentTTL is how long a consent page may be answered.
+const ConsentTTL = 15 * time.Minute
+
+// maxState bounds the state parameter a client may send.
+const maxState = 2048
 
 // AuthorizeInput is an authorization request as received (RFC 6749
 // §4.1.1, RFC 7636 §4.3).
 type AuthorizeInput struct {
 	ResponseType, ClientID, RedirectURI, Scope string
 	CodeChallenge, CodeChallengeMethod         string
+	State                                      string
+	HasState                                   bool
 }
 
 // AuthorizeRequest is an authorization request, checked.
@@ -27,6 +38,9 @@ type AuthorizeRequest struct {
 	RequestedRedirect string
 	Scope             []string
 	CodeChallenge     string
+	// State is echoed in the answer when the request had one.
+	State    string
+	HasState bool
 }
 
 var challengePattern = regexp.MustCompile(`^[A-Za-z0-9\-._~]{43,128}$`)
@@ -54,7 +68,13 @@ func (s *Service) CheckAuthorize(ctx context.Context, in AuthorizeInput) (Author
 	if in.RedirectURI != "" && in.RedirectURI != c.RedirectURI {
 		return req, keyhole.Errorf(keyhole.Invalid, "The redirect_uri does not match the one registered for this client.")
 	}
-	req = AuthorizeRequest{Client: c, RedirectURI: c.RedirectURI, RequestedRedirect: in.RedirectURI, CodeChallenge: in.CodeChallenge}
+	if len(in.State) > maxState {
+		return req, keyhole.Errorf(keyhole.Invalid, "The state parameter is too long.")
+	}
+	req = AuthorizeRequest{
+		Client: c, RedirectURI: c.RedirectURI, RequestedRedirect: in.RedirectURI, CodeChallenge: in.CodeChallenge,
+		State: in.State, HasState: in.HasState,
+	}
 
 	switch {
 	case in.ResponseType == "":
@@ -106,6 +126,90 @@ func (s *Service) NeedsConsent(ctx context.Context, actor Actor, c keyhole.Clien
 	}
 }
 
+// consentRequest is what a consent page asked, as its handle carries it.
+type consentRequest struct {
+	ClientID          string    `json:"client_id"`
+	RequestedRedirect string    `json:"redirect_uri,omitempty"`
+	Scope             []string  `json:"scope"`
+	CodeChallenge     string    `json:"code_challenge,omitempty"`
+	State             string    `json:"state,omitempty"`
+	HasState          bool      `json:"has_state,omitempty"`
+	DeviceGrantID     string    `json:"device_grant_id,omitempty"`
+	UserCode          string    `json:"user_code,omitempty"`
+	Expires           time.Time `json:"expires"`
+}
+
+var errConsent = keyhole.Errorf(keyhole.Invalid, "This consent page expired or was not shown to you. Go back to the application and start again.")
+
+// ConsentHandle is what the consent page for req carries instead of the
+// request's parameters: the request sealed under the server key and bound
+// to the actor's session, valid for ConsentTTL. The answer names only this
+// handle and the decision, so the scope, client and redirect that were
+// shown are the ones the decision applies to.
+func (s *Service) ConsentHandle(actor Actor, req AuthorizeRequest) string {
+	return s.sealConsent(actor, consentRequest{
+		ClientID: req.Client.ID, RequestedRedirect: req.RequestedRedirect, Scope: req.Scope,
+		CodeChallenge: req.CodeChallenge, State: req.State, HasState: req.HasState,
+	})
+}
+
+func (s *Service) sealConsent(actor Actor, c consentRequest) string {
+	c.Expires = s.clock().Add(ConsentTTL)
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(s.sealer.Seal(b, []byte("consent:"+actor.Authorization.SessionID)))
+}
+
+func (s *Service) openConsent(actor Actor, handle string) (consentRequest, error) {
+	var c consentRequest
+	sealed, err := base64.RawURLEncoding.DecodeString(handle)
+	if err != nil || actor.Authorization.SessionID == "" {
+		return c, errConsent
+	}
+	b, err := s.sealer.Open(sealed, []byte("consent:"+actor.Authorization.SessionID))
+	if err != nil || json.Unmarshal(b, &c) != nil || !s.clock().Before(c.Expires) {
+		return c, errConsent
+	}
+	return c, nil
+}
+
+// Consent applies the person's answer to the consent page that carried
+// handle: the request as it was shown, checked again (the client may have
+// changed meanwhile). Allowed, it returns the grant; denied, a nil grant
+// and the request, so that the answer can go back to the client.
+func (s *Service) Consent(ctx context.Context, actor Actor, handle string, allow bool) (AuthorizeRequest, *AuthorizationInfo, error) {
+	c, err := s.openConsent(actor, handle)
+	if err != nil || c.DeviceGrantID != "" {
+		return AuthorizeRequest{}, nil, errConsent
+	}
+	req, err := s.CheckAuthorize(ctx, AuthorizeInput{
+		ResponseType: "code", ClientID: c.ClientID, RedirectURI: c.RequestedRedirect, Scope: keyhole.JoinScope(c.Scope),
+		CodeChallenge: c.CodeChallenge, CodeChallengeMethod: methodOf(c.CodeChallenge), State: c.State, HasState: c.HasState,
+	})
+	if err != nil || !allow {
+		return req, nil, err
+	}
+	info, err := s.Grant(ctx, actor, req)
+	if err != nil {
+		return req, nil, err
+	}
+	return req, &info, nil
+}
+
+func methodOf(challenge string) string {
+	if challenge == "" {
+		return ""
+	}
+	return "S256"
+}
+
+// Grant records the actor's consent to a checked authorization request
+// and returns its grant code.
+func (s *Service) Grant(ctx context.Context, actor Actor, req AuthorizeRequest) (AuthorizationInfo, error) {
+	return s.CreateGrant(ctx, actor, GrantParams{
+		ClientID: req.Client.ID, Scope: req.Scope, RedirectURI: req.RequestedRedirect, CodeChallenge: req.CodeChallenge,
+	})
+}
+
 // GrantParams is the input to CreateGrant: an account's consent to a client.
 type GrantParams struct {
 	ClientID string
@@ -115,14 +219,15 @@ type GrantParams struct {
 	RedirectURI string
 	// CodeChallenge is the S256 PKCE challenge, "" without PKCE.
 	CodeChallenge string
-	SessionID     string
 	Description   string
 }
 
 // CreateGrant records the actor's consent to a client: a new authorization
-// whose only token is a single-use grant code, valid for GrantTTL. It is what
-// the consent page's Allow does, and POST /oauth/authorizations with a
-// client.
+// whose only token is a single-use grant code, valid for GrantTTL. It is
+// what the consent page's Allow does, and POST /oauth/authorizations with
+// a client. The authorization is the account's grant to the client: it
+// lasts until revoked (or its tokens expire), whatever becomes of the
+// browser session it was given in.
 func (s *Service) CreateGrant(ctx context.Context, actor Actor, p GrantParams) (AuthorizationInfo, error) {
 	acct, err := s.Account(ctx, actor)
 	if err != nil {
@@ -144,13 +249,13 @@ func (s *Service) CreateGrant(ctx context.Context, actor Actor, p GrantParams) (
 	}
 	now := s.clock()
 	auth := keyhole.Authorization{
-		ID: newID(), AccountID: acct.ID, ClientID: c.ID, SessionID: p.SessionID, Scope: ap.Scope,
+		ID: newID(), AccountID: acct.ID, ClientID: c.ID, Scope: ap.Scope,
 		Description: p.Description, CreatedAt: now, UpdatedAt: now,
 	}
 	if auth.Description == "" {
 		auth.Description = c.Name
 	}
-	code, raw := s.newToken(auth.ID, keyhole.GrantCode, now, GrantTTL)
+	code, raw := newToken(auth.ID, keyhole.GrantCode, now, now.Add(GrantTTL))
 	code.RedirectURI, code.CodeChallenge = p.RedirectURI, p.CodeChallenge
 	if err := s.store.CreateAuthorization(ctx, auth, []keyhole.Token{code}); err != nil {
 		return AuthorizationInfo{}, storeErr(err, "authorization")

@@ -34,16 +34,16 @@ type DeviceAuthorization struct {
 // device code is worth nothing without the client's authentication at the
 // token endpoint, which PollDevice requires. Credentials that are sent must
 // be right.
-func (s *Service) StartDevice(ctx context.Context, clientID, secret string, scope []string) (DeviceAuthorization, error) {
+func (s *Service) StartDevice(ctx context.Context, ca ClientAuth, scope []string) (DeviceAuthorization, error) {
 	var c keyhole.Client
 	var err error
-	if secret == "" && validID(clientID) {
-		c, err = s.store.Client(ctx, clientID)
+	if ca.Secret == "" && validID(ca.ID) {
+		c, err = s.store.Client(ctx, ca.ID)
 		if isNotFound(err) {
 			err = errClient
 		}
 	} else {
-		c, err = s.AuthenticateClient(ctx, clientID, secret)
+		c, err = s.AuthenticateClient(ctx, ca)
 	}
 	if err != nil {
 		return DeviceAuthorization{}, storeErr(err, "client")
@@ -99,23 +99,51 @@ func NormalizeUserCode(in string) string {
 	return b.String()
 }
 
+var errUserCode = keyhole.Errorf(keyhole.Invalid, "That code is not valid or has expired. Check the code on your device and try again.")
+
+// DeviceConsent is what the device page asks the person about: the
+// pending grant a user code names, its client, and the handle the consent
+// form carries.
+type DeviceConsent struct {
+	Grant  keyhole.DeviceGrant
+	Client keyhole.Client
+	Handle string
+}
+
 // DeviceRequest returns the pending device grant a person typed the user
-// code of, with its client, so that the page can ask for consent.
-func (s *Service) DeviceRequest(ctx context.Context, userCode string) (keyhole.DeviceGrant, keyhole.Client, error) {
-	bad := keyhole.Errorf(keyhole.Invalid, "That code is not valid or has expired. Check the code on your device and try again.")
-	code := NormalizeUserCode(userCode)
+// code of, with its client, so that the page can ask for consent. Every
+// code typed reserves an attempt of the account's and the address's
+// budgets (RateLimited when one is spent), and a code that names nothing
+// keeps it spent, so that codes cannot be guessed.
+func (s *Service) DeviceRequest(ctx context.Context, actor Actor, userCode string) (DeviceConsent, error) {
+	r, err := s.throttles.userCode.reserve(actor.AccountID, actor.IP)
+	if err != nil {
+		return DeviceConsent{}, err
+	}
+	g, c, err := s.pendingDevice(ctx, NormalizeUserCode(userCode))
+	r.done(err == nil)
+	if err != nil {
+		return DeviceConsent{}, err
+	}
+	h := s.sealConsent(actor, consentRequest{ClientID: c.ID, Scope: g.Scope, DeviceGrantID: g.ID, UserCode: g.UserCode})
+	return DeviceConsent{Grant: g, Client: c, Handle: h}, nil
+}
+
+// pendingDevice finds the device grant with the normalized user code, if
+// it still waits for an answer, and its client.
+func (s *Service) pendingDevice(ctx context.Context, code string) (keyhole.DeviceGrant, keyhole.Client, error) {
 	if len(code) != userCodeLen {
-		return keyhole.DeviceGrant{}, keyhole.Client{}, bad
+		return keyhole.DeviceGrant{}, keyhole.Client{}, errUserCode
 	}
 	g, err := s.store.DeviceGrantByUserCode(ctx, code)
 	if err != nil {
 		if isNotFound(err) {
-			return keyhole.DeviceGrant{}, keyhole.Client{}, bad
+			return keyhole.DeviceGrant{}, keyhole.Client{}, errUserCode
 		}
 		return keyhole.DeviceGrant{}, keyhole.Client{}, storeErr(err, "device grant")
 	}
 	if g.Status != keyhole.DevicePending || !g.ExpiresAt.After(s.clock()) {
-		return keyhole.DeviceGrant{}, keyhole.Client{}, bad
+		return keyhole.DeviceGrant{}, keyhole.Client{}, errUserCode
 	}
 	c, err := s.store.Client(ctx, g.ClientID)
 	if err != nil {
@@ -124,11 +152,19 @@ func (s *Service) DeviceRequest(ctx context.Context, userCode string) (keyhole.D
 	return g, c, nil
 }
 
-// AnswerDevice records a person's Allow or Deny for a user code.
-func (s *Service) AnswerDevice(ctx context.Context, actor Actor, userCode string, allow bool) (keyhole.Client, error) {
-	g, c, err := s.DeviceRequest(ctx, userCode)
+// AnswerDevice records a person's Allow or Deny on the device consent page
+// that carried handle: the device and scope that page showed.
+func (s *Service) AnswerDevice(ctx context.Context, actor Actor, handle string, allow bool) (keyhole.Client, error) {
+	cr, err := s.openConsent(actor, handle)
+	if err != nil || cr.DeviceGrantID == "" {
+		return keyhole.Client{}, errConsent
+	}
+	g, c, err := s.pendingDevice(ctx, cr.UserCode)
 	if err != nil {
 		return keyhole.Client{}, err
+	}
+	if g.ID != cr.DeviceGrantID {
+		return keyhole.Client{}, errConsent
 	}
 	_, err = s.store.UpdateDeviceGrant(ctx, g.ID, func(g *keyhole.DeviceGrant) error {
 		if g.Status != keyhole.DevicePending {
@@ -149,8 +185,8 @@ func (s *Service) AnswerDevice(ctx context.Context, actor Actor, userCode string
 }
 
 // PollDevice is the device's token request (RFC 8628 §3.4, §3.5).
-func (s *Service) PollDevice(ctx context.Context, clientID, secret, deviceCode string) (TokenGrant, error) {
-	c, err := s.AuthenticateClient(ctx, clientID, secret)
+func (s *Service) PollDevice(ctx context.Context, ca ClientAuth, deviceCode string) (TokenGrant, error) {
+	c, err := s.AuthenticateClient(ctx, ca)
 	if err != nil {
 		return TokenGrant{}, err
 	}
@@ -199,21 +235,18 @@ func (s *Service) PollDevice(ctx context.Context, clientID, secret, deviceCode s
 		}
 		return TokenGrant{}, keyhole.Errorf(keyhole.AuthorizationPending, "Waiting for the person to enter the code and answer.")
 	}
+	// The device gets the account's grant to its client, which outlives
+	// the browser session the person answered in.
 	auth := keyhole.Authorization{
-		ID: newID(), AccountID: g.AccountID, ClientID: c.ID, SessionID: g.SessionID, Scope: g.Scope,
+		ID: newID(), AccountID: g.AccountID, ClientID: c.ID, Scope: g.Scope,
 		Description: c.Name, CreatedAt: now, UpdatedAt: now,
 	}
-	access, rawAccess := s.newToken(auth.ID, keyhole.AccessToken, now, s.accessTTL)
-	var idle time.Duration
-	if c.Public() {
-		idle = PublicRefreshIdle
-	}
-	refresh, rawRefresh := s.newToken(auth.ID, keyhole.RefreshToken, now, idle)
-	if err := s.store.RedeemDeviceGrant(ctx, g.ID, auth, []keyhole.Token{access, refresh}); err != nil {
+	tokens, tg := s.mint(now, issue{auth: auth, client: &c, ttl: s.accessTTL, refresh: true})
+	if err := s.store.RedeemDeviceGrant(ctx, g.ID, auth, tokens); err != nil {
 		if isNotFound(err) {
 			return TokenGrant{}, errGrant // redeemed by a concurrent poll
 		}
 		return TokenGrant{}, storeErr(err, "authorization")
 	}
-	return TokenGrant{Authorization: auth, Client: c, Access: *issued(access, rawAccess), Refresh: issued(refresh, rawRefresh)}, nil
+	return tg, nil
 }

@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -28,15 +30,16 @@ const (
 // §4.1.3, §6) and the API's POST /oauth/tokens make it.
 type TokenRequest struct {
 	GrantType string
-	// ClientID may be "" when the client is known from the code or refresh
-	// token (Heroku clients send only the secret).
-	ClientID     string
-	ClientSecret string
+	// Client authenticates the request. Its ID may be "" when the client
+	// is known from the code or refresh token (Heroku clients send only
+	// the secret).
+	Client       ClientAuth
 	Code         string
 	RedirectURI  string
 	CodeVerifier string
 	RefreshToken string
-	// Scope optionally narrows a refresh; it may not exceed the grant.
+	// Scope optionally narrows a refresh (RFC 6749 §6); it may not exceed
+	// what the refresh token was issued with.
 	Scope []string
 }
 
@@ -44,8 +47,107 @@ type TokenRequest struct {
 type TokenGrant struct {
 	Authorization keyhole.Authorization
 	Client        keyhole.Client
-	Access        IssuedToken
-	Refresh       *IssuedToken
+	// Scope is what the access token may do.
+	Scope   []string
+	Access  IssuedToken
+	Refresh *IssuedToken
+}
+
+// IssuedToken is a token as an authorization shows it. Value is set only
+// in the answer that issued it; afterwards only Hint (prefix…suffix) is
+// known, because the server keeps a hash.
+type IssuedToken struct {
+	ID        string
+	Value     token.Secret
+	Hint      string
+	ExpiresAt time.Time // zero: never
+	CreatedAt time.Time
+}
+
+// Shown returns the full token when it was just issued, else its hint.
+func (t IssuedToken) Shown() string {
+	if t.Value != "" {
+		return t.Value.Reveal()
+	}
+	return t.Hint
+}
+
+func issued(t keyhole.Token, raw token.Secret) *IssuedToken {
+	return &IssuedToken{ID: t.ID, Value: raw, Hint: t.Hint, ExpiresAt: t.ExpiresAt, CreatedAt: t.CreatedAt}
+}
+
+// issue describes the tokens an authorization is given.
+type issue struct {
+	auth keyhole.Authorization
+	// client is the authorization's client; nil for a direct one.
+	client *keyhole.Client
+	// scope is the tokens' own scope, narrower than the authorization's;
+	// nil means the authorization's.
+	scope []string
+	// ttl is the access token's life; 0: it never expires.
+	ttl time.Duration
+	// refresh adds a refresh token.
+	refresh bool
+	// seal keeps the access token sealed, so it can be revealed (the API key).
+	seal bool
+	// until is when the login session the authorization was made through
+	// ends: no token outlives it. Zero: no session.
+	until time.Time
+}
+
+// mint makes an authorization's tokens: every grant (code, refresh,
+// device, client credentials, regenerate, login) issues through it, so
+// that lifetimes are decided here alone. A public client's refresh token
+// lives PublicRefreshIdle; a confidential client's never expires.
+func (s *Service) mint(now time.Time, in issue) ([]keyhole.Token, TokenGrant) {
+	life := func(ttl time.Duration) time.Time {
+		var at time.Time
+		if ttl > 0 {
+			at = now.Add(ttl)
+		}
+		if !in.until.IsZero() && (at.IsZero() || at.After(in.until)) {
+			at = in.until
+		}
+		return at
+	}
+	g := TokenGrant{Authorization: in.auth, Scope: in.scope}
+	if g.Scope == nil {
+		g.Scope = in.auth.Scope
+	}
+	if in.client != nil {
+		g.Client = *in.client
+	}
+	access, raw := newToken(in.auth.ID, keyhole.AccessToken, now, life(in.ttl))
+	access.Scope = in.scope
+	if in.seal {
+		access.Sealed = s.sealer.Seal([]byte(raw.Reveal()), []byte(in.auth.ID))
+	}
+	tokens := []keyhole.Token{access}
+	g.Access = *issued(access, raw)
+	if in.refresh {
+		var idle time.Duration
+		if in.client != nil && in.client.Public() {
+			idle = PublicRefreshIdle
+		}
+		refresh, raw := newToken(in.auth.ID, keyhole.RefreshToken, now, life(idle))
+		refresh.Scope = in.scope
+		tokens = append(tokens, refresh)
+		g.Refresh = issued(refresh, raw)
+	}
+	return tokens, g
+}
+
+// newToken makes a token of kind for an authorization, expiring at
+// expires (zero: never).
+func newToken(authID string, kind keyhole.TokenKind, now, expires time.Time) (keyhole.Token, token.Secret) {
+	typ := map[keyhole.TokenKind]token.Type{
+		keyhole.AccessToken: token.Access, keyhole.RefreshToken: token.Refresh, keyhole.GrantCode: token.Code,
+	}[kind]
+	raw := token.New(typ)
+	return keyhole.Token{
+		ID: newID(), AuthorizationID: authID, Kind: kind,
+		Hash: token.Hash(raw.Reveal()), Hint: token.Hint(raw.Reveal()), CreatedAt: now, ExpiresAt: expires,
+	}, raw
 }
 
 // errGrant is the one answer for a code or refresh token that is unknown,
@@ -70,39 +172,44 @@ func (s *Service) Exchange(ctx context.Context, req TokenRequest) (TokenGrant, e
 	}
 }
 
-// lookupGrant finds the code or refresh token raw of kind, without using it,
-// and the client it was issued to, and authenticates that client.
+// lookupGrant finds the code or refresh token raw of kind, without using
+// it, and the client it was issued to, and authenticates that client.
 func (s *Service) lookupGrant(ctx context.Context, req TokenRequest, raw string, kind keyhole.TokenKind, typ token.Type) (keyhole.Token, keyhole.Authorization, keyhole.Client, error) {
+	fail := func(err error) (keyhole.Token, keyhole.Authorization, keyhole.Client, error) {
+		return keyhole.Token{}, keyhole.Authorization{}, keyhole.Client{}, err
+	}
 	var client keyhole.Client
-	if req.ClientID != "" {
-		c, err := s.AuthenticateClient(ctx, req.ClientID, req.ClientSecret)
+	if req.Client.ID != "" {
+		c, err := s.AuthenticateClient(ctx, req.Client)
 		if err != nil {
-			return keyhole.Token{}, keyhole.Authorization{}, keyhole.Client{}, err
+			return fail(err)
 		}
 		client = c
 	}
 	if t, err := token.Parse(raw); err != nil || t != typ {
-		return keyhole.Token{}, keyhole.Authorization{}, keyhole.Client{}, errGrant
+		return fail(errGrant)
 	}
 	t, auth, err := s.store.TokenByHash(ctx, token.Hash(raw))
 	switch {
 	case isNotFound(err):
-		return keyhole.Token{}, keyhole.Authorization{}, keyhole.Client{}, errGrant
+		return fail(errGrant)
 	case err != nil:
-		return keyhole.Token{}, keyhole.Authorization{}, keyhole.Client{}, storeErr(err, "token")
+		return fail(storeErr(err, "token"))
 	case t.Kind != kind || auth.ClientID == "":
-		return keyhole.Token{}, keyhole.Authorization{}, keyhole.Client{}, errGrant
+		return fail(errGrant)
 	}
-	if req.ClientID == "" {
-		c, err := s.AuthenticateClient(ctx, auth.ClientID, req.ClientSecret)
+	if req.Client.ID == "" {
+		ca := req.Client
+		ca.ID = auth.ClientID
+		c, err := s.AuthenticateClient(ctx, ca)
 		if err != nil {
-			return keyhole.Token{}, keyhole.Authorization{}, keyhole.Client{}, err
+			return fail(err)
 		}
 		client = c
 	}
 	if auth.ClientID != client.ID {
 		s.log.WarnContext(ctx, "grant presented by another client", "client_id", client.ID, "authorization_id", auth.ID)
-		return keyhole.Token{}, keyhole.Authorization{}, keyhole.Client{}, errGrant
+		return fail(errGrant)
 	}
 	return t, auth, client, nil
 }
@@ -148,9 +255,45 @@ func (s *Service) exchangeCode(ctx context.Context, req TokenRequest) (TokenGran
 		}
 		return TokenGrant{}, storeErr(err, "token")
 	}
-	return s.issuePair(ctx, auth, client, now)
+	tokens, g := s.mint(now, issue{auth: auth, client: &client, ttl: s.accessTTL, refresh: true})
+	if err := s.store.ReplaceTokens(ctx, auth.ID, tokens); err != nil {
+		if isNotFound(err) {
+			return TokenGrant{}, errGrant // revoked meanwhile
+		}
+		return TokenGrant{}, storeErr(err, "token")
+	}
+	return g, nil
 }
 
+// successor is a rotation's answer as kept, sealed, for the grace: what a
+// repeat of the same refresh token is answered again.
+type successor struct {
+	Scope   []string    `json:"scope"`
+	Access  sealedToken `json:"access"`
+	Refresh sealedToken `json:"refresh"`
+}
+
+type sealedToken struct {
+	ID        string    `json:"id"`
+	Value     string    `json:"value"`
+	Hint      string    `json:"hint"`
+	ExpiresAt time.Time `json:"expires_at"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func sealable(t IssuedToken) sealedToken {
+	return sealedToken{ID: t.ID, Value: t.Value.Reveal(), Hint: t.Hint, ExpiresAt: t.ExpiresAt, CreatedAt: t.CreatedAt}
+}
+
+func (t sealedToken) issued() IssuedToken {
+	return IssuedToken{ID: t.ID, Value: token.Secret(t.Value), Hint: t.Hint, ExpiresAt: t.ExpiresAt, CreatedAt: t.CreatedAt}
+}
+
+// refresh rotates a refresh token (RFC 6749 §6, RFC 9700 §4.14.2). The
+// database decides, by its own clock, whether this is the token's first
+// use (a new pair), a repeat within the grace (the same pair again, so
+// that concurrent or retried refreshes all get working tokens) or a reuse
+// after it (the whole authorization is revoked: someone else has it).
 func (s *Service) refresh(ctx context.Context, req TokenRequest) (TokenGrant, error) {
 	if req.RefreshToken == "" {
 		return TokenGrant{}, keyhole.Errorf(keyhole.Invalid, "refresh_token is required.")
@@ -163,26 +306,48 @@ func (s *Service) refresh(ctx context.Context, req TokenRequest) (TokenGrant, er
 	if rt.Expired(now) {
 		return TokenGrant{}, errGrant
 	}
-	for _, sc := range req.Scope {
-		if !keyhole.ValidScope(sc) || !keyhole.Grants(auth.Scope, sc) {
-			return TokenGrant{}, keyhole.Errorf(keyhole.InvalidScope, "The scope %s exceeds what the account granted.", quote(sc))
+	scope := rt.Scope
+	if len(req.Scope) > 0 {
+		want, err := keyhole.CheckScopes(req.Scope, nil)
+		if err != nil {
+			return TokenGrant{}, err
 		}
+		if !keyhole.Covers(rt.ScopeOf(auth), want) {
+			return TokenGrant{}, keyhole.Errorf(keyhole.InvalidScope, "The scope %s exceeds what this refresh token was granted (%s).",
+				quote(keyhole.JoinScope(want)), keyhole.JoinScope(rt.ScopeOf(auth)))
+		}
+		scope = want
 	}
-	if rt.UsedAt.IsZero() {
-		used, err := s.store.UseToken(ctx, rt.Hash, keyhole.RefreshToken, now)
-		switch {
-		case errors.Is(err, store.ErrConflict):
-			rt = used
-		case isNotFound(err):
+	tokens, g := s.mint(now, issue{auth: auth, client: &client, scope: scope, ttl: s.accessTTL, refresh: true})
+	plain, err := json.Marshal(successor{Scope: g.Scope, Access: sealable(g.Access), Refresh: sealable(*g.Refresh)})
+	if err != nil {
+		return TokenGrant{}, storeErr(err, "token")
+	}
+	res, err := s.store.RotateRefreshToken(ctx, store.Rotation{
+		Hash: rt.Hash, Grace: s.refreshGrace, Retain: ReuseHorizon, Keep: KeepRotated,
+		Next: tokens, Successor: s.sealer.Seal(plain, []byte(rt.Hash)),
+	})
+	switch {
+	case isNotFound(err):
+		return TokenGrant{}, errGrant // revoked meanwhile
+	case err != nil:
+		return TokenGrant{}, storeErr(err, "token")
+	}
+	switch res.Outcome {
+	case store.Rotated:
+		return g, nil
+	case store.Repeated:
+		var prev successor
+		b, err := s.sealer.Open(res.Successor, []byte(rt.Hash))
+		if err != nil || json.Unmarshal(b, &prev) != nil {
+			// The successor was already forgotten: the grace is over.
 			return TokenGrant{}, errGrant
-		case err != nil:
-			return TokenGrant{}, storeErr(err, "token")
 		}
-	}
-	if !rt.UsedAt.IsZero() && now.Sub(rt.UsedAt) > s.refreshGrace {
+		refresh := prev.Refresh.issued()
+		return TokenGrant{Authorization: auth, Client: client, Scope: prev.Scope, Access: prev.Access.issued(), Refresh: &refresh}, nil
+	default:
 		return TokenGrant{}, s.revokeReplayed(ctx, auth, "rotated refresh token reused")
 	}
-	return s.issuePair(ctx, auth, client, now)
 }
 
 // revokeReplayed deletes an authorization whose code or refresh token came
@@ -195,151 +360,79 @@ func (s *Service) revokeReplayed(ctx context.Context, auth keyhole.Authorization
 	return errGrant
 }
 
-// issuePair gives an authorization a new access token and refresh token; the
-// previous live ones stop working.
-func (s *Service) issuePair(ctx context.Context, auth keyhole.Authorization, client keyhole.Client, now time.Time) (TokenGrant, error) {
-	access, rawAccess := s.newToken(auth.ID, keyhole.AccessToken, now, s.accessTTL)
-	var idle time.Duration
-	if client.Public() {
-		idle = PublicRefreshIdle
-	}
-	refresh, rawRefresh := s.newToken(auth.ID, keyhole.RefreshToken, now, idle)
-	if err := s.store.ReplaceTokens(ctx, auth.ID, []keyhole.Token{access, refresh}); err != nil {
-		if isNotFound(err) {
-			return TokenGrant{}, errGrant // revoked meanwhile
-		}
-		return TokenGrant{}, storeErr(err, "token")
-	}
-	return TokenGrant{Authorization: auth, Client: client, Access: *issued(access, rawAccess), Refresh: issued(refresh, rawRefresh)}, nil
-}
-
 // ClientCredentials issues an access token to a client acting as itself
-// (RFC 6749 §4.4): no account, no refresh token. Each client has one such
-// authorization, whose token is replaced at every request.
-func (s *Service) ClientCredentials(ctx context.Context, clientID, secret string, scope []string) (TokenGrant, error) {
-	c, err := s.AuthenticateClient(ctx, clientID, secret)
+// (RFC 6749 §4.4): no account, no refresh token, the scope it asked for.
+// Every request gets a token of its own, valid for the client-token
+// lifetime; those issued before keep working until they expire or are
+// revoked, so that several workers of one service can each hold one.
+func (s *Service) ClientCredentials(ctx context.Context, ca ClientAuth, scope []string) (TokenGrant, error) {
+	c, err := s.AuthenticateClient(ctx, ca)
 	if err != nil {
 		return TokenGrant{}, err
 	}
 	if c.Public() {
 		return TokenGrant{}, keyhole.Errorf(keyhole.UnauthorizedClient, "A public client cannot use the client_credentials grant.")
 	}
-	// A client acting as itself owns no account resources: of the scopes,
-	// only what concerns no account could mean anything, so it gets exactly
-	// what it asks for, validated, and the API finds no account behind it.
-	scope, err = keyhole.CheckScopes(scope, keyhole.ClientScope)
-	if err != nil {
+	// A client acting as itself owns no account resources: it gets exactly
+	// the scopes it asks for, validated, and the API finds no account
+	// behind them.
+	if scope, err = keyhole.CheckScopes(scope, keyhole.ClientScope); err != nil {
 		return TokenGrant{}, err
 	}
 	now := s.clock()
 	auth := keyhole.Authorization{
-		// One deterministic id per client, so that repeated requests reuse it.
+		// One authorization per client holds its tokens, each with its own
+		// scope; its id is derived from the client's.
 		ID:       uuid.NewSHA1(uuid.NameSpaceOID, []byte("keyhole:client-credentials:"+c.ID)).String(),
-		ClientID: c.ID, Scope: scope, Description: c.Name + " (client credentials)",
+		ClientID: c.ID, Scope: slices.Clone(keyhole.ClientScope), Description: c.Name + " (client credentials)",
 		CreatedAt: now, UpdatedAt: now,
 	}
-	access, raw := s.newToken(auth.ID, keyhole.AccessToken, now, s.accessTTL)
-	for range 3 {
-		err = s.store.ReplaceTokens(ctx, auth.ID, []keyhole.Token{access})
-		if isNotFound(err) {
-			err = s.store.CreateAuthorization(ctx, auth, []keyhole.Token{access})
-			if errors.Is(err, store.ErrConflict) {
-				continue // created meanwhile: replace its token
-			}
-		}
-		break
+	tokens, g := s.mint(now, issue{auth: auth, client: &c, scope: scope, ttl: s.clientTokenTTL})
+	if err := s.store.AddTokens(ctx, auth, tokens); err != nil {
+		return TokenGrant{}, storeErr(err, "client")
 	}
-	if err != nil {
-		return TokenGrant{}, storeErr(err, "authorization")
-	}
-	if existing, err := s.store.Authorization(ctx, auth.ID); err == nil {
-		auth = existing
-	}
-	return TokenGrant{Authorization: auth, Client: c, Access: *issued(access, raw)}, nil
+	return g, nil
 }
 
 // RegenerateTokens replaces an authorization's access token (and refresh
 // token, when it has one) with new ones; the old ones stop working at once.
+// The new access token lives as long as the authorization's tokens were
+// made to, even when the last one has already expired.
 func (s *Service) RegenerateTokens(ctx context.Context, actor Actor, id string) (AuthorizationInfo, error) {
 	auth, err := s.ownAuthorization(ctx, actor, id)
 	if err != nil {
 		return AuthorizationInfo{}, err
 	}
-	old, err := s.authorizationInfo(ctx, auth, nil)
+	info, err := s.authorizationInfo(ctx, auth, nil)
 	if err != nil {
 		return AuthorizationInfo{}, err
 	}
-	now := s.clock()
-	// Keep the lifetime the authorization was created with, even when its
-	// last access token has already expired.
 	all, err := s.store.Tokens(ctx, auth.ID)
 	if err != nil {
 		return AuthorizationInfo{}, storeErr(err, "token")
 	}
-	var ttl time.Duration
+	in := issue{auth: auth, client: info.Client, refresh: info.Refresh != nil, seal: auth.Default}
 	for _, t := range all {
 		if t.Kind == keyhole.AccessToken {
-			ttl = 0
+			in.ttl = 0
 			if !t.ExpiresAt.IsZero() {
-				ttl = t.ExpiresAt.Sub(t.CreatedAt)
+				in.ttl = t.ExpiresAt.Sub(t.CreatedAt)
 			}
+			in.scope = t.Scope
 		}
 	}
-	access, rawAccess := s.newToken(auth.ID, keyhole.AccessToken, now, ttl)
-	if auth.Default {
-		access.Sealed = s.sealer.Seal([]byte(rawAccess.Reveal()), []byte(auth.ID))
+	if auth.SessionID != "" {
+		sess, err := s.store.Session(ctx, auth.SessionID)
+		if err != nil {
+			return AuthorizationInfo{}, storeErr(err, "session")
+		}
+		in.until = sess.ExpiresAt
 	}
-	tokens := []keyhole.Token{access}
-	info := old
-	info.Access = issued(access, rawAccess)
-	if old.Refresh != nil {
-		refresh, rawRefresh := s.newToken(auth.ID, keyhole.RefreshToken, now, 0)
-		tokens = append(tokens, refresh)
-		info.Refresh = issued(refresh, rawRefresh)
-	}
+	now := s.clock()
+	tokens, g := s.mint(now, in)
 	if err := s.store.ReplaceTokens(ctx, auth.ID, tokens); err != nil {
 		return AuthorizationInfo{}, storeErr(err, "authorization")
 	}
-	info.UpdatedAt = now
+	info.Access, info.Refresh, info.UpdatedAt = &g.Access, g.Refresh, now
 	return info, nil
-}
-
-// IssuedToken is a token as an authorization shows it. Value is set only
-// in the answer that issued it; afterwards only Hint (prefix…suffix) is
-// known, because the server keeps a hash.
-type IssuedToken struct {
-	ID        string
-	Value     token.Secret
-	Hint      string
-	ExpiresAt time.Time // zero: never
-	CreatedAt time.Time
-}
-
-// Shown returns the full token when it was just issued, else its hint.
-func (t IssuedToken) Shown() string {
-	if t.Value != "" {
-		return t.Value.Reveal()
-	}
-	return t.Hint
-}
-
-// newToken mints a token of kind for an authorization; ttl 0 means it never
-// expires.
-func (s *Service) newToken(authID string, kind keyhole.TokenKind, now time.Time, ttl time.Duration) (keyhole.Token, token.Secret) {
-	typ := map[keyhole.TokenKind]token.Type{
-		keyhole.AccessToken: token.Access, keyhole.RefreshToken: token.Refresh, keyhole.GrantCode: token.Code,
-	}[kind]
-	raw := token.New(typ)
-	t := keyhole.Token{
-		ID: newID(), AuthorizationID: authID, Kind: kind,
-		Hash: token.Hash(raw.Reveal()), Hint: token.Hint(raw.Reveal()), CreatedAt: now,
-	}
-	if ttl > 0 {
-		t.ExpiresAt = now.Add(ttl)
-	}
-	return t, raw
-}
-
-func issued(t keyhole.Token, raw token.Secret) *IssuedToken {
-	return &IssuedToken{ID: t.ID, Value: raw, Hint: t.Hint, ExpiresAt: t.ExpiresAt, CreatedAt: t.CreatedAt}
 }

@@ -8,13 +8,13 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
-	"github.com/keyhole/keyhole/internal/ratelimit"
 	"github.com/keyhole/keyhole/internal/secret"
 	"github.com/keyhole/keyhole/internal/store"
 )
@@ -28,10 +28,16 @@ type Deps struct {
 	Now func() time.Time
 	// Password is the argon2id cost; the zero value means secret.OWASP.
 	Password secret.PasswordParams
+	// PasswordSlots is how many password hashes may run at once; 0 means
+	// DefaultPasswordSlots.
+	PasswordSlots int
 	// Lifetimes; zero values take the defaults in the Default… constants.
 	AccessTTL time.Duration
-	// RefreshGrace is how long a rotated refresh token stays usable, for
-	// benign concurrent retries; negative disables the grace.
+	// ClientTokenTTL is the life of a client-credentials access token.
+	ClientTokenTTL time.Duration
+	// RefreshGrace is how long a rotated refresh token may be presented
+	// again and answered with the same successor pair, for benign
+	// concurrent retries; negative disables the grace.
 	RefreshGrace time.Duration
 	// FailedLogins is how many wrong passwords an email may see per
 	// FailedLoginWindow before sign-in is refused for a while; 0 means
@@ -39,10 +45,11 @@ type Deps struct {
 	FailedLogins int
 }
 
-// Defaults for Deps' lifetimes.
+// Defaults for Deps.
 const (
-	DefaultAccessTTL    = 8 * time.Hour
-	DefaultRefreshGrace = 10 * time.Second
+	DefaultAccessTTL      = 8 * time.Hour
+	DefaultClientTokenTTL = time.Hour
+	DefaultRefreshGrace   = 10 * time.Second
 	// GrantTTL is the life of an authorization code.
 	GrantTTL = 10 * time.Minute
 	// DefaultFailedLogins wrong passwords per FailedLoginWindow lock an
@@ -53,19 +60,31 @@ const (
 	// PublicRefreshIdle is how long a public client's refresh token lives
 	// unused; each rotation starts it again.
 	PublicRefreshIdle = 30 * 24 * time.Hour
+	// ReuseHorizon is how long a rotated refresh token is kept so that its
+	// reuse is recognised (and revokes the authorization); KeepRotated is
+	// how many of them an authorization keeps at most.
+	ReuseHorizon = 30 * 24 * time.Hour
+	KeepRotated  = 10
+	// PasswordWait is how long a sign-in waits for a password hashing slot
+	// before it is answered 503.
+	PasswordWait = 3 * time.Second
 )
+
+// DefaultPasswordSlots runs as many password hashes at once as there are
+// processors, at most 4: each takes 19 MiB (secret.OWASP) while it runs.
+var DefaultPasswordSlots = min(runtime.GOMAXPROCS(0), 4)
 
 // Service implements Keyhole's use cases over a store.
 type Service struct {
-	store        store.Store
-	sealer       *secret.Sealer
-	log          *slog.Logger
-	now          func() time.Time
-	password     secret.PasswordParams
-	accessTTL    time.Duration
-	refreshGrace time.Duration
-	// failures counts wrong passwords per email (in this process).
-	failures *ratelimit.Limiter
+	store          store.Store
+	sealer         *secret.Sealer
+	log            *slog.Logger
+	now            func() time.Time
+	passwords      *secret.Hasher
+	accessTTL      time.Duration
+	clientTokenTTL time.Duration
+	refreshGrace   time.Duration
+	throttles      throttles
 	// dummyHash is verified against when an email is unknown, so that a
 	// login takes as long for a missing account as for a wrong password.
 	dummyHash string
@@ -73,12 +92,18 @@ type Service struct {
 
 // New returns a Service.
 func New(d Deps) (*Service, error) {
+	if d.Store == nil || d.Sealer == nil {
+		return nil, errors.New("service: Store and Sealer are required")
+	}
 	s := &Service{
-		store: d.Store, sealer: d.Sealer, log: d.Log, now: d.Now, password: d.Password,
-		accessTTL: d.AccessTTL, refreshGrace: d.RefreshGrace,
+		store: d.Store, sealer: d.Sealer, log: d.Log, now: d.Now,
+		accessTTL: d.AccessTTL, clientTokenTTL: d.ClientTokenTTL, refreshGrace: d.RefreshGrace,
 	}
 	if s.accessTTL <= 0 {
 		s.accessTTL = DefaultAccessTTL
+	}
+	if s.clientTokenTTL <= 0 {
+		s.clientTokenTTL = DefaultClientTokenTTL
 	}
 	switch {
 	case s.refreshGrace == 0:
@@ -92,17 +117,18 @@ func New(d Deps) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	if s.password == (secret.PasswordParams{}) {
-		s.password = secret.OWASP
+	if d.Password == (secret.PasswordParams{}) {
+		d.Password = secret.OWASP
 	}
+	if d.PasswordSlots <= 0 {
+		d.PasswordSlots = DefaultPasswordSlots
+	}
+	s.passwords = secret.NewHasher(d.Password, d.PasswordSlots, PasswordWait)
 	if d.FailedLogins <= 0 {
 		d.FailedLogins = DefaultFailedLogins
 	}
-	s.failures = ratelimit.New(d.FailedLogins, FailedLoginWindow, s.now)
-	if s.store == nil || s.sealer == nil {
-		return nil, errors.New("service: Store and Sealer are required")
-	}
-	s.dummyHash = secret.HashPassword("keyhole-dummy-password", s.password)
+	s.throttles = newThrottles(d.FailedLogins, s.now)
+	s.dummyHash = secret.HashPassword("keyhole-dummy-password", d.Password)
 	return s, nil
 }
 
@@ -137,6 +163,8 @@ func storeErr(err error, resource string) error {
 		return &keyhole.Error{Code: keyhole.NotFound, Resource: resource, Message: "Couldn't find that " + resource + ".", Err: err}
 	case errors.Is(err, store.ErrConflict):
 		return &keyhole.Error{Code: keyhole.Conflict, Resource: resource, Message: "That " + resource + " conflicts with an existing one.", Err: err}
+	case errors.Is(err, store.ErrStale):
+		return &keyhole.Error{Code: keyhole.Conflict, Resource: resource, Message: "Your password or email changed meanwhile; please try again.", Err: err}
 	default:
 		var ke *keyhole.Error
 		if errors.As(err, &ke) {
@@ -163,21 +191,52 @@ func clipText(s string, n int) string {
 	return s
 }
 
-// Sweep deletes what has expired: tokens and codes past their expiry and
-// device authorizations nobody finished. Serve runs it periodically; any
-// replica may, concurrently with others.
+// sweepBatch is how many rows one sweep statement deletes at most, so that
+// a sweep never holds the database (SQLite's one writer, above all) for
+// long; sweepPause lets other writers in between batches.
+const (
+	sweepBatch = 500
+	sweepPause = 10 * time.Millisecond
+)
+
+// Sweep deletes what has expired, in batches: tokens and codes past their
+// expiry (rotated refresh tokens once their reuse horizon is over), login
+// sessions with what was made through them, device authorizations nobody
+// finished, and the successors rotated refresh tokens keep for their
+// grace. Serve runs it periodically; any replica may, concurrently with
+// others.
 func (s *Service) Sweep(ctx context.Context) error {
 	now := s.clock()
-	tokens, err := s.store.DeleteExpiredTokens(ctx, now)
-	if err != nil {
-		return storeErr(err, "token")
+	counts := map[string]int64{}
+	for _, step := range []struct {
+		what string
+		run  func(context.Context, time.Time, int) (int64, error)
+		at   time.Time
+	}{
+		{"tokens", s.store.DeleteExpiredTokens, now},
+		{"sessions", s.store.DeleteExpiredSessions, now},
+		{"device_grants", s.store.DeleteExpiredDeviceGrants, now},
+		{"successors", s.store.ClearSuccessors, now.Add(-s.refreshGrace)},
+	} {
+		for {
+			n, err := step.run(ctx, step.at, sweepBatch)
+			if err != nil {
+				return storeErr(err, "sweep")
+			}
+			counts[step.what] += n
+			if n < sweepBatch {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(sweepPause):
+			}
+		}
 	}
-	devices, err := s.store.DeleteExpiredDeviceGrants(ctx, now)
-	if err != nil {
-		return storeErr(err, "device grant")
-	}
-	if tokens+devices > 0 {
-		s.log.InfoContext(ctx, "swept expired", "tokens", tokens, "device_grants", devices)
+	if counts["tokens"]+counts["sessions"]+counts["device_grants"] > 0 {
+		s.log.InfoContext(ctx, "swept expired", "tokens", counts["tokens"], "sessions", counts["sessions"],
+			"device_grants", counts["device_grants"], "successors", counts["successors"])
 	}
 	return nil
 }

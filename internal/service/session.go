@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
@@ -9,7 +10,8 @@ import (
 	"github.com/keyhole/keyhole/internal/token"
 )
 
-// SessionTTL is how long a login session lasts.
+// SessionTTL is how long a login session lasts. A CLI login's tokens end
+// with it.
 const SessionTTL = 30 * 24 * time.Hour
 
 // LoginRequest is a CLI login: email and password (and the one-time code
@@ -21,32 +23,29 @@ type LoginRequest struct {
 	Params               AuthorizationParams
 }
 
+var errTwoFactor = keyhole.Errorf(keyhole.TwoFactor, "A second authentication factor is required: send the code from your authenticator app in the Heroku-Two-Factor-Code header.")
+
 // Login checks an email and password (and, for an account with MFA, the
 // one-time code) and starts a CLI login session with a direct authorization
-// made through it: how the Heroku CLI logs in. Ending the session revokes
-// the authorization. Unauthorized for bad credentials; TwoFactor when a
-// code is needed.
+// made through it: how the Heroku CLI logs in. Ending or outliving the
+// session ends the authorization. Unauthorized for bad credentials;
+// TwoFactor when a code is needed; Conflict when the password or email
+// changed while it was being checked.
 func (s *Service) Login(ctx context.Context, in LoginRequest) (AuthorizationInfo, error) {
 	p := in.Params
 	if err := p.validate(); err != nil {
 		return AuthorizationInfo{}, err
 	}
-	a, err := s.Authenticate(ctx, in.Email, in.Password)
+	a, err := s.Authenticate(ctx, in.Email, in.Password, in.IP)
 	if err != nil {
-		s.log.InfoContext(ctx, "login failed", "ip", in.IP)
 		return AuthorizationInfo{}, err
 	}
-	if a.MFAEnabled && in.OTP == "" {
-		return AuthorizationInfo{}, keyhole.Errorf(keyhole.TwoFactor, "A second authentication factor is required: send the code from your authenticator app in the Heroku-Two-Factor-Code header.")
+	if a.MFAEnabled {
+		// Until one-time codes can be verified, an account with a second
+		// factor cannot log in with a password alone, whatever code comes.
+		return AuthorizationInfo{}, errTwoFactor
 	}
 	now := s.clock()
-	a, err = s.store.UpdateAccount(ctx, a.ID, func(a *keyhole.Account) error {
-		a.LastLogin = now
-		return nil
-	})
-	if err != nil {
-		return AuthorizationInfo{}, storeErr(err, "account")
-	}
 	sess := keyhole.Session{
 		ID: newID(), AccountID: a.ID, Description: p.Description, IP: in.IP, UserAgent: clipText(in.UserAgent, 255),
 		CreatedAt: now, ExpiresAt: now.Add(SessionTTL),
@@ -54,13 +53,24 @@ func (s *Service) Login(ctx context.Context, in LoginRequest) (AuthorizationInfo
 	if sess.Description == "" {
 		sess.Description = "Session @ " + in.IP
 	}
-	auth, t, raw := s.direct(a.ID, p, now)
+	auth := s.direct(a.ID, p, now)
 	auth.SessionID = sess.ID
-	if err := s.store.CreateSession(ctx, sess, &auth, []keyhole.Token{t}); err != nil {
-		return AuthorizationInfo{}, storeErr(err, "session")
+	tokens, g := s.mint(now, issue{auth: auth, ttl: p.ttl(), until: sess.ExpiresAt})
+	if err := s.store.CreateSession(ctx, sess, a.CredentialsVersion, &auth, tokens); err != nil {
+		return AuthorizationInfo{}, signInErr(err)
 	}
+	a.LastLogin = now
 	s.log.InfoContext(ctx, "login", "account_id", a.ID, "session_id", sess.ID, "authorization_id", auth.ID, "ip", in.IP)
-	return AuthorizationInfo{Authorization: auth, User: a, Access: issued(t, raw)}, nil
+	return AuthorizationInfo{Authorization: auth, User: a, Access: &g.Access}, nil
+}
+
+// signInErr answers a sign-in the store refused: its credentials changed
+// between the check and the write.
+func signInErr(err error) error {
+	if errors.Is(err, store.ErrStale) {
+		return &keyhole.Error{Code: keyhole.Unauthorized, Message: "The password or email of this account changed while signing in; sign in again.", Err: err}
+	}
+	return storeErr(err, "session")
 }
 
 // BrowserLogin is a person signing in on the login page.
@@ -74,9 +84,8 @@ type BrowserLogin struct {
 // only its hash. An account with MFA gets TwoFactor (the MFA issue adds the
 // second step).
 func (s *Service) StartSession(ctx context.Context, in BrowserLogin) (keyhole.Session, token.Secret, error) {
-	a, err := s.Authenticate(ctx, in.Email, in.Password)
+	a, err := s.Authenticate(ctx, in.Email, in.Password, in.IP)
 	if err != nil {
-		s.log.InfoContext(ctx, "login failed", "ip", in.IP)
 		return keyhole.Session{}, "", err
 	}
 	if a.MFAEnabled {
@@ -87,31 +96,25 @@ func (s *Service) StartSession(ctx context.Context, in BrowserLogin) (keyhole.Se
 
 func (s *Service) startSession(ctx context.Context, a keyhole.Account, ip, ua string) (keyhole.Session, token.Secret, error) {
 	now := s.clock()
-	if _, err := s.store.UpdateAccount(ctx, a.ID, func(a *keyhole.Account) error {
-		a.LastLogin = now
-		return nil
-	}); err != nil {
-		return keyhole.Session{}, "", storeErr(err, "account")
-	}
 	raw := token.New(token.Session)
 	sess := keyhole.Session{
 		ID: newID(), AccountID: a.ID, Hash: token.Hash(raw.Reveal()), Description: "Browser session @ " + ip,
 		IP: ip, UserAgent: clipText(ua, 255), CreatedAt: now, ExpiresAt: now.Add(SessionTTL),
 	}
-	if err := s.store.CreateSession(ctx, sess, nil, nil); err != nil {
-		return keyhole.Session{}, "", storeErr(err, "session")
+	if err := s.store.CreateSession(ctx, sess, a.CredentialsVersion, nil, nil); err != nil {
+		return keyhole.Session{}, "", signInErr(err)
 	}
 	s.log.InfoContext(ctx, "browser login", "account_id", a.ID, "session_id", sess.ID, "ip", ip)
 	return sess, raw, nil
 }
 
 // SignUp creates an account and starts a browser session for it.
-func (s *Service) SignUp(ctx context.Context, in NewAccount, ip, ua string) (keyhole.Session, token.Secret, error) {
+func (s *Service) SignUp(ctx context.Context, in NewAccount, ua string) (keyhole.Session, token.Secret, error) {
 	a, err := s.CreateAccount(ctx, in)
 	if err != nil {
 		return keyhole.Session{}, "", err
 	}
-	return s.startSession(ctx, a, ip, ua)
+	return s.startSession(ctx, a, in.IP, ua)
 }
 
 // SessionActor returns the account behind a browser session cookie, as an
@@ -132,14 +135,17 @@ func (s *Service) SessionActor(ctx context.Context, cookie string) (Actor, keyho
 	if !sess.ExpiresAt.After(s.clock()) {
 		return Actor{}, keyhole.Session{}, bad
 	}
-	actor := Actor{AccountID: sess.AccountID, Authorization: keyhole.Authorization{
-		AccountID: sess.AccountID, SessionID: sess.ID, Scope: []string{keyhole.ScopeGlobal},
+	scope := []string{keyhole.ScopeGlobal}
+	actor := Actor{AccountID: sess.AccountID, Scope: scope, Authorization: keyhole.Authorization{
+		AccountID: sess.AccountID, SessionID: sess.ID, Scope: scope,
 	}}
 	return actor, sess, nil
 }
 
-// EndSession logs a browser session out (the cookie's session), revoking
-// what was authorized through it. An unknown cookie is not an error.
+// EndSession logs a browser session out (the cookie's session). It ends
+// the session and the CLI logins made through it; applications the person
+// authorized keep their access until it is revoked or expires. An unknown
+// cookie is not an error.
 func (s *Service) EndSession(ctx context.Context, cookie string) error {
 	_, sess, err := s.SessionActor(ctx, cookie)
 	if err != nil {

@@ -9,66 +9,95 @@ import (
 )
 
 // Actor is an authenticated caller: the account (or, for client
-// credentials, only the client) behind a verified access token.
+// credentials, only the client) behind a verified access token or a
+// browser session.
 type Actor struct {
 	AccountID     string
 	Authorization keyhole.Authorization
 	TokenID       string
+	// Scope is what the caller may do: its token's scope, which may be
+	// narrower than its authorization's.
+	Scope []string
+	// IP is the address the request came from, for throttles and logs.
+	IP string
 }
 
 // Can reports whether the actor's scopes include need.
-func (a Actor) Can(need keyhole.Scope) bool { return keyhole.Grants(a.Authorization.Scope, need) }
+func (a Actor) Can(need keyhole.Scope) bool { return keyhole.Grants(a.Scope, need) }
 
 var errBadToken = keyhole.Errorf(keyhole.Unauthorized, "Invalid credentials provided.")
+
+// liveToken looks up a presented access or refresh token (of one of
+// types) that can still be used: well formed, known, not used, not
+// expired. ok is false, with no error, for any other token: the one lookup
+// behind verification, revocation and introspection.
+func (s *Service) liveToken(ctx context.Context, raw string, types ...token.Type) (t keyhole.Token, a keyhole.Authorization, ok bool, err error) {
+	typ, err := token.Parse(raw)
+	if err != nil || !typeIn(typ, types) {
+		return t, a, false, nil
+	}
+	t, a, err = s.store.TokenByHash(ctx, token.Hash(raw))
+	if err != nil {
+		if isNotFound(err) {
+			return t, a, false, nil
+		}
+		return t, a, false, storeErr(err, "token")
+	}
+	if kindOf[typ] != t.Kind || !t.UsedAt.IsZero() || t.Expired(s.clock()) {
+		return t, a, false, nil
+	}
+	return t, a, true, nil
+}
+
+var kindOf = map[token.Type]keyhole.TokenKind{token.Access: keyhole.AccessToken, token.Refresh: keyhole.RefreshToken}
+
+func typeIn(t token.Type, types []token.Type) bool {
+	for _, x := range types {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}
 
 // VerifyToken checks a bearer token and returns who it acts for. A token
 // that is malformed, unknown, expired, not an access token, or whose
 // authorization was revoked gets Unauthorized, with one message for all so
 // that a caller learns nothing about which.
 func (s *Service) VerifyToken(ctx context.Context, raw string) (Actor, error) {
-	typ, err := token.Parse(raw)
-	if err != nil || typ != token.Access {
-		return Actor{}, errBadToken
-	}
-	t, a, err := s.store.TokenByHash(ctx, token.Hash(raw))
+	t, a, ok, err := s.liveToken(ctx, raw, token.Access)
 	if err != nil {
-		if isNotFound(err) {
-			return Actor{}, errBadToken
-		}
-		return Actor{}, storeErr(err, "token")
+		return Actor{}, err
 	}
-	if t.Kind != keyhole.AccessToken || !t.UsedAt.IsZero() || t.Expired(s.clock()) {
+	if !ok {
 		return Actor{}, errBadToken
 	}
-	return Actor{AccountID: a.AccountID, Authorization: a, TokenID: t.ID}, nil
+	return Actor{AccountID: a.AccountID, Authorization: a, TokenID: t.ID, Scope: t.ScopeOf(a)}, nil
 }
 
 // Revoke is RFC 7009 revocation by an authenticated client: revoking its
-// access or refresh token revokes the whole authorization. A token that is
-// unknown, malformed or another client's changes nothing and is not an
-// error (RFC 7009 §2.2).
-func (s *Service) Revoke(ctx context.Context, clientID, secret, raw string) error {
-	c, err := s.AuthenticateClient(ctx, clientID, secret)
+// access or refresh token revokes the whole authorization; for a client
+// acting as itself, only that token. A token that is unknown, malformed,
+// no longer live or another client's changes nothing and is not an error
+// (RFC 7009 §2.2).
+func (s *Service) Revoke(ctx context.Context, ca ClientAuth, raw string) error {
+	c, err := s.AuthenticateClient(ctx, ca)
 	if err != nil {
 		return err
 	}
-	if typ, err := token.Parse(raw); err != nil || (typ != token.Access && typ != token.Refresh) {
-		return nil
+	t, auth, ok, err := s.liveToken(ctx, raw, token.Access, token.Refresh)
+	if err != nil || !ok || auth.ClientID != c.ID {
+		return err
 	}
-	_, auth, err := s.store.TokenByHash(ctx, token.Hash(raw))
-	if err != nil {
-		if isNotFound(err) {
-			return nil
-		}
-		return storeErr(err, "token")
+	if auth.AccountID == "" {
+		err = s.store.DeleteToken(ctx, t.ID)
+	} else {
+		err = s.store.DeleteAuthorization(ctx, auth.ID)
 	}
-	if auth.ClientID != c.ID {
-		return nil
-	}
-	if err := s.store.DeleteAuthorization(ctx, auth.ID); err != nil && !isNotFound(err) {
+	if err != nil && !isNotFound(err) {
 		return storeErr(err, "authorization")
 	}
-	s.log.InfoContext(ctx, "authorization revoked by client", "client_id", c.ID, "authorization_id", auth.ID)
+	s.log.InfoContext(ctx, "revoked by client", "client_id", c.ID, "authorization_id", auth.ID)
 	return nil
 }
 
@@ -79,38 +108,37 @@ type Introspection struct {
 	ClientID  string
 	AccountID string
 	Email     string
-	TokenType string // "access_token" or "refresh_token"
+	Kind      keyhole.TokenKind
 	ExpiresAt time.Time
 	IssuedAt  time.Time
 }
 
 // Introspect tells an authenticated client about one of its own tokens. A
 // token of another client, or one that is not live, is simply inactive.
-func (s *Service) Introspect(ctx context.Context, clientID, secret, raw string) (Introspection, error) {
-	c, err := s.AuthenticateClient(ctx, clientID, secret)
+// Inactive answers spend the client's and the address's introspection
+// budgets, so that no client can scan for live tokens.
+func (s *Service) Introspect(ctx context.Context, ca ClientAuth, raw string) (Introspection, error) {
+	c, err := s.AuthenticateClient(ctx, ca)
 	if err != nil {
 		return Introspection{}, err
 	}
-	typ, err := token.Parse(raw)
-	if err != nil || (typ != token.Access && typ != token.Refresh) {
-		return Introspection{}, nil
-	}
-	t, auth, err := s.store.TokenByHash(ctx, token.Hash(raw))
+	r, err := s.throttles.introspect.reserve(c.ID, ca.IP)
 	if err != nil {
-		if isNotFound(err) {
-			return Introspection{}, nil
-		}
-		return Introspection{}, storeErr(err, "token")
+		return Introspection{}, err
 	}
-	if auth.ClientID != c.ID || !t.UsedAt.IsZero() || t.Expired(s.clock()) {
+	t, auth, ok, err := s.liveToken(ctx, raw, token.Access, token.Refresh)
+	if err != nil {
+		r.done(true)
+		return Introspection{}, err
+	}
+	active := ok && auth.ClientID == c.ID
+	r.done(active)
+	if !active {
 		return Introspection{}, nil
 	}
 	in := Introspection{
-		Active: true, Scope: auth.Scope, ClientID: c.ID, AccountID: auth.AccountID,
-		TokenType: "access_token", ExpiresAt: t.ExpiresAt, IssuedAt: t.CreatedAt,
-	}
-	if t.Kind == keyhole.RefreshToken {
-		in.TokenType = "refresh_token"
+		Active: true, Scope: t.ScopeOf(auth), ClientID: c.ID, AccountID: auth.AccountID,
+		Kind: t.Kind, ExpiresAt: t.ExpiresAt, IssuedAt: t.CreatedAt,
 	}
 	if auth.AccountID != "" {
 		if a, err := s.store.Account(ctx, auth.AccountID); err == nil {

@@ -23,7 +23,53 @@ var (
 	// ErrConflict means a unique constraint would be violated, or a
 	// single-use value was already used.
 	ErrConflict = errors.New("store: conflict")
+	// ErrStale means a precondition the caller read earlier no longer
+	// holds: the account's credentials changed since they were checked.
+	ErrStale = errors.New("store: stale")
 )
+
+// Outcome is what RotateRefreshToken did with a refresh token.
+type Outcome int
+
+// Rotation outcomes.
+const (
+	// Rotated: this call was the token's first use; the successor pair
+	// was written and every other live token of the authorization deleted.
+	Rotated Outcome = iota + 1
+	// Repeated: the token was used before, within the grace; nothing was
+	// written, and Successor holds what the first use stored.
+	Repeated
+	// Reused: the token was used before, longer ago than the grace.
+	// Nothing was written; the caller decides what that means.
+	Reused
+)
+
+// Rotation asks RotateRefreshToken to rotate one refresh token.
+type Rotation struct {
+	// Hash is the presented refresh token's hash.
+	Hash string
+	// Grace is how long after its first use the token may be presented
+	// again and answered with the same successor; 0 allows no repeat.
+	Grace time.Duration
+	// Retain is how long the used token is kept afterwards, so that a
+	// later reuse is recognised; it then expires and is swept.
+	Retain time.Duration
+	// Keep is how many used refresh tokens the authorization keeps at most;
+	// older ones are deleted with the rotation.
+	Keep int
+	// Next are the successor tokens of the authorization.
+	Next []keyhole.Token
+	// Successor is an opaque (sealed) copy of the successor pair, stored
+	// on the used token for the grace and handed to repeated calls.
+	Successor []byte
+}
+
+// RotationResult is the answer of RotateRefreshToken.
+type RotationResult struct {
+	Outcome Outcome
+	// Successor is what the token's first use stored, for Repeated.
+	Successor []byte
+}
 
 // Range selects one page of a list, ordered by Field.
 type Range struct {
@@ -65,14 +111,15 @@ type Store interface {
 	// taken. The ID and CreatedAt cannot change.
 	UpdateAccount(ctx context.Context, id string, fn func(*keyhole.Account) error) (keyhole.Account, error)
 
-	// ResetAccount is a password change, atomically: it writes a's Email,
-	// Name, PasswordHash and UpdatedAt if the stored password hash still
-	// equals oldHash (ErrConflict otherwise), deletes every authorization of
-	// the account except keep ("" keeps none) with their tokens and every
-	// session except keep's, and, when key.ID is not "", inserts key (the
-	// new API key) with its tokens. It returns how many authorizations it
-	// deleted. ErrNotFound if no such account.
-	ResetAccount(ctx context.Context, a keyhole.Account, oldHash, keep string, key keyhole.Authorization, tokens []keyhole.Token) (int, error)
+	// ResetAccount is a password change, atomically: if the stored
+	// CredentialsVersion still equals version (ErrStale otherwise), it
+	// writes a's Email, Name, PasswordHash, CredentialsVersion and
+	// UpdatedAt, deletes every authorization of the account except keep
+	// ("" keeps none) with their tokens and every session except keep's,
+	// and, when key.ID is not "", inserts key (the new API key) with its
+	// tokens. It returns how many authorizations it deleted. ErrNotFound if
+	// no such account.
+	ResetAccount(ctx context.Context, a keyhole.Account, version int64, keep string, key keyhole.Authorization, tokens []keyhole.Token) (int, error)
 
 	// CreateClient inserts c. ErrConflict if the id exists.
 	CreateClient(ctx context.Context, c keyhole.Client) error
@@ -103,11 +150,6 @@ type Store interface {
 	// DeleteAuthorization deletes the authorization and all its tokens
 	// (access, refresh and grant code) atomically. ErrNotFound.
 	DeleteAuthorization(ctx context.Context, id string) error
-	// DeleteAccountAuthorizations deletes, atomically, every authorization of
-	// the account except the one whose id is keep ("" keeps none), with their
-	// tokens, and every session of the account except the one made through
-	// keep's session. It returns how many authorizations it deleted.
-	DeleteAccountAuthorizations(ctx context.Context, accountID, keep string) (int, error)
 
 	// Tokens returns every token of the authorizations, used or not, oldest
 	// first, in one query.
@@ -116,9 +158,15 @@ type Store interface {
 	// (UsedAt zero) of each kind present in tokens and inserts tokens. Used
 	// tokens stay, so that the reuse of a rotated refresh token or a redeemed
 	// code can be recognised, until the authorization is deleted or they
-	// expire. ErrNotFound if the authorization does not exist; ErrConflict if
-	// a hash exists.
+	// expire. Concurrent replacements of one authorization's tokens run one
+	// after the other. ErrNotFound if the authorization does not exist;
+	// ErrConflict if a hash exists.
 	ReplaceTokens(ctx context.Context, authorizationID string, tokens []keyhole.Token) error
+	// AddTokens inserts tokens into the authorization a, creating a first
+	// if no authorization has its id; tokens already there stay. It is how
+	// a client acting as itself gets one more access token. ErrNotFound if
+	// a's client does not exist; ErrConflict if a hash exists.
+	AddTokens(ctx context.Context, a keyhole.Authorization, tokens []keyhole.Token) error
 	// TokenByHash returns the token with the hash and its authorization, in
 	// one query: this is the hot path of every authenticated request.
 	// ErrNotFound.
@@ -128,14 +176,35 @@ type Store interface {
 	// exactly one succeeds; the others get ErrConflict together with the
 	// token as it is stored. ErrNotFound if no such token.
 	UseToken(ctx context.Context, hash string, kind keyhole.TokenKind, at time.Time) (keyhole.Token, error)
-	// DeleteExpiredTokens deletes tokens whose ExpiresAt is set and not after
-	// before, and returns how many.
-	DeleteExpiredTokens(ctx context.Context, before time.Time) (int64, error)
+	// RotateRefreshToken uses the refresh token r.Hash, in one
+	// transaction, and decides by the database's own clock, in one
+	// conditional statement, whether this is its first use (Rotated: the
+	// token is marked used, expires r.Retain later, keeps r.Successor; the
+	// authorization's other unused access and refresh tokens are deleted,
+	// r.Next inserted, and its used refresh tokens beyond the newest r.Keep
+	// deleted), a repeat within r.Grace of the first use (Repeated), or a
+	// reuse after it (Reused). Of concurrent callers exactly one rotates;
+	// the others wait for it and repeat. ErrNotFound if no refresh token has
+	// the hash.
+	RotateRefreshToken(ctx context.Context, r Rotation) (RotationResult, error)
+	// DeleteToken deletes one token. ErrNotFound.
+	DeleteToken(ctx context.Context, id string) error
+	// DeleteExpiredTokens deletes at most limit tokens whose ExpiresAt is
+	// set and not after before, and returns how many.
+	DeleteExpiredTokens(ctx context.Context, before time.Time, limit int) (int64, error)
+	// ClearSuccessors forgets, on at most limit used refresh tokens used at
+	// or before before, the successor stored for repeats, and returns how
+	// many.
+	ClearSuccessors(ctx context.Context, before time.Time, limit int) (int64, error)
 
-	// CreateSession inserts s and, when a is not nil, the authorization a
-	// made through it (a.SessionID == s.ID) with its tokens, atomically: a CLI
-	// login. ErrConflict if an id or hash exists; then nothing is written.
-	CreateSession(ctx context.Context, s keyhole.Session, a *keyhole.Authorization, tokens []keyhole.Token) error
+	// CreateSession is a sign-in, atomically: if the account's
+	// CredentialsVersion still equals version (ErrStale otherwise, when the
+	// password or email changed after they were checked), it inserts s,
+	// sets the account's LastLogin to s.CreatedAt and, when a is not nil,
+	// inserts the authorization a made through it (a.SessionID == s.ID) with
+	// its tokens: a CLI login. ErrNotFound if no such account; ErrConflict
+	// if an id or hash exists. On any error nothing is written.
+	CreateSession(ctx context.Context, s keyhole.Session, version int64, a *keyhole.Authorization, tokens []keyhole.Token) error
 	// Session returns the session with the id. ErrNotFound.
 	Session(ctx context.Context, id string) (keyhole.Session, error)
 	// SessionByHash returns the session whose Hash equals hash. ErrNotFound.
@@ -145,6 +214,10 @@ type Store interface {
 	// DeleteSession deletes the session together with every authorization
 	// made through it and their tokens, atomically. ErrNotFound.
 	DeleteSession(ctx context.Context, id string) error
+	// DeleteExpiredSessions deletes at most limit sessions whose ExpiresAt
+	// is not after before, with what was made through them, and returns how
+	// many.
+	DeleteExpiredSessions(ctx context.Context, before time.Time, limit int) (int64, error)
 
 	// CreateApp inserts a. ErrConflict if the id or the name exists.
 	CreateApp(ctx context.Context, a keyhole.App) error
@@ -180,7 +253,7 @@ type Store interface {
 	// its tokens, atomically. Of concurrent callers exactly one succeeds; the
 	// others get ErrNotFound (the grant is gone).
 	RedeemDeviceGrant(ctx context.Context, id string, a keyhole.Authorization, tokens []keyhole.Token) error
-	// DeleteExpiredDeviceGrants deletes grants whose ExpiresAt is not after
-	// before, and returns how many.
-	DeleteExpiredDeviceGrants(ctx context.Context, before time.Time) (int64, error)
+	// DeleteExpiredDeviceGrants deletes at most limit grants whose
+	// ExpiresAt is not after before, and returns how many.
+	DeleteExpiredDeviceGrants(ctx context.Context, before time.Time, limit int) (int64, error)
 }

@@ -18,14 +18,13 @@ var redirectErrors = map[string]string{
 }
 
 // authorizeParams are the authorization request parameters (RFC 6749
-// §4.1.1, RFC 7636 §4.3) that the consent form carries along.
+// §4.1.1, RFC 7636 §4.3) that the sign-in page carries along.
 var authorizeParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method"}
-
-const maxState = 2048
 
 // authorize is GET and POST /oauth/authorize: check the request, sign the
 // person in if needed, ask for consent (unless already given), and send
-// the answer to the client's registered redirect URI.
+// the answer to the client's registered redirect URI. The consent form
+// posts back only a handle of what it showed and the decision.
 func (h *Web) authorize(w http.ResponseWriter, r *http.Request) {
 	var params url.Values
 	switch r.Method {
@@ -46,55 +45,39 @@ func (h *Web) authorize(w http.ResponseWriter, r *http.Request) {
 		h.methodNotAllowed(w, r)
 		return
 	}
-	// Until the client and its redirect URI are verified, every problem is
-	// shown here and never redirected (RFC 6749 §4.1.2.1, RFC 9700 §4.11).
 	for k, v := range params {
 		if len(v) > 1 {
 			h.message(w, r, http.StatusBadRequest, "Invalid request", "The parameter "+clip(k)+" was sent more than once.")
 			return
 		}
 	}
-	if len(params.Get("state")) > maxState {
-		h.message(w, r, http.StatusBadRequest, "Invalid request", "The state parameter is too long.")
+	actor, _, signedIn := h.current(r)
+	if r.Method == http.MethodPost && params.Has("consent") {
+		h.consentAnswer(w, r, actor, signedIn, params)
 		return
 	}
+
 	req, err := h.svc.CheckAuthorize(r.Context(), service.AuthorizeInput{
 		ResponseType: params.Get("response_type"), ClientID: params.Get("client_id"), RedirectURI: params.Get("redirect_uri"),
 		Scope: params.Get("scope"), CodeChallenge: params.Get("code_challenge"), CodeChallengeMethod: params.Get("code_challenge_method"),
+		State: params.Get("state"), HasState: params.Has("state"),
 	})
-	if err != nil && req.RedirectURI == "" {
-		if keyhole.ErrorCode(err) == keyhole.Invalid {
-			h.message(w, r, http.StatusBadRequest, "Invalid request", keyhole.ErrorMessage(err))
-			return
-		}
+	switch {
+	case err != nil && req.RedirectURI == "":
+		// Until the client and its redirect URI are verified, every problem
+		// is shown here and never redirected (RFC 6749 §4.1.2.1, RFC 9700
+		// §4.11).
 		h.fail(w, r, err)
 		return
-	}
-
-	// From here on, errors go back to the client.
-	state, hasState := params.Get("state"), params.Has("state")
-	answer := func(kv ...string) {
-		if hasState {
-			kv = append(kv, "state", state)
-		}
-		kv = append(kv, "iss", h.issuer)
-		http.Redirect(w, r, withParams(req.RedirectURI, kv...), http.StatusSeeOther)
-	}
-	refuse := func(err error) {
-		code, ok := redirectErrors[keyhole.ErrorCode(err)]
-		if !ok {
-			h.fail(w, r, err)
-			return
-		}
-		answer("error", code, "error_description", keyhole.ErrorMessage(err))
-	}
-	if err != nil {
-		refuse(err)
+	case err != nil && !signedIn:
+		// Nor is a visitor who has not signed in sent to the client
+		// without a click of their own (RFC 9700 §4.11.2).
+		h.backToClient(w, r, req, err)
 		return
-	}
-
-	actor, sess, ok := h.current(r)
-	if !ok {
+	case err != nil:
+		h.refuse(w, r, req, err)
+		return
+	case !signedIn:
 		q := url.Values{}
 		for _, k := range authorizeParams {
 			if params.Has(k) {
@@ -104,57 +87,128 @@ func (h *Web) authorize(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, loginURL("/oauth/authorize?"+q.Encode()), http.StatusSeeOther)
 		return
 	}
-	grant := func() {
-		info, err := h.svc.CreateGrant(r.Context(), actor, service.GrantParams{
-			ClientID: req.Client.ID, Scope: req.Scope, RedirectURI: req.RequestedRedirect, CodeChallenge: req.CodeChallenge, SessionID: sess.ID,
-		})
-		if err != nil {
-			refuse(err)
-			return
-		}
-		answer("code", info.Grant.Value.Reveal())
+	need, err := h.svc.NeedsConsent(r.Context(), actor, req.Client, req.Scope)
+	if err != nil {
+		h.fail(w, r, err)
+		return
 	}
-
-	if r.Method == http.MethodPost {
-		if !checkCSRF(r) {
-			h.message(w, r, http.StatusForbidden, "Please try again", "This form expired or did not come from Keyhole. Go back, reload the page and answer again.")
-			return
-		}
-		switch params.Get("authorize") {
-		case "Allow":
-			grant()
-			return
-		case "Deny":
-			refuse(keyhole.Errorf(keyhole.AccessDenied, "The account holder denied the request."))
-			return
-		}
-	} else {
-		need, err := h.svc.NeedsConsent(r.Context(), actor, req.Client, req.Scope)
+	if !need {
+		info, err := h.svc.Grant(r.Context(), actor, req)
 		if err != nil {
-			h.fail(w, r, err)
+			h.refuse(w, r, req, err)
 			return
 		}
-		if !need {
-			grant()
-			return
-		}
+		h.answer(w, r, req, "code", info.Grant.Value.Reveal())
+		return
 	}
 	acct, err := h.svc.Account(r.Context(), actor)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	p := page{
+	w.Header().Set("Content-Security-Policy", csp(origin(req.RedirectURI)))
+	h.render(w, r, http.StatusOK, "consent", page{
 		Title: "Authorize " + req.Client.Name, Client: req.Client.Name, Email: acct.Email, Action: "/oauth/authorize",
 		RedirectHost: hostOf(req.RedirectURI), Scopes: scopeLines(req.Scope),
+		Hidden: []hidden{{"consent", h.svc.ConsentHandle(actor, req)}},
+	})
+}
+
+// consentAnswer applies the Allow or Deny of a consent form.
+func (h *Web) consentAnswer(w http.ResponseWriter, r *http.Request, actor service.Actor, signedIn bool, params url.Values) {
+	if !h.checkCSRF(r) || !signedIn {
+		h.message(w, r, http.StatusForbidden, "Please try again", "This form expired or did not come from Keyhole. Go back to the application and start again.")
+		return
 	}
-	for _, k := range authorizeParams {
-		if params.Has(k) {
-			p.Hidden = append(p.Hidden, hidden{k, params.Get(k)})
-		}
+	decision := params.Get("authorize")
+	if decision != "Allow" && decision != "Deny" {
+		h.message(w, r, http.StatusBadRequest, "Invalid request", "Choose Allow or Deny.")
+		return
 	}
-	w.Header().Set("Content-Security-Policy", csp(origin(req.RedirectURI)))
-	h.render(w, r, http.StatusOK, "consent", p)
+	req, info, err := h.svc.Consent(r.Context(), actor, params.Get("consent"), decision == "Allow")
+	switch {
+	case err != nil && req.RedirectURI == "":
+		h.fail(w, r, err)
+	case err != nil:
+		h.refuse(w, r, req, err)
+	case info == nil:
+		h.refuse(w, r, req, keyhole.Errorf(keyhole.AccessDenied, "The account holder denied the request."))
+	default:
+		h.answer(w, r, req, "code", info.Grant.Value.Reveal())
+	}
+}
+
+// answerURL is the client's redirect URI with the answer's parameters,
+// state (when the request had one) and iss (RFC 9207).
+func (h *Web) answerURL(req service.AuthorizeRequest, kv ...string) string {
+	if req.HasState {
+		kv = append(kv, "state", req.State)
+	}
+	kv = append(kv, "iss", h.issuer)
+	return withParams(req.RedirectURI, kv...)
+}
+
+func (h *Web) answer(w http.ResponseWriter, r *http.Request, req service.AuthorizeRequest, kv ...string) {
+	http.Redirect(w, r, h.answerURL(req, kv...), http.StatusSeeOther)
+}
+
+// refuse sends an error to the client (RFC 6749 §4.1.2.1), or shows it
+// when it has no RFC code.
+func (h *Web) refuse(w http.ResponseWriter, r *http.Request, req service.AuthorizeRequest, err error) {
+	code, ok := redirectErrors[keyhole.ErrorCode(err)]
+	if !ok {
+		h.fail(w, r, err)
+		return
+	}
+	h.answer(w, r, req, "error", code, "error_description", keyhole.ErrorMessage(err))
+}
+
+// backToClient shows an error of a verified request to a visitor who has
+// not signed in: it names the application and offers the way back, which
+// is the RFC's error answer, behind a link.
+func (h *Web) backToClient(w http.ResponseWriter, r *http.Request, req service.AuthorizeRequest, err error) {
+	code, ok := redirectErrors[keyhole.ErrorCode(err)]
+	if !ok {
+		h.fail(w, r, err)
+		return
+	}
+	status, _, _ := h.status(w, r, err)
+	h.render(w, r, status, "message", page{
+		Title:    req.Client.Name + " sent an invalid request",
+		Message:  req.Client.Name + " asked for access in a way Keyhole cannot accept: " + keyhole.ErrorMessage(err),
+		Link:     h.answerURL(req, "error", code, "error_description", keyhole.ErrorMessage(err)),
+		LinkText: "Return to " + req.Client.Name,
+	})
+}
+
+func scopeLines(scope []string) []scopeLine {
+	out := make([]scopeLine, len(scope))
+	for i, s := range scope {
+		out[i] = scopeLine{Name: s, Description: keyhole.ScopeDescriptions[s]}
+	}
+	return out
+}
+
+// withParams adds params to a redirect URI, keeping its own query.
+func withParams(base string, params ...string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return base
+	}
+	q := u.Query()
+	for i := 0; i+1 < len(params); i += 2 {
+		q.Set(params[i], params[i+1])
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 func hostOf(raw string) string {

@@ -3,12 +3,12 @@ package web
 import (
 	"net/http"
 	"net/url"
-
-	"github.com/keyhole/keyhole/internal/keyhole"
 )
 
 // device is /device (RFC 8628 §3.3): the signed-in person types the code a
-// device shows, sees what it asks for, and allows or denies it.
+// device shows, sees what it asks for, and allows or denies it. The
+// consent form posts back only a handle of what it showed and the
+// decision.
 func (h *Web) device(w http.ResponseWriter, r *http.Request) {
 	actor, _, ok := h.current(r)
 	switch r.Method {
@@ -31,14 +31,11 @@ func (h *Web) device(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, loginURL("/device"), http.StatusSeeOther)
 			return
 		}
-		code := r.PostFormValue("user_code")
 		if answer := r.PostFormValue("authorize"); answer == "Allow" || answer == "Deny" {
-			c, err := h.svc.AnswerDevice(r.Context(), actor, code, answer == "Allow")
+			c, err := h.svc.AnswerDevice(r.Context(), actor, r.PostFormValue("consent"), answer == "Allow")
 			switch {
-			case keyhole.ErrorCode(err) == keyhole.Invalid:
-				h.render(w, r, http.StatusBadRequest, "device", page{Title: "Connect a device", Error: keyhole.ErrorMessage(err)})
 			case err != nil:
-				h.fail(w, r, err)
+				h.formError(w, r, "device", page{Title: "Connect a device"}, err)
 			case answer == "Allow":
 				h.render(w, r, http.StatusOK, "message", page{Title: "Done", Message: "Done: you can return to your device. " + c.Name + " can now use your account."})
 			default:
@@ -46,13 +43,10 @@ func (h *Web) device(w http.ResponseWriter, r *http.Request) {
 			}
 			return
 		}
-		g, c, err := h.svc.DeviceRequest(r.Context(), code)
+		code := r.PostFormValue("user_code")
+		dc, err := h.svc.DeviceRequest(r.Context(), actor, code)
 		if err != nil {
-			if keyhole.ErrorCode(err) == keyhole.Invalid {
-				h.render(w, r, http.StatusBadRequest, "device", page{Title: "Connect a device", Error: keyhole.ErrorMessage(err), UserCode: clip(code)})
-				return
-			}
-			h.fail(w, r, err)
+			h.formError(w, r, "device", page{Title: "Connect a device", UserCode: clip(code)}, err)
 			return
 		}
 		acct, err := h.svc.Account(r.Context(), actor)
@@ -61,8 +55,8 @@ func (h *Web) device(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.render(w, r, http.StatusOK, "consent", page{
-			Title: "Authorize " + c.Name, Client: c.Name, Email: acct.Email, Action: "/device",
-			Scopes: scopeLines(g.Scope), Hidden: []hidden{{"user_code", code}},
+			Title: "Authorize " + dc.Client.Name, Client: dc.Client.Name, Email: acct.Email, Action: "/device",
+			Scopes: scopeLines(dc.Grant.Scope), Hidden: []hidden{{"consent", dc.Handle}},
 		})
 	default:
 		h.methodNotAllowed(w, r)

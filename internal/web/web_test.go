@@ -196,6 +196,8 @@ func TestCSRFAndOpenRedirects(t *testing.T) {
 	}
 	for _, next := range []string{"https://evil.example/", "//evil.example/", "/\\evil.example", "/\t/evil.example", "/\n/evil.example", "javascript:alert(1)"} {
 		creds.Set("next", next)
+		// Each sign-in makes the forms of the session before stale.
+		creds.Set("csrf", b.do("GET", ts.URL+"/login", nil).csrf(t))
 		p := b.do("POST", ts.URL+"/login", creds)
 		if p.status != 303 || p.header.Get("Location") != "/" {
 			t.Errorf("next=%q: %d → %q, want /", next, p.status, p.header.Get("Location"))
@@ -209,13 +211,14 @@ func TestSignup(t *testing.T) {
 	form := b.do("GET", ts.URL+"/signup", nil)
 	tok := form.csrf(t)
 	p := b.do("POST", ts.URL+"/signup", url.Values{"csrf": {tok}, "email": {"not-an-email"}, "password": {password}})
-	if p.status != 422 || !strings.Contains(p.body, "valid address") {
+	if p.status != 400 || !strings.Contains(p.body, "valid address") {
 		t.Errorf("bad email: %d", p.status)
 	}
 	p = b.do("POST", ts.URL+"/signup", url.Values{"csrf": {tok}, "email": {"new@example.com"}, "name": {"New"}, "password": {password}})
 	if p.status != 303 || b.cookie(ts.URL, "keyhole_session") == nil {
 		t.Fatalf("signup: %d", p.status)
 	}
+	tok = b.do("GET", ts.URL+"/signup", nil).csrf(t)
 	p = b.do("POST", ts.URL+"/signup", url.Values{"csrf": {tok}, "email": {"NEW@example.com"}, "password": {password}})
 	if p.status != 409 {
 		t.Errorf("duplicate: %d", p.status)
@@ -228,18 +231,23 @@ func TestSignup(t *testing.T) {
 }
 
 // TestSecureCookiesOverHTTPS checks that an https issuer makes the session
-// and form cookies Secure.
+// and form cookies Secure and __Host- prefixed (so no other host can set
+// or shadow them), and that every answer carries HSTS.
 func TestSecureCookiesOverHTTPS(t *testing.T) {
 	ts := keyholetest.NewServer(t, keyholetest.Options{})
 	ts.CreateAccount(t, "ada@example.com", password)
-	h := server.New(server.Config{Service: ts.Service, Issuer: "https://id.example.com"})
+	h := server.New(server.Config{Service: ts.Service, Keys: ts.Keys, Issuer: "https://id.example.com"})
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "https://id.example.com/login", nil))
 	csrf := rec.Result().Cookies()[0]
-	if csrf.Name != "keyhole_csrf" || !csrf.Secure || !csrf.HttpOnly {
+	if csrf.Name != "__Host-keyhole_csrf" || !csrf.Secure || !csrf.HttpOnly || csrf.Path != "/" || csrf.Domain != "" {
 		t.Fatalf("form cookie = %+v", csrf)
 	}
-	form := url.Values{"csrf": {csrf.Value}, "email": {"ada@example.com"}, "password": {password}}
+	if got := rec.Header().Get("Strict-Transport-Security"); !strings.HasPrefix(got, "max-age=") {
+		t.Errorf("Strict-Transport-Security = %q", got)
+	}
+	tok := page{body: rec.Body.String()}.csrf(t)
+	form := url.Values{"csrf": {tok}, "email": {"ada@example.com"}, "password": {password}}
 	req := httptest.NewRequest("POST", "https://id.example.com/login", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.AddCookie(csrf)
@@ -247,12 +255,18 @@ func TestSecureCookiesOverHTTPS(t *testing.T) {
 	h.ServeHTTP(rec, req)
 	var sess *http.Cookie
 	for _, c := range rec.Result().Cookies() {
-		if c.Name == "keyhole_session" {
+		if c.Name == "__Host-keyhole_session" {
 			sess = c
 		}
 	}
-	if rec.Code != 303 || sess == nil || !sess.Secure || !sess.HttpOnly || sess.SameSite != http.SameSiteLaxMode {
+	if rec.Code != 303 || sess == nil || !sess.Secure || !sess.HttpOnly || sess.SameSite != http.SameSiteLaxMode || sess.Path != "/" || sess.Domain != "" {
 		t.Fatalf("login over https: %d, session cookie %+v", rec.Code, sess)
+	}
+	// Over http (a developer's machine) there is no HSTS.
+	rec = httptest.NewRecorder()
+	server.New(server.Config{Service: ts.Service, Keys: ts.Keys, Issuer: ts.Issuer}).ServeHTTP(rec, httptest.NewRequest("GET", "/login", nil))
+	if got := rec.Header().Get("Strict-Transport-Security"); got != "" {
+		t.Errorf("HSTS over http: %q", got)
 	}
 }
 
@@ -453,9 +467,10 @@ func TestAuthorizeSignInConsentAndGrant(t *testing.T) {
 	if strings.Contains(consent.body, "<script") {
 		t.Error("consent page has a script")
 	}
+	// The form carries only its token and the handle of what it shows.
 	fields := formFields(consent)
-	if fields.Get("csrf") == "" || fields.Get("client_id") != c.ID || fields.Get("state") != state || fields.Get("redirect_uri") != c.RedirectURI {
-		t.Fatalf("hidden fields = %v", fields)
+	if len(fields) != 2 || fields.Get("csrf") == "" || fields.Get("consent") == "" {
+		t.Fatalf("hidden fields = %v, want csrf and consent only", fields)
 	}
 
 	// Allow counts only on POST.
@@ -491,7 +506,7 @@ func TestAuthorizeSignInConsentAndGrant(t *testing.T) {
 		t.Fatalf("allow: %v", q)
 	}
 	tg, err := s.ts.Service.Exchange(context.Background(), service.TokenRequest{
-		GrantType: service.GrantAuthorizationCode, ClientID: c.ID, ClientSecret: c.Secret.Reveal(), Code: q.Get("code"), RedirectURI: c.RedirectURI,
+		GrantType: service.GrantAuthorizationCode, Client: service.ClientAuth{ID: c.ID, Secret: c.Secret.Reveal()}, Code: q.Get("code"), RedirectURI: c.RedirectURI,
 	})
 	if err != nil {
 		t.Fatalf("exchange: %v", err)
@@ -530,7 +545,7 @@ func TestAuthorizePublicClientAlwaysAsks(t *testing.T) {
 			t.Fatalf("round %d: %v", i, q)
 		}
 		if _, err := s.ts.Service.Exchange(context.Background(), service.TokenRequest{
-			GrantType: service.GrantAuthorizationCode, ClientID: c.ID, Code: q.Get("code"),
+			GrantType: service.GrantAuthorizationCode, Client: service.ClientAuth{ID: c.ID}, Code: q.Get("code"),
 			CodeVerifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
 		}); err != nil {
 			t.Fatalf("round %d: exchange: %v", i, err)
@@ -544,7 +559,7 @@ func TestDevice(t *testing.T) {
 			s := newOAuthSetup(t)
 			c := s.client(t, "Acme TV", "https://client.example/cb", false)
 			ctx := context.Background()
-			da, err := s.ts.Service.StartDevice(ctx, c.ID, c.Secret.Reveal(), []string{"read"})
+			da, err := s.ts.Service.StartDevice(ctx, service.ClientAuth{ID: c.ID, Secret: c.Secret.Reveal()}, []string{"read"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -572,13 +587,13 @@ func TestDevice(t *testing.T) {
 				!strings.Contains(consent.body, html.EscapeString(keyhole.ScopeDescriptions["read"])) || !strings.Contains(consent.body, `action="/device"`) {
 				t.Fatalf("device consent: %d %s", consent.status, consent.body)
 			}
-			if _, err := s.ts.Service.PollDevice(ctx, c.ID, c.Secret.Reveal(), da.DeviceCode.Reveal()); keyhole.ErrorCode(err) != keyhole.AuthorizationPending {
+			if _, err := s.ts.Service.PollDevice(ctx, service.ClientAuth{ID: c.ID, Secret: c.Secret.Reveal()}, da.DeviceCode.Reveal()); keyhole.ErrorCode(err) != keyhole.AuthorizationPending {
 				t.Errorf("before the answer: %v", err)
 			}
 			fields := formFields(consent)
 			fields.Set("authorize", map[bool]string{true: "Allow", false: "Deny"}[allow])
 			done := s.b.do("POST", s.ts.URL+"/device", fields)
-			tg, err := s.ts.Service.PollDevice(ctx, c.ID, c.Secret.Reveal(), da.DeviceCode.Reveal())
+			tg, err := s.ts.Service.PollDevice(ctx, service.ClientAuth{ID: c.ID, Secret: c.Secret.Reveal()}, da.DeviceCode.Reveal())
 			if allow {
 				if done.status != 200 || !strings.Contains(done.body, "Done: you can return to your device") {
 					t.Errorf("allow page: %d %s", done.status, done.body)
@@ -604,7 +619,7 @@ func TestDevice(t *testing.T) {
 
 func TestErrorPages(t *testing.T) {
 	ts := keyholetest.NewServer(t, keyholetest.Options{})
-	h := server.New(server.Config{Service: ts.Service, Issuer: ts.Issuer})
+	h := server.New(server.Config{Service: ts.Service, Keys: ts.Keys, Issuer: ts.Issuer})
 	for _, tc := range []struct {
 		method, path string
 		status       int

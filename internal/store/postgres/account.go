@@ -11,12 +11,12 @@ import (
 	"github.com/keyhole/keyhole/internal/store"
 )
 
-const accountCols = `id, email, name, password_hash, mfa_enabled, last_login, created_at, updated_at`
+const accountCols = `id, email, name, password_hash, mfa_enabled, credentials_version, last_login, created_at, updated_at`
 
 func scanAccount(row pgx.Row) (keyhole.Account, error) {
 	var a keyhole.Account
 	var last pgtype.Timestamptz
-	if err := row.Scan(&a.ID, &a.Email, &a.Name, &a.PasswordHash, &a.MFAEnabled, &last, &a.CreatedAt, &a.UpdatedAt); err != nil {
+	if err := row.Scan(&a.ID, &a.Email, &a.Name, &a.PasswordHash, &a.MFAEnabled, &a.CredentialsVersion, &last, &a.CreatedAt, &a.UpdatedAt); err != nil {
 		return keyhole.Account{}, err
 	}
 	a.LastLogin, a.CreatedAt, a.UpdatedAt = fromNullTime(last), a.CreatedAt.UTC(), a.UpdatedAt.UTC()
@@ -36,8 +36,8 @@ func (db *DB) CreateAccount(ctx context.Context, a keyhole.Account, key keyhole.
 	const op = "create account"
 	return db.tx(ctx, op, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
-		b.Queue(`INSERT INTO accounts (`+accountCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			a.ID, a.Email, a.Name, a.PasswordHash, a.MFAEnabled, nullTime(a.LastLogin), a.CreatedAt, a.UpdatedAt)
+		b.Queue(`INSERT INTO accounts (`+accountCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			a.ID, a.Email, a.Name, a.PasswordHash, a.MFAEnabled, a.CredentialsVersion, nullTime(a.LastLogin), a.CreatedAt, a.UpdatedAt)
 		queueAuthorization(b, key, tokens)
 		return sendBatch(ctx, tx, op, b)
 	})
@@ -68,31 +68,41 @@ func (db *DB) UpdateAccount(ctx context.Context, id string, fn func(*keyhole.Acc
 			return err
 		}
 		out, err = scanAccount(tx.QueryRow(ctx, `UPDATE accounts
-			SET email = $2, name = $3, password_hash = $4, mfa_enabled = $5, last_login = $6, updated_at = $7
+			SET email = $2, name = $3, password_hash = $4, mfa_enabled = $5, credentials_version = $6, last_login = $7, updated_at = $8
 			WHERE id = $1 RETURNING `+accountCols,
-			id, a.Email, a.Name, a.PasswordHash, a.MFAEnabled, nullTime(a.LastLogin), a.UpdatedAt))
+			id, a.Email, a.Name, a.PasswordHash, a.MFAEnabled, a.CredentialsVersion, nullTime(a.LastLogin), a.UpdatedAt))
 		return mapErr(op, err)
 	})
 	return out, err
 }
 
-// ResetAccount changes the password if it is still oldHash, revokes every
-// authorization and session but keep's, and stores the new API key, in one
-// transaction.
-func (db *DB) ResetAccount(ctx context.Context, a keyhole.Account, oldHash, keep string, key keyhole.Authorization, tokens []keyhole.Token) (int, error) {
+// checkVersion locks the account's row and fails with ErrStale unless its
+// credentials version is version; the lock holds it until the transaction
+// ends.
+func checkVersion(ctx context.Context, tx pgx.Tx, op, accountID string, version int64) error {
+	var stored int64
+	if err := tx.QueryRow(ctx, `SELECT credentials_version FROM accounts WHERE id = $1 FOR UPDATE`, accountID).Scan(&stored); err != nil {
+		return mapErr(op, err)
+	}
+	if stored != version {
+		return fmt.Errorf("postgres: %s: %w: the credentials changed meanwhile", op, store.ErrStale)
+	}
+	return nil
+}
+
+// ResetAccount changes the password if the credentials are still at
+// version, revokes every authorization and session but keep's, and stores
+// the new API key, in one transaction.
+func (db *DB) ResetAccount(ctx context.Context, a keyhole.Account, version int64, keep string, key keyhole.Authorization, tokens []keyhole.Token) (int, error) {
 	const op = "reset account"
 	var n int
 	err := db.tx(ctx, op, func(tx pgx.Tx) error {
-		var stored string
-		err := tx.QueryRow(ctx, `SELECT password_hash FROM accounts WHERE id = $1 FOR UPDATE`, a.ID).Scan(&stored)
-		if err != nil {
-			return mapErr(op, err)
+		if err := checkVersion(ctx, tx, op, a.ID, version); err != nil {
+			return err
 		}
-		if stored != oldHash {
-			return fmt.Errorf("postgres: %s: %w: the password changed meanwhile", op, store.ErrConflict)
-		}
-		if _, err := exec(ctx, tx, op, `UPDATE accounts SET email = $2, name = $3, password_hash = $4, updated_at = $5 WHERE id = $1`,
-			a.ID, a.Email, a.Name, a.PasswordHash, a.UpdatedAt); err != nil {
+		var err error
+		if _, err = exec(ctx, tx, op, `UPDATE accounts SET email = $2, name = $3, password_hash = $4, credentials_version = $5, updated_at = $6 WHERE id = $1`,
+			a.ID, a.Email, a.Name, a.PasswordHash, a.CredentialsVersion, a.UpdatedAt); err != nil {
 			return err
 		}
 		if n, err = deleteAccountAuthorizations(ctx, tx, op, a.ID, keep); err != nil {

@@ -112,20 +112,8 @@ func (db *DB) DeleteAuthorization(ctx context.Context, id string) error {
 	return err
 }
 
-// DeleteAccountAuthorizations deletes every authorization of the account
-// but keep, with their tokens, and every session but keep's, in one
-// transaction.
-func (db *DB) DeleteAccountAuthorizations(ctx context.Context, accountID, keep string) (int, error) {
-	const op = "delete account authorizations"
-	var n int
-	err := db.tx(ctx, op, func(tx pgx.Tx) error {
-		var err error
-		n, err = deleteAccountAuthorizations(ctx, tx, op, accountID, keep)
-		return err
-	})
-	return n, err
-}
-
+// deleteAccountAuthorizations deletes every authorization of the account
+// but keep, with their tokens, and every session but keep's, within tx.
 func deleteAccountAuthorizations(ctx context.Context, tx pgx.Tx, op, accountID, keep string) (int, error) {
 	var keepSession pgtype.Text
 	if keep != "" {
@@ -148,7 +136,7 @@ func deleteAccountAuthorizations(ctx context.Context, tx pgx.Tx, op, accountID, 
 
 // ---- tokens
 
-const tokenCols = `id, authorization_id, kind, hash, hint, sealed, expires_at, created_at, used_at, redirect_uri, code_challenge`
+const tokenCols = `id, authorization_id, kind, hash, hint, sealed, expires_at, created_at, used_at, redirect_uri, code_challenge, scope`
 
 // tokenRow holds the columns of a token as scanned.
 type tokenRow struct {
@@ -158,7 +146,7 @@ type tokenRow struct {
 
 func (r *tokenRow) dest() []any {
 	return []any{&r.t.ID, &r.t.AuthorizationID, &r.t.Kind, &r.t.Hash, &r.t.Hint, &r.t.Sealed, &r.expires, &r.t.CreatedAt, &r.used,
-		&r.t.RedirectURI, &r.t.CodeChallenge}
+		&r.t.RedirectURI, &r.t.CodeChallenge, &r.t.Scope}
 }
 
 func (r *tokenRow) value() keyhole.Token {
@@ -177,9 +165,9 @@ func scanToken(row pgx.Row) (keyhole.Token, error) {
 
 func queueTokens(b *pgx.Batch, tokens []keyhole.Token) {
 	for _, t := range tokens {
-		b.Queue(`INSERT INTO tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		b.Queue(`INSERT INTO tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 			t.ID, t.AuthorizationID, string(t.Kind), t.Hash, t.Hint, t.Sealed, nullTime(t.ExpiresAt), t.CreatedAt, nullTime(t.UsedAt),
-			t.RedirectURI, t.CodeChallenge)
+			t.RedirectURI, t.CodeChallenge, t.Scope)
 	}
 }
 
@@ -215,8 +203,22 @@ func (db *DB) ReplaceTokens(ctx context.Context, authorizationID string, tokens 
 	})
 }
 
+// AddTokens inserts tokens into a, creating a first if no authorization
+// has its id, in one transaction.
+func (db *DB) AddTokens(ctx context.Context, a keyhole.Authorization, tokens []keyhole.Token) error {
+	const op = "add tokens"
+	return db.tx(ctx, op, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO authorizations (`+authorizationCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
+			a.ID, nullText(a.AccountID), nullText(a.ClientID), nullText(a.SessionID), scope(a.Scope), a.Description, a.Default,
+			a.CreatedAt, a.UpdatedAt)
+		queueTokens(b, tokens)
+		return sendBatch(ctx, tx, op, b)
+	})
+}
+
 const tokenAuthorizationQuery = `SELECT
-	t.id, t.authorization_id, t.kind, t.hash, t.hint, t.sealed, t.expires_at, t.created_at, t.used_at, t.redirect_uri, t.code_challenge,
+	t.id, t.authorization_id, t.kind, t.hash, t.hint, t.sealed, t.expires_at, t.created_at, t.used_at, t.redirect_uri, t.code_challenge, t.scope,
 	a.id, a.account_id, a.client_id, a.session_id, a.scope, a.description, a.is_default, a.created_at, a.updated_at
 	FROM tokens t JOIN authorizations a ON a.id = t.authorization_id
 	WHERE t.hash = $1`
@@ -249,7 +251,83 @@ func (db *DB) UseToken(ctx context.Context, hash string, kind keyhole.TokenKind,
 	return t, fmt.Errorf("postgres: %s: %w: already used", op, store.ErrConflict)
 }
 
-// DeleteExpiredTokens deletes the tokens that expire at or before before.
-func (db *DB) DeleteExpiredTokens(ctx context.Context, before time.Time) (int64, error) {
-	return exec(ctx, db.pool, "delete expired tokens", `DELETE FROM tokens WHERE expires_at <= $1`, before)
+// RotateRefreshToken rotates one refresh token in one transaction. It
+// locks the authorization's row first, in the order ReplaceTokens and
+// deletes take locks, so that concurrent rotations of its tokens run one
+// after the other. Then one conditional UPDATE decides by the database's
+// clock (now(), not a replica's) between a first use, a repeat within the
+// grace and a reuse: a caller that waited re-reads the row the winner
+// committed and finds it used. Only a first use stores r.Successor, and
+// every sealed successor is unique, so the stored one equals it exactly
+// then.
+func (db *DB) RotateRefreshToken(ctx context.Context, r store.Rotation) (store.RotationResult, error) {
+	const op = "rotate refresh token"
+	var out store.RotationResult
+	if len(r.Successor) == 0 {
+		return out, errors.New("postgres: rotate refresh token: the successor is required")
+	}
+	err := db.tx(ctx, op, func(tx pgx.Tx) error {
+		var authID string
+		err := tx.QueryRow(ctx, `SELECT a.id FROM authorizations a JOIN tokens t ON t.authorization_id = a.id
+			WHERE t.hash = $1 AND t.kind = 'refresh' FOR NO KEY UPDATE OF a`, r.Hash).Scan(&authID)
+		if err != nil {
+			return mapErr(op, err)
+		}
+		var successor []byte
+		var first bool
+		err = tx.QueryRow(ctx, `UPDATE tokens SET
+				used_at = COALESCE(used_at, now()),
+				successor = CASE WHEN used_at IS NULL THEN $1 ELSE successor END,
+				expires_at = CASE WHEN used_at IS NULL THEN LEAST(expires_at, now() + $2 * INTERVAL '1 microsecond') ELSE expires_at END
+			WHERE hash = $3 AND kind = 'refresh' AND (used_at IS NULL OR used_at > now() - $4 * INTERVAL '1 microsecond')
+			RETURNING successor, COALESCE(successor = $1, false)`,
+			r.Successor, r.Retain.Microseconds(), r.Hash, r.Grace.Microseconds()).Scan(&successor, &first)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			out = store.RotationResult{Outcome: store.Reused}
+			return nil
+		case err != nil:
+			return mapErr(op, err)
+		case !first:
+			out = store.RotationResult{Outcome: store.Repeated, Successor: successor}
+			return nil
+		}
+		b := &pgx.Batch{}
+		b.Queue(`DELETE FROM tokens WHERE authorization_id = $1 AND used_at IS NULL AND kind IN ('access', 'refresh')`, authID)
+		b.Queue(`DELETE FROM tokens WHERE authorization_id = $1 AND kind = 'refresh' AND used_at IS NOT NULL
+			AND id NOT IN (SELECT id FROM tokens WHERE authorization_id = $1 AND kind = 'refresh' AND used_at IS NOT NULL
+				ORDER BY used_at DESC, id LIMIT $2)`, authID, r.Keep)
+		queueTokens(b, r.Next)
+		if err := sendBatch(ctx, tx, op, b); err != nil {
+			return err
+		}
+		out = store.RotationResult{Outcome: store.Rotated}
+		return nil
+	})
+	return out, err
+}
+
+// DeleteToken deletes one token.
+func (db *DB) DeleteToken(ctx context.Context, id string) error {
+	const op = "delete token"
+	n, err := exec(ctx, db.pool, op, `DELETE FROM tokens WHERE id = $1`, id)
+	if err == nil && n == 0 {
+		err = notFound(op)
+	}
+	return err
+}
+
+// DeleteExpiredTokens deletes up to limit tokens that expire at or before
+// before. Rows another replica is sweeping are skipped, not waited for.
+func (db *DB) DeleteExpiredTokens(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return exec(ctx, db.pool, "delete expired tokens",
+		`DELETE FROM tokens WHERE id IN (SELECT id FROM tokens WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, before, limit)
+}
+
+// ClearSuccessors forgets up to limit successors of tokens used at or
+// before before.
+func (db *DB) ClearSuccessors(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return exec(ctx, db.pool, "clear successors",
+		`UPDATE tokens SET successor = NULL WHERE id IN (
+			SELECT id FROM tokens WHERE successor IS NOT NULL AND used_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, before, limit)
 }

@@ -88,8 +88,10 @@ func (db *DB) RedeemDeviceGrant(ctx context.Context, id string, a keyhole.Author
 	})
 }
 
-// DeleteExpiredDeviceGrants deletes the grants that expire at or before
-// before.
-func (db *DB) DeleteExpiredDeviceGrants(ctx context.Context, before time.Time) (int64, error) {
-	return exec(ctx, db.pool, "delete expired device grants", `DELETE FROM device_grants WHERE expires_at <= $1`, before)
+// DeleteExpiredDeviceGrants deletes up to limit grants that expire at or
+// before before. Rows another replica is sweeping are skipped, not waited
+// for.
+func (db *DB) DeleteExpiredDeviceGrants(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return exec(ctx, db.pool, "delete expired device grants",
+		`DELETE FROM device_grants WHERE id IN (SELECT id FROM device_grants WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, before, limit)
 }

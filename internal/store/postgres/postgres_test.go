@@ -93,8 +93,8 @@ func TestReopen(t *testing.T) {
 	defer conn.Close()
 	rows, _ := conn.Query(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
 	versions, err := pgx.CollectRows(rows, pgx.RowTo[int32])
-	if err != nil || !slices.Equal(versions, []int32{1, 2}) {
-		t.Errorf("schema_migrations = %v, %v; want [1 2]", versions, err)
+	if err != nil || !slices.Equal(versions, []int32{1, 2, 3}) {
+		t.Errorf("schema_migrations = %v, %v; want [1 2 3]", versions, err)
 	}
 	// Nothing lands outside the schema the URL names.
 	var schema string
@@ -148,6 +148,12 @@ func TestUpgradeFromVersion1(t *testing.T) {
 		VALUES ('z1', 'a1', 's1', 'read identity', $1, $1), ('z2', 'a1', NULL, '', $1, $1)`, us)
 	exec(t, u, `INSERT INTO tokens (id, authorization_id, kind, hash, expires_at, created_at, used_at)
 		VALUES ('t1', 'z1', 'refresh', 'h1', $1::BIGINT + 1, $1, $1::BIGINT + 2)`, us)
+	// A CLI login's token that never expires, and a consent to a client
+	// given in that session (version 3 separates them).
+	exec(t, u, `INSERT INTO tokens (id, authorization_id, kind, hash, expires_at, created_at) VALUES ('t2', 'z1', 'access', 'h2', NULL, $1)`, us)
+	exec(t, u, `INSERT INTO clients (id, account_id, name, redirect_uri, created_at, updated_at) VALUES ('c1', 'a1', 'App', 'https://app.example/cb', $1, $1)`, us)
+	exec(t, u, `INSERT INTO authorizations (id, account_id, client_id, session_id, scope, created_at, updated_at)
+		VALUES ('z3', 'a1', 'c1', 's1', 'identity', $1, $1)`, us)
 	exec(t, u, `INSERT INTO apps (id, account_id, name, region, stack, created_at, updated_at) VALUES ('p1', 'a1', 'app', 'us', 'heroku-24', $1, $1)`, us)
 
 	db := open(t, u)
@@ -170,6 +176,15 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	}
 	if s, err := db.Session(ctx, "s1"); err != nil || !s.ExpiresAt.Equal(t0.Add(time.Hour)) || s.Hash != "" {
 		t.Errorf("session = %+v, %v", s, err)
+	}
+	if a.CredentialsVersion != 1 {
+		t.Errorf("credentials version = %d, want 1", a.CredentialsVersion)
+	}
+	if cli, _, err := db.TokenByHash(ctx, "h2"); err != nil || !cli.ExpiresAt.Equal(t0.Add(time.Hour)) {
+		t.Errorf("CLI login token expires %v (%v), want with its session at %v", cli.ExpiresAt, err, t0.Add(time.Hour))
+	}
+	if z3, err := db.Authorization(ctx, "z3"); err != nil || z3.SessionID != "" {
+		t.Errorf("consent to a client = %+v, %v; want no longer tied to the session", z3, err)
 	}
 	// The email's uniqueness survives the move to an expression index.
 	dup := keyhole.Account{ID: "a2", Email: "ada@EXAMPLE.com", CreatedAt: t0, UpdatedAt: t0}

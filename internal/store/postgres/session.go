@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -22,13 +23,19 @@ func scanSession(row pgx.Row) (keyhole.Session, error) {
 	return s, nil
 }
 
-// CreateSession inserts s and, when a is not nil, a and its tokens, in one
-// transaction. A session without a hash (a CLI login) stores NULL, which
-// the unique index lets many sessions share.
-func (db *DB) CreateSession(ctx context.Context, s keyhole.Session, a *keyhole.Authorization, tokens []keyhole.Token) error {
+// CreateSession is a sign-in: under a lock on the account's row, if its
+// credentials are still at version, it inserts s, stamps the account's
+// last login and inserts a with its tokens, in one transaction. A session
+// without a hash (a CLI login) stores NULL, which the unique index lets
+// many sessions share.
+func (db *DB) CreateSession(ctx context.Context, s keyhole.Session, version int64, a *keyhole.Authorization, tokens []keyhole.Token) error {
 	const op = "create session"
 	return db.tx(ctx, op, func(tx pgx.Tx) error {
+		if err := checkVersion(ctx, tx, op, s.AccountID, version); err != nil {
+			return err
+		}
 		b := &pgx.Batch{}
+		b.Queue(`UPDATE accounts SET last_login = $2 WHERE id = $1`, s.AccountID, s.CreatedAt)
 		b.Queue(`INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 			s.ID, s.AccountID, nullText(s.Hash), s.Description, s.IP, s.UserAgent, s.CreatedAt, s.ExpiresAt)
 		if a != nil {
@@ -74,4 +81,11 @@ func (db *DB) DeleteSession(ctx context.Context, id string) error {
 		err = notFound(op)
 	}
 	return err
+}
+
+// DeleteExpiredSessions deletes up to limit sessions that expire at or
+// before before, with what was made through them.
+func (db *DB) DeleteExpiredSessions(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return exec(ctx, db.pool, "delete expired sessions",
+		`DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, before, limit)
 }

@@ -10,13 +10,13 @@ import (
 	"github.com/keyhole/keyhole/internal/store"
 )
 
-const accountCols = `id, email, name, password_hash, mfa_enabled, last_login, created_at, updated_at`
+const accountCols = `id, email, name, password_hash, mfa_enabled, credentials_version, last_login, created_at, updated_at`
 
 func scanAccount(row interface{ Scan(...any) error }) (keyhole.Account, error) {
 	var a keyhole.Account
 	var last sql.NullInt64
 	var created, updated int64
-	if err := row.Scan(&a.ID, &a.Email, &a.Name, &a.PasswordHash, &a.MFAEnabled, &last, &created, &updated); err != nil {
+	if err := row.Scan(&a.ID, &a.Email, &a.Name, &a.PasswordHash, &a.MFAEnabled, &a.CredentialsVersion, &last, &created, &updated); err != nil {
 		return keyhole.Account{}, mapErr(err)
 	}
 	a.LastLogin, a.CreatedAt, a.UpdatedAt = fromNullMicros(last), fromMicros(created), fromMicros(updated)
@@ -24,9 +24,9 @@ func scanAccount(row interface{ Scan(...any) error }) (keyhole.Account, error) {
 }
 
 func insertAccount(ctx context.Context, q queryer, a keyhole.Account) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO accounts (id, email, email_key, name, password_hash, mfa_enabled, last_login, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.Email, strings.ToLower(a.Email), a.Name, a.PasswordHash, a.MFAEnabled, nullMicros(a.LastLogin), micros(a.CreatedAt), micros(a.UpdatedAt))
+	_, err := q.ExecContext(ctx, `INSERT INTO accounts (id, email, email_key, name, password_hash, mfa_enabled, credentials_version, last_login, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.Email, strings.ToLower(a.Email), a.Name, a.PasswordHash, a.MFAEnabled, a.CredentialsVersion, nullMicros(a.LastLogin), micros(a.CreatedAt), micros(a.UpdatedAt))
 	return mapErr(err)
 }
 
@@ -61,8 +61,9 @@ func (s *DB) UpdateAccount(ctx context.Context, id string, fn func(*keyhole.Acco
 		if err := fn(&a); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE accounts SET email = ?, email_key = ?, name = ?, password_hash = ?, mfa_enabled = ?, last_login = ?, updated_at = ? WHERE id = ?`,
-			a.Email, strings.ToLower(a.Email), a.Name, a.PasswordHash, a.MFAEnabled, nullMicros(a.LastLogin), micros(a.UpdatedAt), id)
+		_, err = tx.ExecContext(ctx, `UPDATE accounts SET email = ?, email_key = ?, name = ?, password_hash = ?, mfa_enabled = ?,
+			credentials_version = ?, last_login = ?, updated_at = ? WHERE id = ?`,
+			a.Email, strings.ToLower(a.Email), a.Name, a.PasswordHash, a.MFAEnabled, a.CredentialsVersion, nullMicros(a.LastLogin), micros(a.UpdatedAt), id)
 		if err != nil {
 			return mapErr(err)
 		}
@@ -72,19 +73,28 @@ func (s *DB) UpdateAccount(ctx context.Context, id string, fn func(*keyhole.Acco
 	return out, err
 }
 
+// checkVersion fails with ErrStale unless the account's credentials
+// version is version; inside a write transaction, that holds until commit.
+func checkVersion(ctx context.Context, tx queryer, accountID string, version int64) error {
+	var stored int64
+	if err := tx.QueryRowContext(ctx, `SELECT credentials_version FROM accounts WHERE id = ?`, accountID).Scan(&stored); err != nil {
+		return mapErr(err)
+	}
+	if stored != version {
+		return fmt.Errorf("%w: the credentials changed meanwhile", store.ErrStale)
+	}
+	return nil
+}
+
 // ResetAccount changes the password and revokes everything else, atomically.
-func (s *DB) ResetAccount(ctx context.Context, a keyhole.Account, oldHash, keep string, key keyhole.Authorization, tokens []keyhole.Token) (int, error) {
+func (s *DB) ResetAccount(ctx context.Context, a keyhole.Account, version int64, keep string, key keyhole.Authorization, tokens []keyhole.Token) (int, error) {
 	var n int
 	err := s.tx(ctx, func(tx queryer) error {
-		var stored string
-		if err := tx.QueryRowContext(ctx, `SELECT password_hash FROM accounts WHERE id = ?`, a.ID).Scan(&stored); err != nil {
-			return mapErr(err)
+		if err := checkVersion(ctx, tx, a.ID, version); err != nil {
+			return err
 		}
-		if stored != oldHash {
-			return fmt.Errorf("%w: the password changed meanwhile", store.ErrConflict)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET email = ?, email_key = ?, name = ?, password_hash = ?, updated_at = ? WHERE id = ?`,
-			a.Email, strings.ToLower(a.Email), a.Name, a.PasswordHash, micros(a.UpdatedAt), a.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET email = ?, email_key = ?, name = ?, password_hash = ?, credentials_version = ?, updated_at = ? WHERE id = ?`,
+			a.Email, strings.ToLower(a.Email), a.Name, a.PasswordHash, a.CredentialsVersion, micros(a.UpdatedAt), a.ID); err != nil {
 			return mapErr(err)
 		}
 		var err error

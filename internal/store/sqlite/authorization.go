@@ -95,18 +95,8 @@ func (s *DB) DeleteAuthorization(ctx context.Context, id string) error {
 	})
 }
 
-// DeleteAccountAuthorizations deletes every authorization of the account but
-// keep, and every session but keep's.
-func (s *DB) DeleteAccountAuthorizations(ctx context.Context, accountID, keep string) (int, error) {
-	var n int
-	err := s.tx(ctx, func(tx queryer) error {
-		var err error
-		n, err = deleteAccountAuthorizations(ctx, tx, accountID, keep)
-		return err
-	})
-	return n, err
-}
-
+// deleteAccountAuthorizations deletes every authorization of the account
+// but keep, and every session but keep's, within tx.
 func deleteAccountAuthorizations(ctx context.Context, tx queryer, accountID, keep string) (int, error) {
 	var keepSession sql.NullString
 	if keep != "" {
@@ -131,25 +121,38 @@ func deleteAccountAuthorizations(ctx context.Context, tx queryer, accountID, kee
 
 // ---- tokens
 
-const tokenCols = `id, authorization_id, kind, hash, hint, sealed, expires_at, created_at, used_at, redirect_uri, code_challenge`
+const tokenCols = `id, authorization_id, kind, hash, hint, sealed, expires_at, created_at, used_at, redirect_uri, code_challenge, scope`
+
+// nowMicros is the database's own clock, in the microseconds times are
+// stored in.
+const nowMicros = `CAST(unixepoch('subsec') * 1000000 AS INTEGER)`
 
 func scanToken(row interface{ Scan(...any) error }) (keyhole.Token, error) {
 	var t keyhole.Token
 	var kind string
 	var expires, used sql.NullInt64
 	var created int64
-	if err := row.Scan(&t.ID, &t.AuthorizationID, &kind, &t.Hash, &t.Hint, &t.Sealed, &expires, &created, &used, &t.RedirectURI, &t.CodeChallenge); err != nil {
+	var scope sql.NullString
+	if err := row.Scan(&t.ID, &t.AuthorizationID, &kind, &t.Hash, &t.Hint, &t.Sealed, &expires, &created, &used, &t.RedirectURI, &t.CodeChallenge, &scope); err != nil {
 		return keyhole.Token{}, mapErr(err)
 	}
 	t.Kind, t.ExpiresAt, t.CreatedAt, t.UsedAt = keyhole.TokenKind(kind), fromNullMicros(expires), fromMicros(created), fromNullMicros(used)
+	if scope.Valid {
+		t.Scope = splitScope(scope.String)
+	}
 	return t, nil
+}
+
+// nullScope stores a token's own scope; nil is NULL.
+func nullScope(s []string) sql.NullString {
+	return sql.NullString{String: joinScope(s), Valid: s != nil}
 }
 
 func insertTokens(ctx context.Context, q queryer, tokens []keyhole.Token) error {
 	for _, t := range tokens {
-		_, err := q.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := q.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			t.ID, t.AuthorizationID, string(t.Kind), t.Hash, t.Hint, t.Sealed, nullMicros(t.ExpiresAt), micros(t.CreatedAt),
-			nullMicros(t.UsedAt), t.RedirectURI, t.CodeChallenge)
+			nullMicros(t.UsedAt), t.RedirectURI, t.CodeChallenge, nullScope(t.Scope))
 		if err != nil {
 			return mapErr(err)
 		}
@@ -196,7 +199,21 @@ func (s *DB) ReplaceTokens(ctx context.Context, authorizationID string, tokens [
 	})
 }
 
-const tokenAuthSelect = `SELECT t.id, t.authorization_id, t.kind, t.hash, t.hint, t.sealed, t.expires_at, t.created_at, t.used_at, t.redirect_uri, t.code_challenge,
+// AddTokens inserts tokens into a, creating a if it does not exist.
+func (s *DB) AddTokens(ctx context.Context, a keyhole.Authorization, tokens []keyhole.Token) error {
+	return s.tx(ctx, func(tx queryer) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO authorizations (`+authorizationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`,
+			a.ID, nullString(a.AccountID), nullString(a.ClientID), nullString(a.SessionID), joinScope(a.Scope), a.Description, a.Default,
+			micros(a.CreatedAt), micros(a.UpdatedAt))
+		if err != nil {
+			return mapErr(err)
+		}
+		return insertTokens(ctx, tx, tokens)
+	})
+}
+
+const tokenAuthSelect = `SELECT t.id, t.authorization_id, t.kind, t.hash, t.hint, t.sealed, t.expires_at, t.created_at, t.used_at, t.redirect_uri, t.code_challenge, t.scope,
 	a.id, a.account_id, a.client_id, a.session_id, a.scope, a.description, a.is_default, a.created_at, a.updated_at
 	FROM tokens t JOIN authorizations a ON a.id = t.authorization_id WHERE t.hash = ?`
 
@@ -207,15 +224,18 @@ func (s *DB) TokenByHash(ctx context.Context, hash string) (keyhole.Token, keyho
 	var kind string
 	var expires, used sql.NullInt64
 	var tCreated, aCreated, aUpdated int64
-	var account, client, session sql.NullString
+	var account, client, session, tScope sql.NullString
 	var scope string
 	err := s.run.QueryRowContext(ctx, tokenAuthSelect, hash).Scan(
-		&t.ID, &t.AuthorizationID, &kind, &t.Hash, &t.Hint, &t.Sealed, &expires, &tCreated, &used, &t.RedirectURI, &t.CodeChallenge,
+		&t.ID, &t.AuthorizationID, &kind, &t.Hash, &t.Hint, &t.Sealed, &expires, &tCreated, &used, &t.RedirectURI, &t.CodeChallenge, &tScope,
 		&a.ID, &account, &client, &session, &scope, &a.Description, &a.Default, &aCreated, &aUpdated)
 	if err != nil {
 		return keyhole.Token{}, keyhole.Authorization{}, mapErr(err)
 	}
 	t.Kind, t.ExpiresAt, t.CreatedAt, t.UsedAt = keyhole.TokenKind(kind), fromNullMicros(expires), fromMicros(tCreated), fromNullMicros(used)
+	if tScope.Valid {
+		t.Scope = splitScope(tScope.String)
+	}
 	a.AccountID, a.ClientID, a.SessionID = account.String, client.String, session.String
 	a.Scope, a.CreatedAt, a.UpdatedAt = splitScope(scope), fromMicros(aCreated), fromMicros(aUpdated)
 	return t, a, nil
@@ -235,11 +255,74 @@ func (s *DB) UseToken(ctx context.Context, hash string, kind keyhole.TokenKind, 
 	return t, fmt.Errorf("%w: token already used", store.ErrConflict)
 }
 
-// DeleteExpiredTokens deletes tokens that expired at or before before.
-func (s *DB) DeleteExpiredTokens(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.run.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at IS NOT NULL AND expires_at <= ?`, micros(before))
-	if err != nil {
-		return 0, mapErr(err)
+// RotateRefreshToken rotates one refresh token. Write transactions take the
+// database's lock at BEGIN (_txlock=immediate), so concurrent rotations run
+// one after the other; the conditional UPDATE decides, by the database's
+// clock, between a first use, a repeat within the grace and a reuse. Only
+// a first use stores r.Successor, and every sealed successor is unique, so
+// the stored one equals it exactly then.
+func (s *DB) RotateRefreshToken(ctx context.Context, r store.Rotation) (store.RotationResult, error) {
+	var out store.RotationResult
+	if len(r.Successor) == 0 {
+		return out, errors.New("sqlite: rotate refresh token: the successor is required")
 	}
-	return res.RowsAffected()
+	err := s.tx(ctx, func(tx queryer) error {
+		var id, authID string
+		var successor []byte
+		var first bool
+		err := tx.QueryRowContext(ctx, `UPDATE tokens SET
+				used_at = COALESCE(used_at, `+nowMicros+`),
+				successor = CASE WHEN used_at IS NULL THEN ?1 ELSE successor END,
+				expires_at = CASE WHEN used_at IS NULL THEN MIN(COALESCE(expires_at, 9223372036854775807), `+nowMicros+` + ?2) ELSE expires_at END
+			WHERE hash = ?3 AND kind = 'refresh' AND (used_at IS NULL OR used_at > `+nowMicros+` - ?4)
+			RETURNING id, authorization_id, successor, COALESCE(successor = ?1, 0)`,
+			r.Successor, r.Retain.Microseconds(), r.Hash, r.Grace.Microseconds()).Scan(&id, &authID, &successor, &first)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			var one int
+			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM tokens WHERE hash = ? AND kind = 'refresh'`, r.Hash).Scan(&one); err != nil {
+				return mapErr(err)
+			}
+			out = store.RotationResult{Outcome: store.Reused}
+			return nil
+		case err != nil:
+			return mapErr(err)
+		case !first:
+			out = store.RotationResult{Outcome: store.Repeated, Successor: successor}
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE authorization_id = ? AND used_at IS NULL AND kind IN ('access', 'refresh')`, authID); err != nil {
+			return mapErr(err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE authorization_id = ?1 AND kind = 'refresh' AND used_at IS NOT NULL
+			AND id NOT IN (SELECT id FROM tokens WHERE authorization_id = ?1 AND kind = 'refresh' AND used_at IS NOT NULL ORDER BY used_at DESC, id LIMIT ?2)`,
+			authID, r.Keep); err != nil {
+			return mapErr(err)
+		}
+		if err := insertTokens(ctx, tx, r.Next); err != nil {
+			return err
+		}
+		out = store.RotationResult{Outcome: store.Rotated}
+		return nil
+	})
+	return out, err
+}
+
+// DeleteToken deletes one token.
+func (s *DB) DeleteToken(ctx context.Context, id string) error {
+	return execOne(ctx, s.run, `DELETE FROM tokens WHERE id = ?`, id)
+}
+
+// DeleteExpiredTokens deletes up to limit tokens that expired at or before
+// before.
+func (s *DB) DeleteExpiredTokens(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return deleteBatch(ctx, s.run, `DELETE FROM tokens WHERE id IN (SELECT id FROM tokens WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?)`,
+		micros(before), limit)
+}
+
+// ClearSuccessors forgets up to limit successors of tokens used at or
+// before before.
+func (s *DB) ClearSuccessors(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return deleteBatch(ctx, s.run, `UPDATE tokens SET successor = NULL WHERE id IN (SELECT id FROM tokens WHERE successor IS NOT NULL AND used_at <= ? LIMIT ?)`,
+		micros(before), limit)
 }

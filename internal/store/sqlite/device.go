@@ -73,11 +73,8 @@ func (s *DB) RedeemDeviceGrant(ctx context.Context, id string, a keyhole.Authori
 	})
 }
 
-// DeleteExpiredDeviceGrants deletes grants expired at or before before.
-func (s *DB) DeleteExpiredDeviceGrants(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.run.ExecContext(ctx, `DELETE FROM device_grants WHERE expires_at <= ?`, micros(before))
-	if err != nil {
-		return 0, mapErr(err)
-	}
-	return res.RowsAffected()
+// DeleteExpiredDeviceGrants deletes up to limit grants expired at or
+// before before.
+func (s *DB) DeleteExpiredDeviceGrants(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return deleteBatch(ctx, s.run, `DELETE FROM device_grants WHERE id IN (SELECT id FROM device_grants WHERE expires_at <= ? LIMIT ?)`, micros(before), limit)
 }

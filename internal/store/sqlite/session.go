@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"time"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
 	"github.com/keyhole/keyhole/internal/store"
@@ -21,9 +22,16 @@ func scanSession(row interface{ Scan(...any) error }) (keyhole.Session, error) {
 	return ss, nil
 }
 
-// CreateSession inserts ss and, if a is not nil, a with its tokens.
-func (s *DB) CreateSession(ctx context.Context, ss keyhole.Session, a *keyhole.Authorization, tokens []keyhole.Token) error {
+// CreateSession is a sign-in: if the credentials version still holds, it
+// inserts ss, stamps the account's last login and inserts a, atomically.
+func (s *DB) CreateSession(ctx context.Context, ss keyhole.Session, version int64, a *keyhole.Authorization, tokens []keyhole.Token) error {
 	return s.tx(ctx, func(tx queryer) error {
+		if err := checkVersion(ctx, tx, ss.AccountID, version); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET last_login = ? WHERE id = ?`, micros(ss.CreatedAt), ss.AccountID); err != nil {
+			return mapErr(err)
+		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			ss.ID, ss.AccountID, nullString(ss.Hash), ss.Description, ss.IP, ss.UserAgent, micros(ss.CreatedAt), micros(ss.ExpiresAt))
 		if err != nil {
@@ -68,4 +76,10 @@ func (s *DB) DeleteSession(ctx context.Context, id string) error {
 	return s.tx(ctx, func(tx queryer) error {
 		return execOne(ctx, tx, `DELETE FROM sessions WHERE id = ?`, id)
 	})
+}
+
+// DeleteExpiredSessions deletes up to limit sessions expired at or before
+// before; what was made through them goes with them.
+func (s *DB) DeleteExpiredSessions(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return deleteBatch(ctx, s.run, `DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at <= ? LIMIT ?)`, micros(before), limit)
 }

@@ -163,6 +163,16 @@ func execOne(ctx context.Context, q interface {
 	return nil
 }
 
+// deleteBatch runs a statement that deletes (or changes) at most a batch
+// of rows, and returns how many.
+func deleteBatch(ctx context.Context, q queryer, query string, args ...any) (int64, error) {
+	res, err := q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	return res.RowsAffected()
+}
+
 type queryer interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)

@@ -2,9 +2,12 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/keyhole/keyhole/internal/store"
 	"github.com/keyhole/keyhole/internal/store/sqlite"
@@ -43,5 +46,57 @@ func TestReopen(t *testing.T) {
 	fi, err := os.Stat(path)
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("database file mode %v, %v; want 0600", fi.Mode().Perm(), err)
+	}
+}
+
+// TestUpgradeFromVersion1 builds a database as the first version of the
+// schema left it, then opens it: version 2 keeps every row, starts the
+// credentials versions at 1, ends a CLI login's tokens with its session,
+// and unties a consent to a client from the browser session it was given in.
+func TestUpgradeFromVersion1(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "keyhole.db")
+	v1, err := os.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	us, hour := t0.UnixMicro(), time.Hour.Microseconds()
+	for _, q := range []string{
+		`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`,
+		string(v1),
+		fmt.Sprintf(`INSERT INTO schema_migrations VALUES (1, %d)`, us),
+		fmt.Sprintf(`INSERT INTO accounts (id, email, email_key, name, password_hash, created_at, updated_at) VALUES ('a1', 'ada@example.com', 'ada@example.com', '', 'h', %d, %d)`, us, us),
+		fmt.Sprintf(`INSERT INTO sessions (id, account_id, created_at, expires_at) VALUES ('s1', 'a1', %d, %d)`, us, us+hour),
+		fmt.Sprintf(`INSERT INTO clients (id, account_id, name, redirect_uri, created_at, updated_at) VALUES ('c1', 'a1', 'App', 'https://app.example/cb', %d, %d)`, us, us),
+		fmt.Sprintf(`INSERT INTO authorizations (id, account_id, session_id, scope, created_at, updated_at) VALUES ('z1', 'a1', 's1', 'global', %d, %d)`, us, us),
+		fmt.Sprintf(`INSERT INTO authorizations (id, account_id, client_id, session_id, scope, created_at, updated_at) VALUES ('z2', 'a1', 'c1', 's1', 'identity', %d, %d)`, us, us),
+		fmt.Sprintf(`INSERT INTO tokens (id, authorization_id, kind, hash, expires_at, created_at) VALUES ('t1', 'z1', 'access', 'h1', NULL, %d)`, us),
+		fmt.Sprintf(`INSERT INTO tokens (id, authorization_id, kind, hash, expires_at, created_at) VALUES ('t2', 'z2', 'access', 'h2', %d, %d)`, us+2*hour, us),
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	raw.Close()
+
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+	defer db.Close()
+	if a, err := db.Account(ctx, "a1"); err != nil || a.CredentialsVersion != 1 {
+		t.Errorf("account = %+v, %v; want credentials version 1", a, err)
+	}
+	if tk, _, err := db.TokenByHash(ctx, "h1"); err != nil || !tk.ExpiresAt.Equal(t0.Add(time.Hour)) || tk.Scope != nil {
+		t.Errorf("CLI login token = %+v, %v; want it to expire with its session at %v", tk, err, t0.Add(time.Hour))
+	}
+	tk, auth, err := db.TokenByHash(ctx, "h2")
+	if err != nil || auth.SessionID != "" || !tk.ExpiresAt.Equal(t0.Add(2*time.Hour)) {
+		t.Errorf("consent to a client = %+v, %+v, %v; want untied from the session, expiry kept", auth, tk, err)
 	}
 }

@@ -38,7 +38,12 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentUseToken", testConcurrentUseToken},
 		{"ConcurrentSameEmail", testConcurrentSameEmail},
 		{"Sessions", testSessions},
-		{"DeleteAccountAuthorizations", testDeleteAccountAuthorizations},
+		{"SignInAgainstStaleCredentials", testStaleCredentials},
+		{"TokenScope", testTokenScope},
+		{"AddTokens", testAddTokens},
+		{"RotateRefreshToken", testRotateRefreshToken},
+		{"ConcurrentRotate", testConcurrentRotate},
+		{"Sweeps", testSweeps},
 		{"Apps", testApps},
 		{"ConfigVars", testConfigVars},
 		{"DeviceGrants", testDeviceGrants},
@@ -77,7 +82,7 @@ func wantErr(t *testing.T, err, target error) {
 }
 
 func account(email string) keyhole.Account {
-	return keyhole.Account{ID: id(), Email: email, Name: "N", PasswordHash: "$argon2id$x", CreatedAt: t0, UpdatedAt: t0}
+	return keyhole.Account{ID: id(), Email: email, Name: "N", PasswordHash: "$argon2id$x", CredentialsVersion: 1, CreatedAt: t0, UpdatedAt: t0}
 }
 
 // apiKey returns a Default authorization of the account with one token.
@@ -196,27 +201,28 @@ func testResetAccount(t *testing.T, s store.Store) {
 	a, oldKey := newAccount(t, s, "ada@example.com")
 	sess := keyhole.Session{ID: id(), AccountID: a.ID, Description: "cli", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
 	keepAuth := keyhole.Authorization{ID: id(), AccountID: a.ID, SessionID: sess.ID, Scope: []string{"global"}, CreatedAt: t0, UpdatedAt: t0}
-	must(t, s.CreateSession(ctx, sess, &keepAuth, []keyhole.Token{token(keepAuth.ID, keyhole.AccessToken)}))
+	must(t, s.CreateSession(ctx, sess, 1, &keepAuth, []keyhole.Token{token(keepAuth.ID, keyhole.AccessToken)}))
 	other, otherTokens := newAuthorization(t, s, a.ID, "", "", keyhole.AccessToken)
 	otherSess := keyhole.Session{ID: id(), AccountID: a.ID, Hash: "x-" + id(), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
-	must(t, s.CreateSession(ctx, otherSess, nil, nil))
+	must(t, s.CreateSession(ctx, otherSess, 1, nil, nil))
 	b, bKey := newAccount(t, s, "bob@example.com")
 
 	changed := a
 	changed.PasswordHash, changed.Email, changed.UpdatedAt = "$argon2id$new", "ada@new.example", t0.Add(time.Minute)
+	changed.CredentialsVersion = 2
 	newKey, newTokens := apiKey(a.ID)
-	_, err := s.ResetAccount(ctx, changed, "$argon2id$stale", keepAuth.ID, newKey, newTokens)
-	wantErr(t, err, store.ErrConflict)
+	_, err := s.ResetAccount(ctx, changed, 7, keepAuth.ID, newKey, newTokens)
+	wantErr(t, err, store.ErrStale)
 	if got, _ := s.Account(ctx, a.ID); got.PasswordHash != a.PasswordHash {
 		t.Fatal("a stale reset wrote the hash")
 	}
-	n, err := s.ResetAccount(ctx, changed, a.PasswordHash, keepAuth.ID, newKey, newTokens)
+	n, err := s.ResetAccount(ctx, changed, 1, keepAuth.ID, newKey, newTokens)
 	must(t, err)
 	if n != 2 {
 		t.Errorf("deleted %d authorizations, want 2 (old API key, other)", n)
 	}
 	got, _ := s.Account(ctx, a.ID)
-	if got.PasswordHash != "$argon2id$new" || got.Email != "ada@new.example" || !got.UpdatedAt.Equal(changed.UpdatedAt) {
+	if got.PasswordHash != "$argon2id$new" || got.Email != "ada@new.example" || !got.UpdatedAt.Equal(changed.UpdatedAt) || got.CredentialsVersion != 2 {
 		t.Errorf("after reset: %+v", got)
 	}
 	for _, gone := range []string{oldKey.ID, other.ID} {
@@ -239,8 +245,11 @@ func testResetAccount(t *testing.T, s store.Store) {
 	if d, err := s.DefaultAuthorization(ctx, b.ID); err != nil || d.ID != bKey.ID {
 		t.Errorf("another account's key was touched: %v", err)
 	}
-	_, err = s.ResetAccount(ctx, account("x@example.com"), "", "", keyhole.Authorization{}, nil)
+	_, err = s.ResetAccount(ctx, account("x@example.com"), 1, "", keyhole.Authorization{}, nil)
 	wantErr(t, err, store.ErrNotFound)
+	// The version moved on: a second reset against 1 is stale.
+	_, err = s.ResetAccount(ctx, changed, 1, keepAuth.ID, keyhole.Authorization{}, nil)
+	wantErr(t, err, store.ErrStale)
 }
 
 func testClients(t *testing.T, s store.Store) {
@@ -457,12 +466,12 @@ func testTokens(t *testing.T, s store.Store) {
 	exp := token(auth.ID, keyhole.GrantCode)
 	exp.ExpiresAt = t0.Add(time.Minute)
 	must(t, s.ReplaceTokens(ctx, auth.ID, []keyhole.Token{exp}))
-	n, err := s.DeleteExpiredTokens(ctx, t0.Add(time.Minute-time.Microsecond))
+	n, err := s.DeleteExpiredTokens(ctx, t0.Add(time.Minute-time.Microsecond), 100)
 	must(t, err)
 	if n != 0 {
 		t.Errorf("deleted %d tokens before their expiry", n)
 	}
-	n, err = s.DeleteExpiredTokens(ctx, t0.Add(time.Minute))
+	n, err = s.DeleteExpiredTokens(ctx, t0.Add(time.Minute), 100)
 	must(t, err)
 	if n != 1 {
 		t.Errorf("DeleteExpiredTokens = %d, want 1 (never-expiring tokens stay)", n)
@@ -585,7 +594,7 @@ func testSessions(t *testing.T, s store.Store) {
 	a, _ := newAccount(t, s, "ada@example.com")
 	browser := keyhole.Session{ID: id(), AccountID: a.ID, Hash: "sh-" + id(), Description: "Browser", IP: "127.0.0.1", UserAgent: "UA",
 		CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour)}
-	must(t, s.CreateSession(ctx, browser, nil, nil))
+	must(t, s.CreateSession(ctx, browser, 1, nil, nil))
 	got, err := s.SessionByHash(ctx, browser.Hash)
 	must(t, err)
 	if got != browser {
@@ -593,7 +602,10 @@ func testSessions(t *testing.T, s store.Store) {
 	}
 	dup := browser
 	dup.ID = id()
-	wantErr(t, s.CreateSession(ctx, dup, nil, nil), store.ErrConflict)
+	wantErr(t, s.CreateSession(ctx, dup, 1, nil, nil), store.ErrConflict)
+	if acct, _ := s.Account(ctx, a.ID); !acct.LastLogin.Equal(browser.CreatedAt) {
+		t.Errorf("LastLogin = %v, want the sign-in's %v", acct.LastLogin, browser.CreatedAt)
+	}
 	_, err = s.SessionByHash(ctx, "")
 	wantErr(t, err, store.ErrNotFound)
 
@@ -604,7 +616,7 @@ func testSessions(t *testing.T, s store.Store) {
 		ss := keyhole.Session{ID: id(), AccountID: a.ID, Description: "CLI", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
 		auth := keyhole.Authorization{ID: id(), AccountID: a.ID, SessionID: ss.ID, Scope: []string{"global"}, CreatedAt: t0, UpdatedAt: t0}
 		tk := token(auth.ID, keyhole.AccessToken)
-		must(t, s.CreateSession(ctx, ss, &auth, []keyhole.Token{tk}))
+		must(t, s.CreateSession(ctx, ss, 1, &auth, []keyhole.Token{tk}))
 		cli, cliTokens = append(cli, ss), append(cliTokens, tk)
 	}
 	// A failing authorization leaves no session behind.
@@ -612,7 +624,7 @@ func testSessions(t *testing.T, s store.Store) {
 	bad := keyhole.Authorization{ID: id(), AccountID: a.ID, SessionID: ss.ID, Scope: []string{"global"}, CreatedAt: t0, UpdatedAt: t0}
 	badToken := token(bad.ID, keyhole.AccessToken)
 	badToken.Hash = cliTokens[0].Hash
-	wantErr(t, s.CreateSession(ctx, ss, &bad, []keyhole.Token{badToken}), store.ErrConflict)
+	wantErr(t, s.CreateSession(ctx, ss, 1, &bad, []keyhole.Token{badToken}), store.ErrConflict)
 	_, err = s.Session(ctx, ss.ID)
 	wantErr(t, err, store.ErrNotFound)
 
@@ -634,34 +646,6 @@ func testSessions(t *testing.T, s store.Store) {
 	wantErr(t, s.DeleteSession(ctx, cli[0].ID), store.ErrNotFound)
 	_, err = s.Session(ctx, id())
 	wantErr(t, err, store.ErrNotFound)
-}
-
-func testDeleteAccountAuthorizations(t *testing.T, s store.Store) {
-	a, key := newAccount(t, s, "ada@example.com")
-	b, bKey := newAccount(t, s, "bob@example.com")
-	c := newClient(t, s, a.ID)
-	newAuthorization(t, s, a.ID, c.ID, "", keyhole.AccessToken)
-	sess := keyhole.Session{ID: id(), AccountID: a.ID, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
-	must(t, s.CreateSession(ctx, sess, nil, nil))
-	n, err := s.DeleteAccountAuthorizations(ctx, a.ID, key.ID)
-	must(t, err)
-	if n != 1 {
-		t.Errorf("deleted %d, want 1", n)
-	}
-	if _, err := s.Authorization(ctx, key.ID); err != nil {
-		t.Errorf("kept authorization went: %v", err)
-	}
-	_, err = s.Session(ctx, sess.ID)
-	wantErr(t, err, store.ErrNotFound)
-	n, err = s.DeleteAccountAuthorizations(ctx, a.ID, "")
-	must(t, err)
-	if n != 1 {
-		t.Errorf("deleted %d, want 1 (the API key)", n)
-	}
-	if _, err := s.Authorization(ctx, bKey.ID); err != nil {
-		t.Errorf("another account's authorization went: %v", err)
-	}
-	_ = b
 }
 
 func testApps(t *testing.T, s store.Store) {
@@ -783,7 +767,7 @@ func testDeviceGrants(t *testing.T, s store.Store) {
 	}
 	old := deviceGrant(c.ID)
 	must(t, s.CreateDeviceGrant(ctx, old))
-	n, err := s.DeleteExpiredDeviceGrants(ctx, old.ExpiresAt)
+	n, err := s.DeleteExpiredDeviceGrants(ctx, old.ExpiresAt, 100)
 	must(t, err)
 	if n != 1 {
 		t.Errorf("DeleteExpiredDeviceGrants = %d", n)
