@@ -46,7 +46,7 @@ func runCreateAccount(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	key, err := secret.LoadKey(env.Getenv("KEYHOLE_SECRET_KEY"), cfg.DataDir)
+	key, err := secret.LoadKey(cfg.SecretKey, cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("server key: %w", err)
 	}
@@ -82,4 +82,18 @@ func readPassword(r io.Reader) (string, error) {
 		return "", errors.New("the password must be given on standard input (one line)")
 	}
 	return line, nil
+}
+
+// runGenerateKey prints a new server key: base64 of 32 random bytes, for
+// KEYHOLE_SECRET_KEY. Every replica of one deployment needs the same one.
+func runGenerateKey(ctx context.Context, env Env, args []string) error {
+	fs := flag.NewFlagSet("admin:generate-key", flag.ContinueOnError)
+	if err := parse(fs, args, env.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	fmt.Fprintln(env.Stdout, secret.NewKey())
+	return nil
 }

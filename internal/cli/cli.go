@@ -34,6 +34,7 @@ type command struct {
 var commands = map[string]command{
 	"serve":                {"run the Keyhole server", runServe},
 	"admin:create-account": {"create an account (password read from stdin)", runCreateAccount},
+	"admin:generate-key":   {"print a new server key for KEYHOLE_SECRET_KEY", runGenerateKey},
 }
 
 // usageError is a problem with flags or configuration: exit code 2.

@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -122,4 +123,107 @@ func TestServe(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not stop")
 	}
+}
+
+// TestPostgresNeedsTheSharedKey: serving PostgreSQL, which replicas share,
+// without KEYHOLE_SECRET_KEY would let each replica make its own key and
+// fail to read the others' secrets: refused, with how to make one.
+func TestPostgresNeedsTheSharedKey(t *testing.T) {
+	code, _, stderr := run(t, nil, "", "serve", "--database", "postgres://keyhole@db.example/keyhole")
+	if code != cli.ExitUsage || !strings.Contains(stderr, "KEYHOLE_SECRET_KEY") || !strings.Contains(stderr, "every replica") ||
+		!strings.Contains(stderr, "admin:generate-key") {
+		t.Errorf("exit %d, stderr %s", code, stderr)
+	}
+	code, _, stderr = run(t, map[string]string{"KEYHOLE_SECRET_KEY": "too-short"}, "", "serve", "--database", "postgres://db.example/k")
+	if code != cli.ExitUsage || !strings.Contains(stderr, "32 bytes") || strings.Contains(stderr, "too-short") {
+		t.Errorf("malformed key: exit %d, stderr %s", code, stderr)
+	}
+	code, out, _ := run(t, nil, "", "admin:generate-key")
+	if code != 0 {
+		t.Fatalf("generate-key: exit %d", code)
+	}
+	key := strings.TrimSpace(out)
+	// A generated key is accepted, from the environment or from a file;
+	// only the database being unreachable is left to complain about.
+	file := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(file, []byte(key+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, env := range map[string]map[string]string{
+		"env":  {"KEYHOLE_SECRET_KEY": key},
+		"file": {"KEYHOLE_SECRET_KEY_FILE": file},
+	} {
+		code, _, stderr := run(t, env, "", "serve", "--addr", "127.0.0.1:0", "--database", "postgres://nobody@127.0.0.1:1/none?connect_timeout=1")
+		if code != cli.ExitError || strings.Contains(stderr, "invalid configuration") {
+			t.Errorf("%s: exit %d, stderr %s", name, code, stderr)
+		}
+	}
+	_, help, _ := runHelp(t, "serve")
+	if !strings.Contains(help, "KEYHOLE_SECRET_KEY") {
+		t.Errorf("serve --help does not name KEYHOLE_SECRET_KEY:\n%s", help)
+	}
+}
+
+func runHelp(t *testing.T, cmd string) (int, string, string) {
+	t.Helper()
+	code, stdout, stderr := run(t, nil, "", cmd, "--help")
+	return code, stdout + stderr, stderr
+}
+
+// TestBooleanSettings: the usual spellings of true and false work in the
+// environment and in flags; anything else is refused with exit 2 rather
+// than read as "on".
+func TestBooleanSettings(t *testing.T) {
+	for _, bad := range []map[string]string{{"KEYHOLE_SIGNUP": "nope"}, {"KEYHOLE_LOG_JSON": "maybe"}, {"KEYHOLE_SIGNUP": "2"}} {
+		code, _, stderr := run(t, bad, "", "serve", "--data-dir", t.TempDir())
+		if code != cli.ExitUsage || !strings.Contains(stderr, "must be true or false") {
+			t.Errorf("%v: exit %d, %s", bad, code, stderr)
+		}
+	}
+	if code, _, stderr := run(t, nil, "", "serve", "--signup=perhaps"); code != cli.ExitUsage {
+		t.Errorf("--signup=perhaps: exit %d %s", code, stderr)
+	}
+	// "no" turns sign-up off: the server answers 404 on /signup.
+	for _, off := range []string{"no", "false", "0", "off", "NO"} {
+		addr := serveFor(t, map[string]string{"KEYHOLE_SIGNUP": off})
+		resp, err := http.Get("http://" + addr + "/signup")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 404 {
+			t.Errorf("KEYHOLE_SIGNUP=%s: /signup answers %d, want 404 (closed)", off, resp.StatusCode)
+		}
+	}
+}
+
+// serveFor starts `keyhole serve` with env on a free port and returns its
+// address; it stops when the test ends.
+func serveFor(t *testing.T, env map[string]string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	var errb bytes.Buffer
+	go func() {
+		defer close(done)
+		cli.Main(ctx, []string{"keyhole", "serve", "--addr", addr, "--data-dir", t.TempDir()}, cli.Env{
+			Getenv: func(k string) string { return env[k] }, Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &errb,
+		})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	for range 100 {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			return addr
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("server never answered: %s", errb.String())
+	return ""
 }

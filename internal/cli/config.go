@@ -6,8 +6,11 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
+
+	"github.com/keyhole/keyhole/internal/secret"
 )
 
 // Config is the server's configuration: flags, then KEYHOLE_* variables,
@@ -19,10 +22,19 @@ type Config struct {
 	Issuer   string // public base URL
 	LogJSON  bool   // JSON logs instead of text
 	Signup   bool   // whether /signup takes new accounts
+	// SecretKey is the server key, base64 of 32 bytes, from
+	// KEYHOLE_SECRET_KEY or the file --secret-key-file names. Empty on
+	// SQLite means the key generated into DataDir; PostgreSQL, shared by
+	// replicas, needs it set.
+	SecretKey string
+
+	// problems are settings that could not be read, reported by validate
+	// with the rest.
+	problems []string
 }
 
-// storeFlags registers the flags that choose the database, shared by serve
-// and the admin commands.
+// storeFlags registers the flags that choose the database and the server
+// key, shared by serve and the admin commands.
 func (c *Config) storeFlags(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.DataDir, "data-dir", envOr(getenv, "KEYHOLE_DATA_DIR", "./keyhole-data"), "folder for the embedded database and the server key (env KEYHOLE_DATA_DIR)")
 	db := getenv("KEYHOLE_DATABASE")
@@ -30,7 +42,69 @@ func (c *Config) storeFlags(fs *flag.FlagSet, getenv func(string) string) {
 		db = getenv("DATABASE_URL")
 	}
 	fs.StringVar(&c.Database, "database", db, "PostgreSQL URL postgres://…; empty uses SQLite in --data-dir (env KEYHOLE_DATABASE or DATABASE_URL)")
+	c.SecretKey = getenv("KEYHOLE_SECRET_KEY")
+	fs.Func("secret-key-file", "`path` of a file holding the server key, base64 of 32 bytes (env KEYHOLE_SECRET_KEY_FILE;\nKEYHOLE_SECRET_KEY holds the key itself). Required with --database: every replica needs\nthe same key; make one with 'keyhole admin:generate-key'. Without it, SQLite keeps a key\ngenerated in --data-dir", func(path string) error {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("read the secret key file: %w", err)
+		}
+		c.SecretKey = strings.TrimSpace(string(b))
+		return nil
+	})
+	if f := getenv("KEYHOLE_SECRET_KEY_FILE"); f != "" {
+		if err := fs.Set("secret-key-file", f); err != nil {
+			c.problems = append(c.problems, "KEYHOLE_SECRET_KEY_FILE: "+err.Error())
+		}
+	}
 }
+
+// boolFlag registers a boolean setting whose default comes from the
+// environment variable env: the usual spellings of true and false, and
+// nothing else, are accepted in both places.
+func (c *Config) boolFlag(fs *flag.FlagSet, p *bool, name string, def bool, getenv func(string) string, env, usage string) {
+	*p = def
+	if v := getenv(env); v != "" {
+		b, ok := parseBool(v)
+		if !ok {
+			c.problems = append(c.problems, fmt.Sprintf("%s=%q must be true or false (or 1/0, yes/no, on/off)", env, v))
+		}
+		*p = b
+	}
+	fs.Var(boolValue{p}, name, usage+" (env "+env+")")
+}
+
+// parseBool reads the usual spellings of a boolean, in any case.
+func parseBool(s string) (v, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "1", "t", "true", "y", "yes", "on":
+		return true, true
+	case "0", "f", "false", "n", "no", "off":
+		return false, true
+	}
+	return false, false
+}
+
+// boolValue is a flag.Value for a boolean flag that accepts parseBool's
+// spellings: --signup, --signup=no.
+type boolValue struct{ p *bool }
+
+func (b boolValue) String() string {
+	if b.p == nil {
+		return "false"
+	}
+	return strconv.FormatBool(*b.p)
+}
+
+func (b boolValue) Set(s string) error {
+	v, ok := parseBool(s)
+	if !ok {
+		return fmt.Errorf("%q is not true or false", s)
+	}
+	*b.p = v
+	return nil
+}
+
+func (b boolValue) IsBoolFlag() bool { return true }
 
 func envOr(getenv func(string) string, key, def string) string {
 	if v := getenv(key); v != "" {
@@ -56,13 +130,22 @@ func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 
 // validate returns every problem of c at once, or nil.
 func (c *Config) validate(serving bool) error {
-	var problems []string
+	problems := append([]string(nil), c.problems...)
 	if c.Database == "" {
 		if strings.TrimSpace(c.DataDir) == "" {
 			problems = append(problems, "--data-dir must not be empty when no --database is given")
 		}
 	} else if u, err := url.Parse(c.Database); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		problems = append(problems, "--database must be a postgres:// or postgresql:// URL")
+	} else if c.SecretKey == "" {
+		problems = append(problems, "--database needs the server key in KEYHOLE_SECRET_KEY (or a file named by --secret-key-file): "+
+			"every replica on this database must use the same key, or they cannot read each other's secrets. "+
+			"Generate one with `keyhole admin:generate-key` (or `openssl rand -base64 32`) and give it to every replica")
+	}
+	if c.SecretKey != "" {
+		if _, err := secret.DecodeKey(c.SecretKey); err != nil {
+			problems = append(problems, "the server key (KEYHOLE_SECRET_KEY or --secret-key-file) must be 32 bytes in base64")
+		}
 	}
 	if serving {
 		host, port, err := net.SplitHostPort(c.Addr)

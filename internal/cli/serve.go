@@ -27,8 +27,8 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.Addr, "addr", envOr(env.Getenv, "KEYHOLE_ADDR", "127.0.0.1:5000"), "listen address (env KEYHOLE_ADDR)")
 	fs.StringVar(&cfg.Issuer, "issuer", env.Getenv("KEYHOLE_ISSUER"), "public base URL; default http://<addr> (env KEYHOLE_ISSUER)")
-	fs.BoolVar(&cfg.Signup, "signup", envOr(env.Getenv, "KEYHOLE_SIGNUP", "true") != "false", "let people sign up at /signup (env KEYHOLE_SIGNUP=false turns it off)")
-	fs.BoolVar(&cfg.LogJSON, "log-json", env.Getenv("KEYHOLE_LOG_JSON") == "true", "log as JSON (env KEYHOLE_LOG_JSON=true)")
+	cfg.boolFlag(fs, &cfg.Signup, "signup", true, env.Getenv, "KEYHOLE_SIGNUP", "let people sign up at /signup")
+	cfg.boolFlag(fs, &cfg.LogJSON, "log-json", false, env.Getenv, "KEYHOLE_LOG_JSON", "log as JSON")
 	cfg.storeFlags(fs, env.Getenv)
 	if err := parse(fs, args, env.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -46,7 +46,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	key, err := secret.LoadKey(env.Getenv("KEYHOLE_SECRET_KEY"), cfg.DataDir)
+	key, err := secret.LoadKey(cfg.SecretKey, cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("server key: %w", err)
 	}

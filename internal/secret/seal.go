@@ -144,3 +144,14 @@ func decodeKey(s, from string) ([]byte, error) {
 	}
 	return nil, fmt.Errorf("secret: %s must be %d bytes in base64 (generate one with: openssl rand -base64 32)", from, KeyLen)
 }
+
+// DecodeKey reads a server key given as base64 (standard or URL-safe, with
+// or without padding), as KEYHOLE_SECRET_KEY holds it.
+func DecodeKey(s string) ([]byte, error) { return decodeKey(strings.TrimSpace(s), "the server key") }
+
+// NewKey returns a new random server key in standard base64.
+func NewKey() string {
+	key := make([]byte, KeyLen)
+	rand.Read(key)
+	return base64.StdEncoding.EncodeToString(key)
+}

@@ -67,13 +67,11 @@ func (s *Service) CreateAccount(ctx context.Context, in NewAccount) (keyhole.Acc
 	return a, nil
 }
 
-var errClientActor = keyhole.Errorf(keyhole.Forbidden, "This token acts for an OAuth client (client credentials), not for an account: it cannot reach account resources.")
-
 // Account returns the actor's own account. Forbidden for a client acting
 // as itself.
 func (s *Service) Account(ctx context.Context, actor Actor) (keyhole.Account, error) {
-	if actor.AccountID == "" {
-		return keyhole.Account{}, errClientActor
+	if err := actor.needAccount(); err != nil {
+		return keyhole.Account{}, err
 	}
 	a, err := s.store.Account(ctx, actor.AccountID)
 	return a, storeErr(err, "account")
@@ -95,8 +93,8 @@ type AccountUpdate struct {
 // authorization and session of the account, so that whoever knew the old
 // password is locked out; the caller's own authorization stays.
 func (s *Service) UpdateAccount(ctx context.Context, actor Actor, in AccountUpdate) (keyhole.Account, error) {
-	if actor.AccountID == "" {
-		return keyhole.Account{}, errClientActor
+	if err := actor.needAccount(); err != nil {
+		return keyhole.Account{}, err
 	}
 	cur, err := s.store.Account(ctx, actor.AccountID)
 	if err != nil {

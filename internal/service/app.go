@@ -33,8 +33,8 @@ type AppParams struct {
 // createApp creates an app owned by the actor's account. Without a name it
 // gets a generated one.
 func (s *Service) createApp(ctx context.Context, actor Actor, p AppParams) (keyhole.App, error) {
-	if actor.AccountID == "" {
-		return keyhole.App{}, keyhole.Errorf(keyhole.Forbidden, "Only an account can own apps.")
+	if err := actor.needAccount(); err != nil {
+		return keyhole.App{}, err
 	}
 	now := s.clock()
 	app := keyhole.App{
@@ -115,9 +115,10 @@ func appErr(err error, name string) error {
 func (s *Service) app(ctx context.Context, actor Actor, idOrName string) (keyhole.App, error) {
 	var app keyhole.App
 	var err error
+	if err := actor.needAccount(); err != nil {
+		return keyhole.App{}, err
+	}
 	switch {
-	case actor.AccountID == "":
-		return keyhole.App{}, keyhole.NotFoundError("app")
 	case validID(idOrName):
 		app, err = s.store.App(ctx, idOrName)
 	case appNamePattern.MatchString(idOrName):
@@ -136,8 +137,8 @@ func (s *Service) app(ctx context.Context, actor Actor, idOrName string) (keyhol
 
 // apps lists the actor's apps, one page of r.
 func (s *Service) apps(ctx context.Context, actor Actor, r store.Range) ([]keyhole.App, error) {
-	if actor.AccountID == "" {
-		return []keyhole.App{}, nil
+	if err := actor.needAccount(); err != nil {
+		return nil, err
 	}
 	list, err := s.store.ListApps(ctx, actor.AccountID, r)
 	return list, storeErr(err, "app")

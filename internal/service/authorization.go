@@ -142,8 +142,8 @@ func (s *Service) Authorization(ctx context.Context, actor Actor, id string) (Au
 }
 
 func (s *Service) ownAuthorization(ctx context.Context, actor Actor, id string) (keyhole.Authorization, error) {
-	if actor.AccountID == "" {
-		return keyhole.Authorization{}, keyhole.NotFoundError("authorization")
+	if err := actor.needAccount(); err != nil {
+		return keyhole.Authorization{}, err
 	}
 	var auth keyhole.Authorization
 	var err error

@@ -32,8 +32,8 @@ type ClientParams struct {
 
 // CreateClient registers an OAuth client owned by the actor's account.
 func (s *Service) CreateClient(ctx context.Context, actor Actor, p ClientParams) (ClientInfo, error) {
-	if actor.AccountID == "" {
-		return ClientInfo{}, keyhole.Errorf(keyhole.Forbidden, "Only an account can register OAuth clients.")
+	if err := actor.needAccount(); err != nil {
+		return ClientInfo{}, err
 	}
 	var problems []string
 	if p.Name == nil {
@@ -137,7 +137,10 @@ func (s *Service) clientInfo(c keyhole.Client) (ClientInfo, error) {
 
 // ownClient returns one of the actor's clients; NotFound for another's.
 func (s *Service) ownClient(ctx context.Context, actor Actor, id string) (keyhole.Client, error) {
-	if !validID(id) || actor.AccountID == "" {
+	if err := actor.needAccount(); err != nil {
+		return keyhole.Client{}, err
+	}
+	if !validID(id) {
 		return keyhole.Client{}, keyhole.NotFoundError("client")
 	}
 	c, err := s.store.Client(ctx, id)
@@ -161,8 +164,8 @@ func (s *Service) Client(ctx context.Context, actor Actor, id string) (ClientInf
 
 // Clients lists the actor's clients, one page of r.
 func (s *Service) Clients(ctx context.Context, actor Actor, r store.Range) ([]ClientInfo, error) {
-	if actor.AccountID == "" {
-		return nil, nil
+	if err := actor.needAccount(); err != nil {
+		return nil, err
 	}
 	list, err := s.store.ListClients(ctx, actor.AccountID, r)
 	if err != nil {

@@ -162,8 +162,8 @@ func (s *Service) EndSession(ctx context.Context, cookie string) error {
 
 // Sessions lists the actor's live login sessions, one page of r.
 func (s *Service) Sessions(ctx context.Context, actor Actor, r store.Range) ([]keyhole.Session, error) {
-	if actor.AccountID == "" {
-		return []keyhole.Session{}, nil
+	if err := actor.needAccount(); err != nil {
+		return nil, err
 	}
 	list, err := s.store.ListSessions(ctx, actor.AccountID, r)
 	if err != nil {
@@ -186,7 +186,10 @@ func (s *Service) DeleteSession(ctx context.Context, actor Actor, id string) (ke
 	if id == "~" {
 		id = actor.Authorization.SessionID
 	}
-	if actor.AccountID == "" || !validID(id) {
+	if err := actor.needAccount(); err != nil {
+		return keyhole.Session{}, err
+	}
+	if !validID(id) {
 		return keyhole.Session{}, keyhole.NotFoundError("session")
 	}
 	ss, err := s.store.Session(ctx, id)

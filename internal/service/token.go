@@ -22,6 +22,17 @@ type Actor struct {
 	IP string
 }
 
+var errClientActor = keyhole.Errorf(keyhole.Forbidden, "This token acts for an OAuth client (client credentials), not for an account: it cannot reach account resources.")
+
+// needAccount is the one rule for a client acting as itself: it owns no
+// account resources, so every account route answers Forbidden, naming why.
+func (a Actor) needAccount() error {
+	if a.AccountID == "" {
+		return errClientActor
+	}
+	return nil
+}
+
 // Can reports whether the actor's scopes include need.
 func (a Actor) Can(need keyhole.Scope) bool { return keyhole.Grants(a.Scope, need) }
 
