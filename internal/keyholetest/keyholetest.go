@@ -145,6 +145,9 @@ type Options struct {
 	Log *slog.Logger
 	// NoSignup turns /signup off.
 	NoSignup bool
+	// Key is the server key; nil makes a random one. Servers that stand
+	// for replicas of one deployment share it.
+	Key []byte
 }
 
 // NewServer starts a Keyhole server for the test, closed when it ends.
@@ -159,8 +162,11 @@ func NewServer(tb testing.TB, o Options) *Server {
 	if o.RateLimit == 0 {
 		o.RateLimit = 4500
 	}
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
+	key := o.Key
+	if key == nil {
+		key = make([]byte, 32)
+		_, _ = rand.Read(key)
+	}
 	sealer, err := secret.NewSealer(key)
 	if err != nil {
 		tb.Fatal(err)
