@@ -77,8 +77,20 @@ func (s *DB) migrate(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 			return err
 		}
-		var current int
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		rows, err := tx.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+		if err != nil {
+			return err
+		}
+		applied := map[int]bool{}
+		for rows.Next() {
+			var v int
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return err
+			}
+			applied[v] = true
+		}
+		if err := rows.Close(); err != nil {
 			return err
 		}
 		for _, name := range names {
@@ -87,7 +99,9 @@ func (s *DB) migrate(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("migration %s: name must start with a number", base)
 			}
-			if v <= current {
+			// Every migration not applied yet runs, in order, even one
+			// numbered below the newest applied (added on another branch).
+			if applied[v] {
 				continue
 			}
 			body, err := migrations.ReadFile(name)
