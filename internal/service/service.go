@@ -208,18 +208,21 @@ const (
 func (s *Service) Sweep(ctx context.Context) error {
 	now := s.clock()
 	counts := map[string]int64{}
+	at := func(del func(context.Context, time.Time, int) (int64, error)) func(context.Context, int) (int64, error) {
+		return func(ctx context.Context, n int) (int64, error) { return del(ctx, now, n) }
+	}
 	for _, step := range []struct {
 		what string
-		run  func(context.Context, time.Time, int) (int64, error)
-		at   time.Time
+		run  func(context.Context, int) (int64, error)
 	}{
-		{"tokens", s.store.DeleteExpiredTokens, now},
-		{"sessions", s.store.DeleteExpiredSessions, now},
-		{"device_grants", s.store.DeleteExpiredDeviceGrants, now},
-		{"successors", s.store.ClearSuccessors, now.Add(-s.refreshGrace)},
+		{"tokens", at(s.store.DeleteExpiredTokens)},
+		{"sessions", at(s.store.DeleteExpiredSessions)},
+		{"device_grants", at(s.store.DeleteExpiredDeviceGrants)},
+		// The grace is measured by the database's clock, as rotation does.
+		{"successors", func(ctx context.Context, n int) (int64, error) { return s.store.ClearSuccessors(ctx, s.refreshGrace, n) }},
 	} {
 		for {
-			n, err := step.run(ctx, step.at, sweepBatch)
+			n, err := step.run(ctx, sweepBatch)
 			if err != nil {
 				return storeErr(err, "sweep")
 			}

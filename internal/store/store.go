@@ -192,10 +192,10 @@ type Store interface {
 	// DeleteExpiredTokens deletes at most limit tokens whose ExpiresAt is
 	// set and not after before, and returns how many.
 	DeleteExpiredTokens(ctx context.Context, before time.Time, limit int) (int64, error)
-	// ClearSuccessors forgets, on at most limit used refresh tokens used at
-	// or before before, the successor stored for repeats, and returns how
-	// many.
-	ClearSuccessors(ctx context.Context, before time.Time, limit int) (int64, error)
+	// ClearSuccessors forgets, on at most limit refresh tokens used at
+	// least grace ago by the database's clock (the one RotateRefreshToken
+	// decides by), the successor stored for repeats, and returns how many.
+	ClearSuccessors(ctx context.Context, grace time.Duration, limit int) (int64, error)
 
 	// CreateSession is a sign-in, atomically: if the account's
 	// CredentialsVersion still equals version (ErrStale otherwise, when the

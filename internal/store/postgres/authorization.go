@@ -324,10 +324,11 @@ func (db *DB) DeleteExpiredTokens(ctx context.Context, before time.Time, limit i
 		`DELETE FROM tokens WHERE id IN (SELECT id FROM tokens WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, before, limit)
 }
 
-// ClearSuccessors forgets up to limit successors of tokens used at or
-// before before.
-func (db *DB) ClearSuccessors(ctx context.Context, before time.Time, limit int) (int64, error) {
+// ClearSuccessors forgets up to limit successors of tokens used at least
+// grace ago, by the database's clock.
+func (db *DB) ClearSuccessors(ctx context.Context, grace time.Duration, limit int) (int64, error) {
 	return exec(ctx, db.pool, "clear successors",
 		`UPDATE tokens SET successor = NULL WHERE id IN (
-			SELECT id FROM tokens WHERE successor IS NOT NULL AND used_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, before, limit)
+			SELECT id FROM tokens WHERE successor IS NOT NULL AND used_at <= now() - $1 * INTERVAL '1 microsecond'
+			LIMIT $2 FOR UPDATE SKIP LOCKED)`, grace.Microseconds(), limit)
 }

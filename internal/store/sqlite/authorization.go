@@ -320,9 +320,9 @@ func (s *DB) DeleteExpiredTokens(ctx context.Context, before time.Time, limit in
 		micros(before), limit)
 }
 
-// ClearSuccessors forgets up to limit successors of tokens used at or
-// before before.
-func (s *DB) ClearSuccessors(ctx context.Context, before time.Time, limit int) (int64, error) {
-	return deleteBatch(ctx, s.run, `UPDATE tokens SET successor = NULL WHERE id IN (SELECT id FROM tokens WHERE successor IS NOT NULL AND used_at <= ? LIMIT ?)`,
-		micros(before), limit)
+// ClearSuccessors forgets up to limit successors of tokens used at least
+// grace ago, by the database's clock.
+func (s *DB) ClearSuccessors(ctx context.Context, grace time.Duration, limit int) (int64, error) {
+	return deleteBatch(ctx, s.run, `UPDATE tokens SET successor = NULL WHERE id IN (
+		SELECT id FROM tokens WHERE successor IS NOT NULL AND used_at <= `+nowMicros+` - ? LIMIT ?)`, grace.Microseconds(), limit)
 }
