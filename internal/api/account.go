@@ -85,6 +85,10 @@ func (a *API) rateLimits() http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		actor := actorFrom(r.Context())
+		if err := actor.NeedAccount(); err != nil {
+			a.error(w, r, err)
+			return
+		}
 		remaining := 0
 		if a.limiter != nil {
 			remaining = a.limiter.Remaining(actorRateKey(actor))

@@ -70,7 +70,7 @@ func (s *Service) CreateAccount(ctx context.Context, in NewAccount) (keyhole.Acc
 // Account returns the actor's own account. Forbidden for a client acting
 // as itself.
 func (s *Service) Account(ctx context.Context, actor Actor) (keyhole.Account, error) {
-	if err := actor.needAccount(); err != nil {
+	if err := actor.NeedAccount(); err != nil {
 		return keyhole.Account{}, err
 	}
 	a, err := s.store.Account(ctx, actor.AccountID)
@@ -93,7 +93,7 @@ type AccountUpdate struct {
 // authorization and session of the account, so that whoever knew the old
 // password is locked out; the caller's own authorization stays.
 func (s *Service) UpdateAccount(ctx context.Context, actor Actor, in AccountUpdate) (keyhole.Account, error) {
-	if err := actor.needAccount(); err != nil {
+	if err := actor.NeedAccount(); err != nil {
 		return keyhole.Account{}, err
 	}
 	cur, err := s.store.Account(ctx, actor.AccountID)

@@ -33,7 +33,7 @@ type AppParams struct {
 // createApp creates an app owned by the actor's account. Without a name it
 // gets a generated one.
 func (s *Service) createApp(ctx context.Context, actor Actor, p AppParams) (keyhole.App, error) {
-	if err := actor.needAccount(); err != nil {
+	if err := actor.NeedAccount(); err != nil {
 		return keyhole.App{}, err
 	}
 	now := s.clock()
@@ -115,7 +115,7 @@ func appErr(err error, name string) error {
 func (s *Service) app(ctx context.Context, actor Actor, idOrName string) (keyhole.App, error) {
 	var app keyhole.App
 	var err error
-	if err := actor.needAccount(); err != nil {
+	if err := actor.NeedAccount(); err != nil {
 		return keyhole.App{}, err
 	}
 	switch {
@@ -137,7 +137,7 @@ func (s *Service) app(ctx context.Context, actor Actor, idOrName string) (keyhol
 
 // apps lists the actor's apps, one page of r.
 func (s *Service) apps(ctx context.Context, actor Actor, r store.Range) ([]keyhole.App, error) {
-	if err := actor.needAccount(); err != nil {
+	if err := actor.NeedAccount(); err != nil {
 		return nil, err
 	}
 	list, err := s.store.ListApps(ctx, actor.AccountID, r)

@@ -142,7 +142,7 @@ func (s *Service) Authorization(ctx context.Context, actor Actor, id string) (Au
 }
 
 func (s *Service) ownAuthorization(ctx context.Context, actor Actor, id string) (keyhole.Authorization, error) {
-	if err := actor.needAccount(); err != nil {
+	if err := actor.NeedAccount(); err != nil {
 		return keyhole.Authorization{}, err
 	}
 	var auth keyhole.Authorization

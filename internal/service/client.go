@@ -32,7 +32,7 @@ type ClientParams struct {
 
 // CreateClient registers an OAuth client owned by the actor's account.
 func (s *Service) CreateClient(ctx context.Context, actor Actor, p ClientParams) (ClientInfo, error) {
-	if err := actor.needAccount(); err != nil {
+	if err := actor.NeedAccount(); err != nil {
 		return ClientInfo{}, err
 	}
 	var problems []string
@@ -137,7 +137,7 @@ func (s *Service) clientInfo(c keyhole.Client) (ClientInfo, error) {
 
 // ownClient returns one of the actor's clients; NotFound for another's.
 func (s *Service) ownClient(ctx context.Context, actor Actor, id string) (keyhole.Client, error) {
-	if err := actor.needAccount(); err != nil {
+	if err := actor.NeedAccount(); err != nil {
 		return keyhole.Client{}, err
 	}
 	if !validID(id) {
@@ -164,7 +164,7 @@ func (s *Service) Client(ctx context.Context, actor Actor, id string) (ClientInf
 
 // Clients lists the actor's clients, one page of r.
 func (s *Service) Clients(ctx context.Context, actor Actor, r store.Range) ([]ClientInfo, error) {
-	if err := actor.needAccount(); err != nil {
+	if err := actor.NeedAccount(); err != nil {
 		return nil, err
 	}
 	list, err := s.store.ListClients(ctx, actor.AccountID, r)

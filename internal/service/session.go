@@ -162,7 +162,7 @@ func (s *Service) EndSession(ctx context.Context, cookie string) error {
 
 // Sessions lists the actor's live login sessions, one page of r.
 func (s *Service) Sessions(ctx context.Context, actor Actor, r store.Range) ([]keyhole.Session, error) {
-	if err := actor.needAccount(); err != nil {
+	if err := actor.NeedAccount(); err != nil {
 		return nil, err
 	}
 	list, err := s.store.ListSessions(ctx, actor.AccountID, r)
@@ -186,7 +186,7 @@ func (s *Service) DeleteSession(ctx context.Context, actor Actor, id string) (ke
 	if id == "~" {
 		id = actor.Authorization.SessionID
 	}
-	if err := actor.needAccount(); err != nil {
+	if err := actor.NeedAccount(); err != nil {
 		return keyhole.Session{}, err
 	}
 	if !validID(id) {

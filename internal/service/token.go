@@ -24,9 +24,9 @@ type Actor struct {
 
 var errClientActor = keyhole.Errorf(keyhole.Forbidden, "This token acts for an OAuth client (client credentials), not for an account: it cannot reach account resources.")
 
-// needAccount is the one rule for a client acting as itself: it owns no
+// NeedAccount is the one rule for a client acting as itself: it owns no
 // account resources, so every account route answers Forbidden, naming why.
-func (a Actor) needAccount() error {
+func (a Actor) NeedAccount() error {
 	if a.AccountID == "" {
 		return errClientActor
 	}
