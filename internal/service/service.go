@@ -70,9 +70,12 @@ const (
 	PasswordWait = 3 * time.Second
 )
 
-// DefaultPasswordSlots runs as many password hashes at once as there are
-// processors, at most 4: each takes 19 MiB (secret.OWASP) while it runs.
-var DefaultPasswordSlots = min(runtime.GOMAXPROCS(0), 4)
+// DefaultPasswordSlots runs at most two password hashes at once (one on a
+// single processor). Each takes 19 MiB (secret.OWASP) while it runs, and
+// the garbage collector lets the heap grow to about twice what is live, so
+// two slots keep a burst of sign-ins near 150 MB; they still check some 50
+// passwords a second, and replicas add more.
+var DefaultPasswordSlots = min(runtime.GOMAXPROCS(0), 2)
 
 // Service implements Keyhole's use cases over a store.
 type Service struct {
