@@ -222,7 +222,9 @@ func (s *Service) Sweep(ctx context.Context) error {
 		{"sessions", at(s.store.DeleteExpiredSessions)},
 		{"device_grants", at(s.store.DeleteExpiredDeviceGrants)},
 		// The grace is measured by the database's clock, as rotation does.
-		{"successors", func(ctx context.Context, n int) (int64, error) { return s.store.ClearSuccessors(ctx, s.refreshGrace, n) }},
+		{"successors", func(ctx context.Context, n int) (int64, error) {
+			return s.store.ClearSuccessors(ctx, s.refreshGrace, n)
+		}},
 	} {
 		for {
 			n, err := step.run(ctx, sweepBatch)
