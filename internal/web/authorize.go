@@ -8,15 +8,6 @@ import (
 	"github.com/keyhole/keyhole/internal/service"
 )
 
-// redirectErrors maps the errors an authorization request can meet, once
-// its client and redirect URI are verified, to RFC 6749 §4.1.2.1 codes.
-var redirectErrors = map[string]string{
-	keyhole.Invalid:             "invalid_request",
-	keyhole.InvalidScope:        "invalid_scope",
-	keyhole.UnsupportedResponse: "unsupported_response_type",
-	keyhole.AccessDenied:        "access_denied",
-}
-
 // authorizeParams are the authorization request parameters (RFC 6749
 // §4.1.1, RFC 7636 §4.3) that the sign-in page carries along.
 var authorizeParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method"}
@@ -155,7 +146,7 @@ func (h *Web) answer(w http.ResponseWriter, r *http.Request, req service.Authori
 // refuse sends an error to the client (RFC 6749 §4.1.2.1), or shows it
 // when it has no RFC code.
 func (h *Web) refuse(w http.ResponseWriter, r *http.Request, req service.AuthorizeRequest, err error) {
-	code, ok := redirectErrors[keyhole.ErrorCode(err)]
+	code, ok := redirectCode(err)
 	if !ok {
 		h.fail(w, r, err)
 		return
@@ -167,7 +158,7 @@ func (h *Web) refuse(w http.ResponseWriter, r *http.Request, req service.Authori
 // not signed in: it names the application and offers the way back, which
 // is the RFC's error answer, behind a link.
 func (h *Web) backToClient(w http.ResponseWriter, r *http.Request, req service.AuthorizeRequest, err error) {
-	code, ok := redirectErrors[keyhole.ErrorCode(err)]
+	code, ok := redirectCode(err)
 	if !ok {
 		h.fail(w, r, err)
 		return

@@ -225,25 +225,35 @@ func (h *Web) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 }
 
 // errorPages maps each domain error code to the status and title of its
-// page: the one mapping of this surface. Internal errors (and any code not
-// listed) get a generic page and a log line.
+// page and, for the errors an authorization request can meet once its
+// client and redirect URI are verified, the RFC 6749 §4.1.2.1 code it is
+// answered to the client with: the one mapping of this surface. Internal
+// errors (and any code not listed) get a generic page and a log line.
 var errorPages = map[string]struct {
 	status int
 	title  string
+	rfc    string
 }{
-	keyhole.Invalid:             {http.StatusBadRequest, "That did not work"},
-	keyhole.BadRequest:          {http.StatusBadRequest, "That did not work"},
-	keyhole.InvalidScope:        {http.StatusBadRequest, "That did not work"},
-	keyhole.UnsupportedResponse: {http.StatusBadRequest, "That did not work"},
-	keyhole.InvalidGrant:        {http.StatusBadRequest, "That did not work"},
-	keyhole.Unauthorized:        {http.StatusUnauthorized, "Please sign in"},
-	keyhole.TwoFactor:           {http.StatusUnauthorized, "Second factor needed"},
-	keyhole.Forbidden:           {http.StatusForbidden, "Not allowed"},
-	keyhole.AccessDenied:        {http.StatusForbidden, "Not allowed"},
-	keyhole.NotFound:            {http.StatusNotFound, "Not found"},
-	keyhole.Conflict:            {http.StatusConflict, "That did not work"},
-	keyhole.RateLimited:         {http.StatusTooManyRequests, "Too many attempts"},
-	keyhole.Unavailable:         {http.StatusServiceUnavailable, "Busy"},
+	keyhole.Invalid:             {http.StatusBadRequest, "That did not work", "invalid_request"},
+	keyhole.BadRequest:          {http.StatusBadRequest, "That did not work", ""},
+	keyhole.InvalidScope:        {http.StatusBadRequest, "That did not work", "invalid_scope"},
+	keyhole.UnsupportedResponse: {http.StatusBadRequest, "That did not work", "unsupported_response_type"},
+	keyhole.InvalidGrant:        {http.StatusBadRequest, "That did not work", ""},
+	keyhole.Unauthorized:        {http.StatusUnauthorized, "Please sign in", ""},
+	keyhole.TwoFactor:           {http.StatusUnauthorized, "Second factor needed", ""},
+	keyhole.Forbidden:           {http.StatusForbidden, "Not allowed", ""},
+	keyhole.AccessDenied:        {http.StatusForbidden, "Not allowed", "access_denied"},
+	keyhole.NotFound:            {http.StatusNotFound, "Not found", ""},
+	keyhole.Conflict:            {http.StatusConflict, "That did not work", ""},
+	keyhole.RateLimited:         {http.StatusTooManyRequests, "Too many attempts", ""},
+	keyhole.Unavailable:         {http.StatusServiceUnavailable, "Busy", ""},
+}
+
+// redirectCode returns the RFC 6749 code err is answered to a client with,
+// or false when it must be shown on a page instead.
+func redirectCode(err error) (string, bool) {
+	p := errorPages[keyhole.ErrorCode(err)]
+	return p.rfc, p.rfc != ""
 }
 
 // status returns the status err is shown with, and says how long to wait
