@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -212,7 +213,11 @@ func serveFor(t *testing.T, env map[string]string) string {
 	var errb bytes.Buffer
 	go func() {
 		defer close(done)
-		cli.Main(ctx, []string{"keyhole", "serve", "--addr", addr, "--data-dir", t.TempDir()}, cli.Env{
+		args := []string{"keyhole", "serve", "--addr", addr}
+		if env["KEYHOLE_DATA_DIR"] == "" {
+			args = append(args, "--data-dir", t.TempDir())
+		}
+		cli.Main(ctx, args, cli.Env{
 			Getenv: func(k string) string { return env[k] }, Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &errb,
 		})
 	}()
@@ -226,4 +231,45 @@ func serveFor(t *testing.T, env map[string]string) string {
 	}
 	t.Fatalf("server never answered: %s", errb.String())
 	return ""
+}
+
+// TestRateLimitSetting: --rate-limit (or KEYHOLE_RATE_LIMIT) sets the
+// per-account budget the API answers in RateLimit-Remaining.
+func TestRateLimitSetting(t *testing.T) {
+	for _, bad := range []string{"0", "-5", "lots", "10/minute"} {
+		if code, _, stderr := run(t, nil, "", "serve", "--rate-limit", bad); code != cli.ExitUsage {
+			t.Errorf("--rate-limit %s: exit %d %s", bad, code, stderr)
+		}
+	}
+	if code, _, stderr := run(t, map[string]string{"KEYHOLE_RATE_LIMIT": "many"}, "", "serve"); code != cli.ExitUsage || !strings.Contains(stderr, "KEYHOLE_RATE_LIMIT") {
+		t.Errorf("KEYHOLE_RATE_LIMIT=many: exit %d %s", code, stderr)
+	}
+	dir := t.TempDir()
+	env := map[string]string{"KEYHOLE_RATE_LIMIT": "250/hour", "KEYHOLE_DATA_DIR": dir}
+	if code, _, stderr := run(t, env, "correct horse battery\n", "admin:create-account", "--email", "ada@example.com"); code != 0 {
+		t.Fatalf("create account: %s", stderr)
+	}
+	addr := serveFor(t, env)
+	req, _ := http.NewRequest("POST", "http://"+addr+"/oauth/authorizations", strings.NewReader(`{"scope":["global"]}`))
+	req.SetBasicAuth("ada@example.com", "correct horse battery")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		AccessToken struct{ Token string } `json:"access_token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	req, _ = http.NewRequest("GET", "http://"+addr+"/account", nil)
+	req.Header.Set("Authorization", "Bearer "+body.AccessToken.Token)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("RateLimit-Remaining"); resp.StatusCode != 200 || got != "249" {
+		t.Errorf("GET /account: %d, RateLimit-Remaining = %q, want 249 of the 250/hour budget", resp.StatusCode, got)
+	}
 }

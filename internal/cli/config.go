@@ -27,6 +27,9 @@ type Config struct {
 	// SQLite means the key generated into DataDir; PostgreSQL, shared by
 	// replicas, needs it set.
 	SecretKey string
+	// RateLimit is how many Platform API calls an account may make per
+	// hour.
+	RateLimit int
 
 	// problems are settings that could not be read, reported by validate
 	// with the rest.
@@ -71,6 +74,16 @@ func (c *Config) boolFlag(fs *flag.FlagSet, p *bool, name string, def bool, gete
 		*p = b
 	}
 	fs.Var(boolValue{p}, name, usage+" (env "+env+")")
+}
+
+// setRateLimit reads a rate limit written N or N/hour.
+func (c *Config) setRateLimit(s string) error {
+	n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(s), "/hour"))
+	if err != nil || n <= 0 {
+		return fmt.Errorf("%q must be a positive number of calls per hour, like 4500/hour", s)
+	}
+	c.RateLimit = n
+	return nil
 }
 
 // parseBool reads the usual spellings of a boolean, in any case.

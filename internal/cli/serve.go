@@ -29,6 +29,13 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	fs.StringVar(&cfg.Issuer, "issuer", env.Getenv("KEYHOLE_ISSUER"), "public base URL; default http://<addr> (env KEYHOLE_ISSUER)")
 	cfg.boolFlag(fs, &cfg.Signup, "signup", true, env.Getenv, "KEYHOLE_SIGNUP", "let people sign up at /signup")
 	cfg.boolFlag(fs, &cfg.LogJSON, "log-json", false, env.Getenv, "KEYHOLE_LOG_JSON", "log as JSON")
+	cfg.RateLimit = 4500
+	fs.Func("rate-limit", "Platform API calls each account may make per hour, as `N/hour` or N (env KEYHOLE_RATE_LIMIT; default 4500/hour, Heroku's)", cfg.setRateLimit)
+	if v := env.Getenv("KEYHOLE_RATE_LIMIT"); v != "" {
+		if err := cfg.setRateLimit(v); err != nil {
+			cfg.problems = append(cfg.problems, "KEYHOLE_RATE_LIMIT: "+err.Error())
+		}
+	}
 	cfg.storeFlags(fs, env.Getenv)
 	if err := parse(fs, args, env.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -69,7 +76,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	}
 	handler := server.New(server.Config{
 		Service: svc, Keys: sealer, Log: log, Issuer: issuer, Signup: cfg.Signup,
-		Limiter: ratelimit.New(4500, time.Hour, time.Now),
+		Limiter: ratelimit.New(cfg.RateLimit, time.Hour, time.Now),
 	})
 	srv := &http.Server{
 		Handler:           handler,
