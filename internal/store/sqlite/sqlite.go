@@ -28,8 +28,9 @@ var migrations embed.FS
 
 // DB is a Keyhole store in one SQLite file.
 type DB struct {
-	db  *sql.DB
-	run queryer
+	db    *sql.DB
+	stmts *stmts
+	run   queryer // the database, through kept statements
 }
 
 var _ store.Store = (*DB)(nil)
@@ -59,7 +60,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &DB{db: db, run: db}
+	s := &DB{db: db, stmts: newStmts(db)}
+	s.run = s.stmts
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -73,7 +75,14 @@ func (s *DB) migrate(ctx context.Context) error {
 		return err
 	}
 	sort.Strings(names)
-	return s.tx(ctx, func(tx queryer) error {
+	// A migration file holds several statements: it runs unprepared (a
+	// prepared statement would be only the first one).
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(err)
+	}
+	defer tx.Rollback()
+	err = func() error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 			return err
 		}
@@ -116,7 +125,11 @@ func (s *DB) migrate(ctx context.Context) error {
 			}
 		}
 		return nil
-	})
+	}()
+	if err != nil {
+		return err
+	}
+	return mapErr(tx.Commit())
 }
 
 // mapErr maps driver errors to the store's sentinels by SQLite's extended
@@ -144,7 +157,10 @@ func mapErr(err error) error {
 func (s *DB) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // Close closes the database.
-func (s *DB) Close() error { return s.db.Close() }
+func (s *DB) Close() error {
+	s.stmts.close()
+	return s.db.Close()
+}
 
 // tx runs fn in a write transaction.
 func (s *DB) tx(ctx context.Context, fn func(queryer) error) error {
@@ -152,7 +168,7 @@ func (s *DB) tx(ctx context.Context, fn func(queryer) error) error {
 	if err != nil {
 		return mapErr(err)
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(txStmts{tx, s.stmts}); err != nil {
 		tx.Rollback()
 		return err
 	}
