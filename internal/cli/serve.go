@@ -61,7 +61,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("server key: %w", err)
 	}
-	svc, err := service.New(service.Deps{Store: st, Sealer: sealer, Log: log})
+	svc, err := service.New(service.Deps{Store: server.CacheStore(ctx, st, log), Sealer: sealer, Log: log})
 	if err != nil {
 		return err
 	}

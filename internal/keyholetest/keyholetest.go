@@ -133,7 +133,9 @@ type Server struct {
 
 // Options tune NewServer.
 type Options struct {
-	// Store is the backend; nil means a new SQLite file.
+	// Store is the backend; nil means a new SQLite file. The server puts
+	// its cache in front (Server.Store is the cached store); servers that
+	// stand for processes of one SQLite deployment share a cached store.
 	Store store.Store
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -175,6 +177,12 @@ func NewServer(tb testing.TB, o Options) *Server {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
+	// The cache in front of the store, as keyhole serve has it; on
+	// PostgreSQL it watches the database's change notifications until the
+	// test ends.
+	watch, stopWatch := context.WithCancel(context.Background())
+	tb.Cleanup(stopWatch)
+	o.Store = server.CacheStore(watch, o.Store, log)
 	svc, err := service.New(service.Deps{Store: o.Store, Sealer: sealer, Log: log, Now: o.Now, Password: FastPasswords, RefreshGrace: o.RefreshGrace})
 	if err != nil {
 		tb.Fatal(err)

@@ -20,6 +20,7 @@ type stmts struct {
 	mu      sync.RWMutex
 	m       map[string]*sql.Stmt
 	pending map[string]bool // being prepared in the background
+	bg      sync.WaitGroup  // the background preparations
 	closed  bool
 }
 
@@ -56,14 +57,19 @@ func (s *stmts) get(ctx context.Context, query string) *sql.Stmt {
 	return st
 }
 
+// close closes the kept statements, once the background preparations
+// have ended (so that none opens a connection after the database closes).
 func (s *stmts) close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.bg.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, st := range s.m {
 		st.Close()
 	}
 	clear(s.m)
-	s.closed = true
 }
 
 // ExecContext runs query prepared.
@@ -101,10 +107,12 @@ func (s *stmts) kept(query string) *sql.Stmt {
 	start := !ok && len(s.m) < maxStmts && !s.closed && !s.pending[query]
 	if start {
 		s.pending[query] = true
+		s.bg.Add(1)
 	}
 	s.mu.Unlock()
 	if start {
 		go func() {
+			defer s.bg.Done()
 			s.get(context.Background(), query)
 			s.mu.Lock()
 			delete(s.pending, query)

@@ -1,0 +1,396 @@
+// Package cached puts an in-process cache in front of a store.Store, so
+// that the hot path of every authenticated request — the access token with
+// its authorization, the account, the client — is answered from memory.
+//
+// Invalidation is exact. Every change made through the Store drops what it
+// affects before the call returns, so in one process a revoke, rotation,
+// regeneration, deletion or password change takes effect at once. Changes
+// committed by other processes on a shared database (PostgreSQL replicas)
+// arrive through Invalidate, from the database's notifications; while the
+// notifications cannot be trusted (SetLive, Alive), every read goes to the
+// database, so a missed notification can never keep a revoked token alive.
+// Expired tokens need no invalidation: the service checks expiry itself.
+//
+// The Store implements every method of store.Store explicitly, on purpose:
+// a method added to the interface does not compile here until someone has
+// decided what it invalidates.
+package cached
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/keyhole/keyhole/internal/keyhole"
+	"github.com/keyhole/keyhole/internal/store"
+)
+
+// Options tune a Store.
+type Options struct {
+	// Max is how many values the cache holds at most; 0 means 100,000.
+	Max int
+	// MaxAge bounds how long any value is kept; 0 means 10 minutes.
+	MaxAge time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Shared marks a database that other processes change too: until
+	// SetLive says its notifications are flowing, and whenever Alive has
+	// not been called for LiveWindow, the cache is not used.
+	Shared bool
+}
+
+// LiveWindow is how long a shared store's cache is trusted after the
+// notification connection last proved alive: the bound on how late another
+// replica's revocation can be seen.
+const LiveWindow = time.Second
+
+// Stats counts what the cache did.
+type Stats struct {
+	Hits, Misses, Bypassed, Invalidations atomic.Int64
+}
+
+// Store is a store.Store with a cache in front.
+type Store struct {
+	inner  store.Store
+	c      *cache
+	shared bool
+	now    func() time.Time
+	live   atomic.Bool
+	alive  atomic.Int64 // UnixNano of the last sign of life of the notifications
+	Stats  Stats
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns inner with a cache in front.
+func New(inner store.Store, o Options) *Store {
+	if o.Max <= 0 {
+		o.Max = 100_000
+	}
+	if o.MaxAge <= 0 {
+		o.MaxAge = 10 * time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Store{inner: inner, c: newCache(o.Max, o.MaxAge, o.Now), shared: o.Shared, now: o.Now}
+}
+
+// Inner returns the store behind the cache.
+func (s *Store) Inner() store.Store { return s.inner }
+
+// Invalidate drops what carries any of tags: a change committed elsewhere
+// (tags as the PostgreSQL backend's notifications name them:
+// "tok:<token id>", "auth:<authorization id>", "acct:<account id>",
+// "client:<client id>").
+func (s *Store) Invalidate(tags ...string) {
+	s.Stats.Invalidations.Add(1)
+	s.c.invalidate(tags...)
+}
+
+// SetLive says whether the notifications of a shared store are flowing.
+// Becoming live flushes the cache: changes made while they were not may
+// have been missed.
+func (s *Store) SetLive(live bool) {
+	if live {
+		s.c.flush()
+		s.Alive()
+	}
+	s.live.Store(live)
+}
+
+// Alive records a sign of life of the notification connection (a
+// notification, or a ping answered).
+func (s *Store) Alive() { s.alive.Store(s.now().UnixNano()) }
+
+// trusted reports whether the cache may answer: always for a store no one
+// else changes; for a shared one, only while its notifications flow.
+func (s *Store) trusted() bool {
+	if !s.shared {
+		return true
+	}
+	return s.live.Load() && s.now().UnixNano()-s.alive.Load() < int64(LiveWindow)
+}
+
+// Len returns how many values the cache holds.
+func (s *Store) Len() int { return s.c.len() }
+
+// ---- reads answered from the cache
+
+type tokenEntry struct {
+	t keyhole.Token
+	a keyhole.Authorization
+}
+
+// TokenByHash answers live access tokens from the cache; other kinds (codes
+// and refresh tokens, which change when used) always from the database.
+func (s *Store) TokenByHash(ctx context.Context, hash string) (keyhole.Token, keyhole.Authorization, error) {
+	if !s.trusted() {
+		s.Stats.Bypassed.Add(1)
+		return s.inner.TokenByHash(ctx, hash)
+	}
+	key := "token:" + hash
+	if v, ok := s.c.get(key); ok {
+		s.Stats.Hits.Add(1)
+		e := v.(tokenEntry)
+		return e.t, e.a, nil
+	}
+	s.Stats.Misses.Add(1)
+	ticket := s.c.begin()
+	t, a, err := s.inner.TokenByHash(ctx, hash)
+	if err == nil && t.Kind == keyhole.AccessToken && t.UsedAt.IsZero() {
+		tags := []string{"tok:" + t.ID, "auth:" + a.ID}
+		if a.AccountID != "" {
+			tags = append(tags, "acct:"+a.AccountID)
+		}
+		if a.ClientID != "" {
+			tags = append(tags, "client:"+a.ClientID)
+		}
+		if a.SessionID != "" {
+			tags = append(tags, "sess:"+a.SessionID)
+		}
+		s.c.put(ticket, key, tokenEntry{t, a}, tags...)
+	}
+	return t, a, err
+}
+
+// Account answers from the cache.
+func (s *Store) Account(ctx context.Context, id string) (keyhole.Account, error) {
+	if !s.trusted() {
+		s.Stats.Bypassed.Add(1)
+		return s.inner.Account(ctx, id)
+	}
+	key := "account:" + id
+	if v, ok := s.c.get(key); ok {
+		s.Stats.Hits.Add(1)
+		return v.(keyhole.Account), nil
+	}
+	s.Stats.Misses.Add(1)
+	ticket := s.c.begin()
+	a, err := s.inner.Account(ctx, id)
+	if err == nil {
+		s.c.put(ticket, key, a, "acct:"+id)
+	}
+	return a, err
+}
+
+// Client answers from the cache.
+func (s *Store) Client(ctx context.Context, id string) (keyhole.Client, error) {
+	if !s.trusted() {
+		s.Stats.Bypassed.Add(1)
+		return s.inner.Client(ctx, id)
+	}
+	key := "client:" + id
+	if v, ok := s.c.get(key); ok {
+		s.Stats.Hits.Add(1)
+		return v.(keyhole.Client), nil
+	}
+	s.Stats.Misses.Add(1)
+	ticket := s.c.begin()
+	c, err := s.inner.Client(ctx, id)
+	if err == nil {
+		s.c.put(ticket, key, c, "client:"+id)
+	}
+	return c, err
+}
+
+// ---- changes that drop what they affect (whether they succeed or not:
+// a failure may still have changed something, and dropping is harmless)
+
+// Close closes the store behind the cache.
+func (s *Store) Close() error {
+	s.c.flush()
+	return s.inner.Close()
+}
+
+func (s *Store) UpdateAccount(ctx context.Context, id string, fn func(*keyhole.Account) error) (keyhole.Account, error) {
+	defer s.c.invalidate("acct:" + id)
+	return s.inner.UpdateAccount(ctx, id, fn)
+}
+
+func (s *Store) ResetAccount(ctx context.Context, a keyhole.Account, version int64, keep string, key keyhole.Authorization, tokens []keyhole.Token) (int, error) {
+	defer s.c.invalidate("acct:" + a.ID)
+	return s.inner.ResetAccount(ctx, a, version, keep, key, tokens)
+}
+
+func (s *Store) UpdateClient(ctx context.Context, id string, fn func(*keyhole.Client) error) (keyhole.Client, error) {
+	defer s.c.invalidate("client:" + id)
+	return s.inner.UpdateClient(ctx, id, fn)
+}
+
+func (s *Store) DeleteClient(ctx context.Context, id string) error {
+	defer s.c.invalidate("client:" + id)
+	return s.inner.DeleteClient(ctx, id)
+}
+
+func (s *Store) UpdateAuthorization(ctx context.Context, id string, fn func(*keyhole.Authorization) error) (keyhole.Authorization, error) {
+	defer s.c.invalidate("auth:" + id)
+	return s.inner.UpdateAuthorization(ctx, id, fn)
+}
+
+func (s *Store) DeleteAuthorization(ctx context.Context, id string) error {
+	defer s.c.invalidate("auth:" + id)
+	return s.inner.DeleteAuthorization(ctx, id)
+}
+
+func (s *Store) ReplaceTokens(ctx context.Context, authorizationID string, tokens []keyhole.Token) error {
+	defer s.c.invalidate("auth:" + authorizationID)
+	return s.inner.ReplaceTokens(ctx, authorizationID, tokens)
+}
+
+func (s *Store) RotateRefreshToken(ctx context.Context, r store.Rotation) (store.RotationResult, error) {
+	var tags []string
+	for _, t := range r.Next {
+		tags = append(tags, "auth:"+t.AuthorizationID)
+	}
+	defer s.c.invalidate(tags...)
+	return s.inner.RotateRefreshToken(ctx, r)
+}
+
+func (s *Store) DeleteToken(ctx context.Context, id string) error {
+	defer s.c.invalidate("tok:" + id)
+	return s.inner.DeleteToken(ctx, id)
+}
+
+// CreateSession also stamps the account's last login.
+func (s *Store) CreateSession(ctx context.Context, ss keyhole.Session, version int64, a *keyhole.Authorization, tokens []keyhole.Token) error {
+	defer s.c.invalidate("acct:" + ss.AccountID)
+	return s.inner.CreateSession(ctx, ss, version, a, tokens)
+}
+
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	defer s.c.invalidate("sess:" + id)
+	return s.inner.DeleteSession(ctx, id)
+}
+
+// ---- everything else goes straight to the store: it neither reads what
+// the cache holds on the hot path nor changes it (creations add what is
+// not cached yet; expiries are checked by the service).
+
+func (s *Store) Ping(ctx context.Context) error {
+	return s.inner.Ping(ctx)
+}
+
+func (s *Store) CreateAccount(ctx context.Context, a keyhole.Account, key keyhole.Authorization, tokens []keyhole.Token) error {
+	return s.inner.CreateAccount(ctx, a, key, tokens)
+}
+
+func (s *Store) AccountByEmail(ctx context.Context, email string) (keyhole.Account, error) {
+	return s.inner.AccountByEmail(ctx, email)
+}
+
+func (s *Store) CreateClient(ctx context.Context, c keyhole.Client) error {
+	return s.inner.CreateClient(ctx, c)
+}
+
+func (s *Store) ListClients(ctx context.Context, accountID string, r store.Range) ([]keyhole.Client, error) {
+	return s.inner.ListClients(ctx, accountID, r)
+}
+
+func (s *Store) CreateAuthorization(ctx context.Context, a keyhole.Authorization, tokens []keyhole.Token) error {
+	return s.inner.CreateAuthorization(ctx, a, tokens)
+}
+
+func (s *Store) Authorization(ctx context.Context, id string) (keyhole.Authorization, error) {
+	return s.inner.Authorization(ctx, id)
+}
+
+func (s *Store) DefaultAuthorization(ctx context.Context, accountID string) (keyhole.Authorization, error) {
+	return s.inner.DefaultAuthorization(ctx, accountID)
+}
+
+func (s *Store) ListAuthorizations(ctx context.Context, accountID string, r store.Range) ([]keyhole.Authorization, error) {
+	return s.inner.ListAuthorizations(ctx, accountID, r)
+}
+
+func (s *Store) Tokens(ctx context.Context, authorizationIDs ...string) ([]keyhole.Token, error) {
+	return s.inner.Tokens(ctx, authorizationIDs...)
+}
+
+func (s *Store) AddTokens(ctx context.Context, a keyhole.Authorization, tokens []keyhole.Token) error {
+	return s.inner.AddTokens(ctx, a, tokens)
+}
+
+func (s *Store) UseToken(ctx context.Context, hash string, kind keyhole.TokenKind, at time.Time) (keyhole.Token, error) {
+	return s.inner.UseToken(ctx, hash, kind, at)
+}
+
+func (s *Store) DeleteExpiredTokens(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return s.inner.DeleteExpiredTokens(ctx, before, limit)
+}
+
+func (s *Store) ClearSuccessors(ctx context.Context, grace time.Duration, limit int) (int64, error) {
+	return s.inner.ClearSuccessors(ctx, grace, limit)
+}
+
+func (s *Store) Session(ctx context.Context, id string) (keyhole.Session, error) {
+	return s.inner.Session(ctx, id)
+}
+
+func (s *Store) SessionByHash(ctx context.Context, hash string) (keyhole.Session, error) {
+	return s.inner.SessionByHash(ctx, hash)
+}
+
+func (s *Store) ListSessions(ctx context.Context, accountID string, r store.Range) ([]keyhole.Session, error) {
+	return s.inner.ListSessions(ctx, accountID, r)
+}
+
+func (s *Store) DeleteExpiredSessions(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return s.inner.DeleteExpiredSessions(ctx, before, limit)
+}
+
+func (s *Store) CreateApp(ctx context.Context, a keyhole.App) error {
+	return s.inner.CreateApp(ctx, a)
+}
+
+func (s *Store) App(ctx context.Context, id string) (keyhole.App, error) {
+	return s.inner.App(ctx, id)
+}
+
+func (s *Store) AppByName(ctx context.Context, name string) (keyhole.App, error) {
+	return s.inner.AppByName(ctx, name)
+}
+
+func (s *Store) ListApps(ctx context.Context, accountID string, r store.Range) ([]keyhole.App, error) {
+	return s.inner.ListApps(ctx, accountID, r)
+}
+
+func (s *Store) UpdateApp(ctx context.Context, id string, fn func(*keyhole.App) error) (keyhole.App, error) {
+	return s.inner.UpdateApp(ctx, id, fn)
+}
+
+func (s *Store) DeleteApp(ctx context.Context, id string) error {
+	return s.inner.DeleteApp(ctx, id)
+}
+
+func (s *Store) ConfigVars(ctx context.Context, appID string) (map[string]string, error) {
+	return s.inner.ConfigVars(ctx, appID)
+}
+
+func (s *Store) UpdateConfigVars(ctx context.Context, appID string, changes map[string]*string, at time.Time) (map[string]string, error) {
+	return s.inner.UpdateConfigVars(ctx, appID, changes, at)
+}
+
+func (s *Store) CreateDeviceGrant(ctx context.Context, g keyhole.DeviceGrant) error {
+	return s.inner.CreateDeviceGrant(ctx, g)
+}
+
+func (s *Store) DeviceGrantByHash(ctx context.Context, hash string) (keyhole.DeviceGrant, error) {
+	return s.inner.DeviceGrantByHash(ctx, hash)
+}
+
+func (s *Store) DeviceGrantByUserCode(ctx context.Context, code string) (keyhole.DeviceGrant, error) {
+	return s.inner.DeviceGrantByUserCode(ctx, code)
+}
+
+func (s *Store) UpdateDeviceGrant(ctx context.Context, id string, fn func(*keyhole.DeviceGrant) error) (keyhole.DeviceGrant, error) {
+	return s.inner.UpdateDeviceGrant(ctx, id, fn)
+}
+
+func (s *Store) RedeemDeviceGrant(ctx context.Context, id string, a keyhole.Authorization, tokens []keyhole.Token) error {
+	return s.inner.RedeemDeviceGrant(ctx, id, a, tokens)
+}
+
+func (s *Store) DeleteExpiredDeviceGrants(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return s.inner.DeleteExpiredDeviceGrants(ctx, before, limit)
+}
