@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
 	"github.com/keyhole/keyhole/internal/service"
@@ -91,7 +92,11 @@ func (a *API) rateLimits() http.Handler {
 		}
 		remaining := 0
 		if a.limiter != nil {
-			remaining = a.limiter.Remaining(actorRateKey(actor))
+			var err error
+			if remaining, err = a.limiter.Remaining(r.Context(), actorRateKey(actor)); err != nil {
+				a.error(w, r, &keyhole.Error{Code: keyhole.Unavailable, Message: "The rate limit cannot be read right now.", RetryAfter: time.Second, Err: err})
+				return
+			}
 		}
 		a.respond(w, r, http.StatusOK, response{Remaining: remaining})
 	})

@@ -18,14 +18,14 @@ type Deps struct {
 	Service *service.Service
 	Log     *slog.Logger
 	// Limiter rations calls per account (per client address before login).
-	Limiter *ratelimit.Limiter
+	Limiter ratelimit.Budget
 }
 
 // API serves the Platform API.
 type API struct {
 	svc     *service.Service
 	log     *slog.Logger
-	limiter *ratelimit.Limiter
+	limiter ratelimit.Budget
 }
 
 // New returns the Platform API surface.

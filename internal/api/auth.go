@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
+	"github.com/keyhole/keyhole/internal/ratelimit"
+	"github.com/keyhole/keyhole/internal/requestid"
 	"github.com/keyhole/keyhole/internal/service"
 	"github.com/keyhole/keyhole/internal/token"
 )
@@ -68,19 +70,26 @@ func (a *API) endpoint(rt Route) http.Handler {
 			ctx = context.WithValue(ctx, actorKey{}, actor)
 		}
 		if a.limiter != nil {
-			var remaining int
-			ok := true
+			res := ratelimit.Result{OK: true}
+			var err error
 			if rt.Free {
-				remaining = a.limiter.Remaining(rateKey)
+				res.Remaining, err = a.limiter.Remaining(ctx, rateKey)
 			} else {
-				remaining, ok = a.limiter.Take(rateKey)
+				res, err = a.limiter.Take(ctx, rateKey)
 			}
-			w.Header().Set("RateLimit-Remaining", strconv.Itoa(remaining))
-			if !ok {
+			switch {
+			case err != nil:
+				// The shared budget cannot be reached: serve rather than
+				// refuse, and say so in the log.
+				a.log.WarnContext(ctx, "rate limit unavailable", "request_id", requestid.From(ctx), "err", err)
+			case !res.OK:
+				w.Header().Set("RateLimit-Remaining", "0")
 				e := keyhole.Errorf(keyhole.RateLimited, "Your account reached the API rate limit. Please wait a few minutes before making new requests.")
-				e.RetryAfter = a.limiter.RetryAfter(rateKey)
+				e.RetryAfter = res.RetryAfter
 				a.error(w, r, e)
 				return
+			default:
+				w.Header().Set("RateLimit-Remaining", strconv.Itoa(res.Remaining))
 			}
 		}
 		if _, login := loginFrom(ctx); !login && rt.Scope != "" && !actor.Can(rt.Scope) {

@@ -30,6 +30,8 @@ type Config struct {
 	// RateLimit is how many Platform API calls an account may make per
 	// hour.
 	RateLimit int
+	// RedisURL, when set, is where rate limits and throttles are kept.
+	RedisURL string
 
 	// problems are settings that could not be read, reported by validate
 	// with the rest.
@@ -154,6 +156,11 @@ func (c *Config) validate(serving bool) error {
 		problems = append(problems, "--database needs the server key in KEYHOLE_SECRET_KEY (or a file named by --secret-key-file): "+
 			"every replica on this database must use the same key, or they cannot read each other's secrets. "+
 			"Generate one with `keyhole admin:generate-key` (or `openssl rand -base64 32`) and give it to every replica")
+	}
+	if c.RedisURL != "" {
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			problems = append(problems, "--redis-url must be a redis:// or rediss:// URL")
+		}
 	}
 	if c.SecretKey != "" {
 		if _, err := secret.DecodeKey(c.SecretKey); err != nil {

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/keyhole/keyhole/internal/ratelimit"
 	"github.com/keyhole/keyhole/internal/secret"
 	"github.com/keyhole/keyhole/internal/server"
 	"github.com/keyhole/keyhole/internal/service"
@@ -36,6 +35,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 			cfg.problems = append(cfg.problems, "KEYHOLE_RATE_LIMIT: "+err.Error())
 		}
 	}
+	fs.StringVar(&cfg.RedisURL, "redis-url", env.Getenv("KEYHOLE_REDIS_URL"), "Redis URL redis://… where replicas share rate limits and throttles; default: the database (env KEYHOLE_REDIS_URL)")
 	cfg.storeFlags(fs, env.Getenv)
 	if err := parse(fs, args, env.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -61,7 +61,12 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("server key: %w", err)
 	}
-	svc, err := service.New(service.Deps{Store: server.CacheStore(ctx, st, log), Sealer: sealer, Log: log})
+	limits, closeLimits, err := server.Limits(ctx, st, cfg.RedisURL, time.Now)
+	if err != nil {
+		return fmt.Errorf("rate limits: %w", err)
+	}
+	defer closeLimits()
+	svc, err := service.New(service.Deps{Store: server.CacheStore(ctx, st, log), Sealer: sealer, Log: log, Limits: limits})
 	if err != nil {
 		return err
 	}
@@ -76,7 +81,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	}
 	handler := server.New(server.Config{
 		Service: svc, Keys: sealer, Log: log, Issuer: issuer, Signup: cfg.Signup,
-		Limiter: ratelimit.New(cfg.RateLimit, time.Hour, time.Now),
+		RateLimit: limits.Budget("api", cfg.RateLimit, time.Hour),
 	})
 	srv := &http.Server{
 		Handler:           handler,

@@ -124,7 +124,8 @@ type Server struct {
 	*httptest.Server
 	Store   store.Store
 	Service *service.Service
-	Limiter *ratelimit.Limiter
+	// RateLimit is the API's budget.
+	RateLimit ratelimit.Budget
 	// Keys seals with the server key.
 	Keys *secret.Sealer
 	// Issuer is the server's public base URL (equal to URL).
@@ -150,6 +151,9 @@ type Options struct {
 	// Key is the server key; nil makes a random one. Servers that stand
 	// for replicas of one deployment share it.
 	Key []byte
+	// Limits keeps rate limits and throttles; nil chooses as keyhole serve
+	// does: the database on PostgreSQL, the process on SQLite.
+	Limits ratelimit.Limits
 }
 
 // NewServer starts a Keyhole server for the test, closed when it ends.
@@ -183,17 +187,24 @@ func NewServer(tb testing.TB, o Options) *Server {
 	watch, stopWatch := context.WithCancel(context.Background())
 	tb.Cleanup(stopWatch)
 	o.Store = server.CacheStore(watch, o.Store, log)
-	svc, err := service.New(service.Deps{Store: o.Store, Sealer: sealer, Log: log, Now: o.Now, Password: FastPasswords, RefreshGrace: o.RefreshGrace})
+	if o.Limits == nil {
+		limits, _, err := server.Limits(context.Background(), o.Store, "", o.Now)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		o.Limits = limits
+	}
+	svc, err := service.New(service.Deps{Store: o.Store, Sealer: sealer, Log: log, Now: o.Now, Password: FastPasswords, RefreshGrace: o.RefreshGrace, Limits: o.Limits})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	lim := ratelimit.New(o.RateLimit, time.Hour, o.Now)
+	lim := o.Limits.Budget("api", o.RateLimit, time.Hour)
 	ts := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + ts.Listener.Addr().String()
-	ts.Config.Handler = server.New(server.Config{Service: svc, Keys: sealer, Log: log, Issuer: issuer, Signup: !o.NoSignup, Limiter: lim})
+	ts.Config.Handler = server.New(server.Config{Service: svc, Keys: sealer, Log: log, Issuer: issuer, Signup: !o.NoSignup, RateLimit: lim})
 	ts.Start()
 	tb.Cleanup(ts.Close)
-	return &Server{Server: ts, Store: o.Store, Service: svc, Limiter: lim, Keys: sealer, Issuer: issuer}
+	return &Server{Server: ts, Store: o.Store, Service: svc, RateLimit: lim, Keys: sealer, Issuer: issuer}
 }
 
 // CreateAccount signs up an account through the service and fails the test

@@ -12,6 +12,7 @@
 package ratelimit
 
 import (
+	"context"
 	"hash/maphash"
 	"sync"
 	"time"
@@ -75,10 +76,11 @@ func New(limit int, per time.Duration, now func() time.Time) *Limiter {
 	return l
 }
 
-// Take consumes one request for key. It reports whether the request is
-// allowed and, if so, how many more requests key could make right now. A
-// refused request consumes nothing and returns 0, false.
-func (l *Limiter) Take(key string) (remaining int, ok bool) {
+// Take consumes one request for key: a Result that says whether it is
+// allowed, how many more key could make right now and, when refused, how
+// long until the next one would be. A refused request consumes nothing.
+// It never fails; ctx and the error are there for Budget.
+func (l *Limiter) Take(ctx context.Context, key string) (Result, error) {
 	now := l.now().Sub(l.base)
 	s := l.shard(key)
 	s.mu.Lock()
@@ -95,75 +97,44 @@ func (l *Limiter) Take(key string) (remaining int, ok bool) {
 	}
 	next := tat + l.interval
 	if next-now > l.window {
-		return 0, false
+		return Result{RetryAfter: next - l.window - now}, nil
 	}
 	s.tats[key] = next
-	return l.remaining(next, now), true
+	return Result{OK: true, Remaining: l.remaining(next, now)}, nil
 }
 
-// Reserve is Take for a caller that needs to know, when refused, how long
-// until key may make its next request.
-func (l *Limiter) Reserve(key string) (ok bool, retryAfter time.Duration) {
-	now := l.now().Sub(l.base)
-	s := l.shard(key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tat, seen := s.tats[key]
-	if !seen || tat < now {
-		tat = now
-	}
-	next := tat + l.interval
-	if next-now > l.window {
-		return false, next - l.window - now
-	}
-	s.tats[key] = next
-	return true, 0
-}
-
-// Refund gives back one request taken for key, as if it had not been
-// made: a reservation for a check that succeeded.
-func (l *Limiter) Refund(key string) {
+// Give gives back one request taken for key, as if it had not been made:
+// the reservation of a check that succeeded. A key's budget never grows
+// past its limit.
+func (l *Limiter) Give(ctx context.Context, key string) error {
 	now := l.now().Sub(l.base)
 	s := l.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tat, seen := s.tats[key]
 	if !seen {
-		return
+		return nil
 	}
 	if tat -= l.interval; tat <= now {
 		delete(s.tats, key)
-		return
+		return nil
 	}
 	s.tats[key] = tat
-}
-
-// RetryAfter reports how long until key may make its next request: 0
-// when it may now.
-func (l *Limiter) RetryAfter(key string) time.Duration {
-	now := l.now().Sub(l.base)
-	s := l.shard(key)
-	s.mu.Lock()
-	tat, seen := s.tats[key]
-	s.mu.Unlock()
-	if !seen {
-		return 0
-	}
-	return max(tat+l.interval-l.window-now, 0)
+	return nil
 }
 
 // Remaining reports how many requests key could make right now, without
 // consuming any.
-func (l *Limiter) Remaining(key string) int {
+func (l *Limiter) Remaining(ctx context.Context, key string) (int, error) {
 	now := l.now().Sub(l.base)
 	s := l.shard(key)
 	s.mu.Lock()
 	tat, seen := s.tats[key]
 	s.mu.Unlock()
 	if !seen || tat < now {
-		return l.limit
+		return l.limit, nil
 	}
-	return l.remaining(tat, now)
+	return l.remaining(tat, now), nil
 }
 
 // remaining is how many intervals fit between tat and now+window: the

@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"sync"
@@ -24,14 +25,14 @@ func (c *clock) advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 func TestTakeFreshKey(t *testing.T) {
 	l := New(4500, time.Hour, newClock().now)
-	if got := l.Remaining("a"); got != 4500 {
+	if got := left(l, "a"); got != 4500 {
 		t.Errorf("Remaining before any Take = %d, want 4500", got)
 	}
-	remaining, ok := l.Take("a")
+	remaining, ok := take(l, "a")
 	if !ok || remaining != 4499 {
 		t.Errorf("Take = %d, %v, want 4499, true", remaining, ok)
 	}
-	if got := l.Remaining("a"); got != 4499 {
+	if got := left(l, "a"); got != 4499 {
 		t.Errorf("Remaining after one Take = %d, want 4499", got)
 	}
 }
@@ -42,49 +43,49 @@ func TestTakeExhaustsAndRefills(t *testing.T) {
 	l := New(limit, per, c.now)
 
 	for i := range limit {
-		remaining, ok := l.Take("a")
+		remaining, ok := take(l, "a")
 		if want := limit - 1 - i; !ok || remaining != want {
 			t.Fatalf("Take %d = %d, %v, want %d, true", i+1, remaining, ok, want)
 		}
 	}
-	if remaining, ok := l.Take("a"); ok || remaining != 0 {
+	if remaining, ok := take(l, "a"); ok || remaining != 0 {
 		t.Fatalf("Take past the limit = %d, %v, want 0, false", remaining, ok)
 	}
-	if got := l.Remaining("a"); got != 0 {
+	if got := left(l, "a"); got != 0 {
 		t.Errorf("Remaining when exhausted = %d, want 0", got)
 	}
 
 	// Just short of one interval earns nothing.
 	interval := per / limit
 	c.advance(interval - time.Nanosecond)
-	if _, ok := l.Take("a"); ok {
+	if _, ok := take(l, "a"); ok {
 		t.Fatal("Take before an interval passed was allowed")
 	}
 
 	// One interval earns exactly one request.
 	c.advance(time.Nanosecond)
-	if got := l.Remaining("a"); got != 1 {
+	if got := left(l, "a"); got != 1 {
 		t.Errorf("Remaining after one interval = %d, want 1", got)
 	}
-	if remaining, ok := l.Take("a"); !ok || remaining != 0 {
+	if remaining, ok := take(l, "a"); !ok || remaining != 0 {
 		t.Fatalf("Take after one interval = %d, %v, want 0, true", remaining, ok)
 	}
-	if _, ok := l.Take("a"); ok {
+	if _, ok := take(l, "a"); ok {
 		t.Fatal("second Take after one interval was allowed")
 	}
 
 	// Refill is gradual: half the period earns half the limit.
 	c.advance(per / 2)
-	if got := l.Remaining("a"); got != limit/2 {
+	if got := left(l, "a"); got != limit/2 {
 		t.Errorf("Remaining after half the period = %d, want %d", got, limit/2)
 	}
 
 	// A long idle time refills to the limit, never beyond.
 	c.advance(10 * per)
-	if got := l.Remaining("a"); got != limit {
+	if got := left(l, "a"); got != limit {
 		t.Errorf("Remaining after a long idle time = %d, want %d", got, limit)
 	}
-	if remaining, ok := l.Take("a"); !ok || remaining != limit-1 {
+	if remaining, ok := take(l, "a"); !ok || remaining != limit-1 {
 		t.Errorf("Take after a long idle time = %d, %v, want %d, true", remaining, ok, limit-1)
 	}
 }
@@ -92,15 +93,15 @@ func TestTakeExhaustsAndRefills(t *testing.T) {
 func TestKeysAreIndependent(t *testing.T) {
 	l := New(3, time.Second, newClock().now)
 	for range 3 {
-		l.Take("a")
+		take(l, "a")
 	}
-	if _, ok := l.Take("a"); ok {
+	if _, ok := take(l, "a"); ok {
 		t.Fatal("a: Take past the limit was allowed")
 	}
-	if remaining, ok := l.Take("b"); !ok || remaining != 2 {
+	if remaining, ok := take(l, "b"); !ok || remaining != 2 {
 		t.Errorf("b: Take = %d, %v, want 2, true", remaining, ok)
 	}
-	if got := l.Remaining("c"); got != 3 {
+	if got := left(l, "c"); got != 3 {
 		t.Errorf("c: Remaining = %d, want 3", got)
 	}
 }
@@ -120,7 +121,7 @@ func TestUnevenPeriod(t *testing.T) {
 			l := New(tt.limit, tt.per, newClock().now)
 			allowed := 0
 			for range 2 * tt.limit {
-				if _, ok := l.Take("a"); ok {
+				if _, ok := take(l, "a"); ok {
 					allowed++
 				}
 			}
@@ -139,13 +140,13 @@ func TestConcurrentTakesOnOneKey(t *testing.T) {
 	for range goroutines {
 		wg.Go(func() {
 			for range each {
-				if remaining, ok := l.Take("shared"); ok {
+				if remaining, ok := take(l, "shared"); ok {
 					allowed.Add(1)
 					if remaining < 0 || remaining >= limit {
 						t.Errorf("remaining = %d, want in [0, %d)", remaining, limit)
 					}
 				}
-				l.Remaining("shared")
+				left(l, "shared")
 			}
 		})
 	}
@@ -160,7 +161,7 @@ func TestIdleKeysAreEvicted(t *testing.T) {
 	c := newClock()
 	l := New(100, time.Minute, c.now)
 	for i := range keys {
-		l.Take("idle-" + strconv.Itoa(i))
+		take(l, "idle-"+strconv.Itoa(i))
 	}
 	if got := l.len(); got != keys {
 		t.Fatalf("held %d keys, want %d", got, keys)
@@ -171,12 +172,12 @@ func TestIdleKeysAreEvicted(t *testing.T) {
 	const busy = 1000
 	c.advance(time.Minute / 100)
 	for i := range 4 * keys {
-		l.Take("busy-" + strconv.Itoa(i%busy))
+		take(l, "busy-"+strconv.Itoa(i%busy))
 	}
 	if got := l.len(); got > busy {
 		t.Errorf("held %d keys after the idle ones expired, want at most the %d busy ones", got, busy)
 	}
-	if got := l.Remaining("idle-0"); got != 100 {
+	if got := left(l, "idle-0"); got != 100 {
 		t.Errorf("Remaining of an evicted key = %d, want 100", got)
 	}
 }
@@ -186,12 +187,12 @@ func TestActiveKeysAreKept(t *testing.T) {
 	c := newClock()
 	l := New(10, time.Minute, c.now)
 	for range 10 {
-		l.Take("a")
+		take(l, "a")
 	}
 	for i := range 10 * minSweep * shardCount {
-		l.Take("other-" + strconv.Itoa(i%100))
+		take(l, "other-"+strconv.Itoa(i%100))
 	}
-	if _, ok := l.Take("a"); ok {
+	if _, ok := take(l, "a"); ok {
 		t.Error("exhausted key was allowed after a sweep")
 	}
 }
@@ -214,7 +215,7 @@ func TestNewRejectsNonPositive(t *testing.T) {
 
 func TestDefaultClock(t *testing.T) {
 	l := New(2, time.Hour, nil)
-	if remaining, ok := l.Take("a"); !ok || remaining != 1 {
+	if remaining, ok := take(l, "a"); !ok || remaining != 1 {
 		t.Errorf("Take = %d, %v, want 1, true", remaining, ok)
 	}
 }
@@ -231,7 +232,7 @@ func BenchmarkTake(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		key := "account-" + strconv.FormatInt(id.Add(1), 10)
 		for pb.Next() {
-			l.Take(key)
+			take(l, key)
 		}
 	})
 }
@@ -245,7 +246,7 @@ func BenchmarkTakeManyKeys(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
 		for pb.Next() {
-			l.Take(keys[i&(len(keys)-1)])
+			take(l, keys[i&(len(keys)-1)])
 			i += 7
 		}
 	})
@@ -256,34 +257,34 @@ func TestReserveRefund(t *testing.T) {
 	c := newClock()
 	l := New(limit, per, c.now)
 	for i := range limit {
-		if ok, _ := l.Reserve("a"); !ok {
+		if ok, _ := reserve(l, "a"); !ok {
 			t.Fatalf("reservation %d refused", i+1)
 		}
 	}
-	ok, retry := l.Reserve("a")
+	ok, retry := reserve(l, "a")
 	if ok || retry != per/limit {
 		t.Fatalf("past the limit: %v, retry after %v; want refused, %v", ok, retry, per/limit)
 	}
 	c.advance(time.Minute / 2)
-	if _, retry := l.Reserve("a"); retry != time.Minute/2 {
+	if _, retry := reserve(l, "a"); retry != time.Minute/2 {
 		t.Errorf("half an interval later: retry after %v, want 30s", retry)
 	}
 	// A refund makes room at once, exactly one.
-	l.Refund("a")
-	if ok, _ := l.Reserve("a"); !ok {
+	give(l, "a")
+	if ok, _ := reserve(l, "a"); !ok {
 		t.Error("refunded reservation not available again")
 	}
-	if ok, _ := l.Reserve("a"); ok {
+	if ok, _ := reserve(l, "a"); ok {
 		t.Error("a refund gave back more than one")
 	}
 	// Refunds never bank credit beyond a full bucket.
-	l.Refund("b")
+	give(l, "b")
 	for range limit + 5 {
-		l.Refund("a")
+		give(l, "a")
 	}
 	n := 0
 	for {
-		if ok, _ := l.Reserve("a"); !ok {
+		if ok, _ := reserve(l, "a"); !ok {
 			break
 		}
 		n++
@@ -301,7 +302,7 @@ func TestReserveConcurrently(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 40 {
 		wg.Go(func() {
-			if got, _ := l.Reserve("ada"); got {
+			if got, _ := reserve(l, "ada"); got {
 				ok.Add(1)
 			}
 		})
@@ -311,3 +312,22 @@ func TestReserveConcurrently(t *testing.T) {
 		t.Errorf("%d of 40 reserved, want 10", ok.Load())
 	}
 }
+
+// take, left, reserve and give call the Budget methods of an
+// in-process Limiter, which never fail.
+func take(l *Limiter, key string) (int, bool) {
+	res, _ := l.Take(context.Background(), key)
+	return res.Remaining, res.OK
+}
+
+func left(l *Limiter, key string) int {
+	n, _ := l.Remaining(context.Background(), key)
+	return n
+}
+
+func reserve(l *Limiter, key string) (bool, time.Duration) {
+	res, _ := l.Take(context.Background(), key)
+	return res.OK, res.RetryAfter
+}
+
+func give(l *Limiter, key string) { l.Give(context.Background(), key) }

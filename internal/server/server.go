@@ -31,8 +31,8 @@ type Config struct {
 	Issuer string
 	// Signup lets people create accounts at /signup.
 	Signup bool
-	// Limiter rations Platform API calls per account.
-	Limiter *ratelimit.Limiter
+	// RateLimit rations Platform API calls per account; nil: no limit.
+	RateLimit ratelimit.Budget
 }
 
 // New returns the whole server: health checks and every surface, behind
@@ -55,7 +55,7 @@ func New(c Config) http.Handler {
 		}
 		writeText(w, http.StatusOK, "ok\n")
 	})
-	a := api.New(api.Deps{Service: c.Service, Log: log, Limiter: c.Limiter})
+	a := api.New(api.Deps{Service: c.Service, Log: log, Limiter: c.RateLimit})
 	a.Register(mux)
 	oauth.New(oauth.Deps{Service: c.Service, Log: log, Issuer: c.Issuer}).Register(mux)
 	pages := web.New(web.Deps{Service: c.Service, Keys: c.Keys, Log: log, Issuer: c.Issuer, Signup: c.Signup})

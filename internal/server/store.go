@@ -3,7 +3,10 @@ package server
 import (
 	"context"
 	"log/slog"
+	"time"
 
+	"github.com/keyhole/keyhole/internal/ratelimit"
+	"github.com/keyhole/keyhole/internal/ratelimit/redisstore"
 	"github.com/keyhole/keyhole/internal/store"
 	"github.com/keyhole/keyhole/internal/store/cached"
 	"github.com/keyhole/keyhole/internal/store/postgres"
@@ -23,4 +26,25 @@ func CacheStore(ctx context.Context, st store.Store, log *slog.Logger) *cached.S
 		go pg.WatchChanges(ctx, c, log)
 	}
 	return c
+}
+
+// Limits chooses where rate limits and throttles keep their counts: Redis
+// when redisURL is set, else the database when it is PostgreSQL (which
+// replicas share), else this process (SQLite). The closer releases what
+// was opened.
+func Limits(ctx context.Context, st store.Store, redisURL string, now func() time.Time) (ratelimit.Limits, func() error, error) {
+	if redisURL != "" {
+		rs, err := redisstore.Open(ctx, redisURL, "keyhole:")
+		if err != nil {
+			return nil, nil, err
+		}
+		return ratelimit.Shared{Store: rs, Now: now}, rs.Close, nil
+	}
+	if c, ok := st.(*cached.Store); ok {
+		st = c.Inner()
+	}
+	if pg, ok := st.(*postgres.DB); ok {
+		return ratelimit.Shared{Store: pg.Limits(), Now: now}, func() error { return nil }, nil
+	}
+	return ratelimit.Local{Now: now}, func() error { return nil }, nil
 }

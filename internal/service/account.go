@@ -43,7 +43,7 @@ func (s *Service) CreateAccount(ctx context.Context, in NewAccount) (keyhole.Acc
 		return keyhole.Account{}, keyhole.Errorf(keyhole.Invalid, "%s", strings.Join(problems, " "))
 	}
 	if in.IP != "" {
-		if _, err := s.throttles.signup.reserve(email, in.IP); err != nil {
+		if _, err := s.throttles.signup.reserve(ctx, email, in.IP); err != nil {
 			return keyhole.Account{}, err
 		}
 	}
@@ -214,7 +214,7 @@ func (s *Service) Authenticate(ctx context.Context, email, password, ip string) 
 		return keyhole.Account{}, errCredentials
 	}
 	email = strings.TrimSpace(email)
-	r, err := s.throttles.password.reserve(email, ip)
+	r, err := s.throttles.password.reserve(ctx, email, ip)
 	if err != nil {
 		return keyhole.Account{}, err
 	}

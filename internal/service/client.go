@@ -266,7 +266,7 @@ func (s *Service) AuthenticateClient(ctx context.Context, ca ClientAuth) (keyhol
 	var r reservation
 	if ca.Secret != "" {
 		var err error
-		if r, err = s.throttles.clientSecret.reserve(ca.ID, ca.IP); err != nil {
+		if r, err = s.throttles.clientSecret.reserve(ctx, ca.ID, ca.IP); err != nil {
 			return keyhole.Client{}, err
 		}
 	}

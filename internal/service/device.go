@@ -116,7 +116,7 @@ type DeviceConsent struct {
 // budgets (RateLimited when one is spent), and a code that names nothing
 // keeps it spent, so that codes cannot be guessed.
 func (s *Service) DeviceRequest(ctx context.Context, actor Actor, userCode string) (DeviceConsent, error) {
-	r, err := s.throttles.userCode.reserve(actor.AccountID, actor.IP)
+	r, err := s.throttles.userCode.reserve(ctx, actor.AccountID, actor.IP)
 	if err != nil {
 		return DeviceConsent{}, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
+	"github.com/keyhole/keyhole/internal/ratelimit"
 	"github.com/keyhole/keyhole/internal/secret"
 	"github.com/keyhole/keyhole/internal/store"
 )
@@ -43,6 +44,8 @@ type Deps struct {
 	// FailedLoginWindow before sign-in is refused for a while; 0 means
 	// DefaultFailedLogins.
 	FailedLogins int
+	// Limits keeps the throttles' budgets; nil means in process.
+	Limits ratelimit.Limits
 }
 
 // Defaults for Deps.
@@ -130,7 +133,10 @@ func New(d Deps) (*Service, error) {
 	if d.FailedLogins <= 0 {
 		d.FailedLogins = DefaultFailedLogins
 	}
-	s.throttles = newThrottles(d.FailedLogins, s.now)
+	if d.Limits == nil {
+		d.Limits = ratelimit.Local{Now: s.now}
+	}
+	s.throttles = newThrottles(d.FailedLogins, d.Limits)
 	s.dummyHash = secret.HashPassword("keyhole-dummy-password", d.Password)
 	return s, nil
 }

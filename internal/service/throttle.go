@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -13,10 +14,12 @@ import (
 // target (an email, a client, an account) and per source address, over a
 // period. A check reserves an attempt from both budgets before it
 // verifies, so that parallel guesses cannot all reach the check; a check
-// that succeeds gives its reservation back, so only failures count.
+// that succeeds gives its reservation back, so only failures count. The
+// budgets are the deployment's (ratelimit.Limits): in process on SQLite,
+// shared by the replicas on PostgreSQL or Redis.
 type throttle struct {
-	what           string // for messages: "sign-in attempts"
-	target, source *ratelimit.Limiter
+	what           string // for messages: "failed sign-in attempts"
+	target, source ratelimit.Budget
 	// refund: whether a success gives its attempt back. Sign-ups count
 	// every attempt.
 	refund bool
@@ -28,50 +31,65 @@ type throttles struct {
 	password, signup, clientSecret, userCode, introspect throttle
 }
 
-func newThrottles(failedLogins int, now func() time.Time) throttles {
-	mk := func(what string, target, source int, per time.Duration, refund bool) throttle {
-		return throttle{what: what, target: ratelimit.New(target, per, now), source: ratelimit.New(source, per, now), refund: refund}
+func newThrottles(failedLogins int, limits ratelimit.Limits) throttles {
+	mk := func(name, what string, target, source int, per time.Duration, refund bool) throttle {
+		return throttle{
+			what:   what,
+			target: limits.Budget("throttle:"+name+":target", target, per),
+			source: limits.Budget("throttle:"+name+":source", source, per),
+			refund: refund,
+		}
 	}
 	return throttles{
 		// Passwords (API and browser sign-in, the current password of a
 		// change, re-authentication): per email, and per address.
-		password: mk("failed sign-in attempts", failedLogins, 100, FailedLoginWindow, true),
+		password: mk("password", "failed sign-in attempts", failedLogins, 100, FailedLoginWindow, true),
 		// Sign-ups: every attempt counts, per email and per address.
-		signup: mk("sign-up attempts", 5, 20, time.Hour, false),
+		signup: mk("signup", "sign-up attempts", 5, 20, time.Hour, false),
 		// Client secrets at the token, device, revocation and introspection
 		// endpoints: per client, and per address.
-		clientSecret: mk("failed client authentications", 20, 100, time.Minute, true),
+		clientSecret: mk("client", "failed client authentications", 20, 100, time.Minute, true),
 		// User codes typed at /device: per account, and per address.
-		userCode: mk("wrong codes", 10, 30, 15*time.Minute, true),
+		userCode: mk("usercode", "wrong codes", 10, 30, 15*time.Minute, true),
 		// Introspection answering inactive: per client, and per address,
 		// so that no client can scan for live tokens.
-		introspect: mk("introspections of unknown tokens", 60, 300, time.Minute, true),
+		introspect: mk("introspect", "introspections of unknown tokens", 60, 300, time.Minute, true),
 	}
 }
 
 // reservation is an attempt taken from a throttle's budgets; done gives it
 // back when the check succeeded.
 type reservation struct {
+	ctx            context.Context
 	t              *throttle
 	target, source string
 }
 
 // reserve takes one attempt from the budget of target and of source (""
-// skips one). RateLimited, with how long to wait, when either is spent.
-func (t *throttle) reserve(target, source string) (reservation, error) {
-	r := reservation{t: t}
+// skips one). RateLimited, with how long to wait, when either is spent;
+// Unavailable when the budgets cannot be reached (a secret is then not
+// checked at all).
+func (t *throttle) reserve(ctx context.Context, target, source string) (reservation, error) {
+	r := reservation{ctx: ctx, t: t}
 	if target != "" {
-		ok, wait := t.target.Reserve(strings.ToLower(target))
-		if !ok {
-			return r, t.refused(wait, "this account")
+		target = strings.ToLower(target)
+		res, err := t.target.Take(ctx, target)
+		if err != nil {
+			return r, budgetErr(err)
 		}
-		r.target = strings.ToLower(target)
+		if !res.OK {
+			return r, t.refused(res.RetryAfter, "this account")
+		}
+		r.target = target
 	}
 	if source != "" {
-		ok, wait := t.source.Reserve(source)
-		if !ok {
+		res, err := t.source.Take(ctx, source)
+		if err != nil || !res.OK {
 			r.done(true)
-			return reservation{t: t}, t.refused(wait, "your network address")
+			if err != nil {
+				return reservation{t: t}, budgetErr(err)
+			}
+			return reservation{t: t}, t.refused(res.RetryAfter, "your network address")
 		}
 		r.source = source
 	}
@@ -84,17 +102,23 @@ func (t *throttle) refused(wait time.Duration, whom string) error {
 	return e
 }
 
+func budgetErr(err error) error {
+	return &keyhole.Error{Code: keyhole.Unavailable, Message: "Keyhole cannot reach its rate limits right now. Please try again in a moment.", RetryAfter: time.Second, Err: err}
+}
+
 // done ends the attempt: a success gives it back (where the throttle
 // refunds), a failure keeps it spent.
 func (r reservation) done(success bool) {
 	if !success || r.t == nil || !r.t.refund {
 		return
 	}
+	// The request may be over: give back even when its context ended.
+	ctx := context.WithoutCancel(r.ctx)
 	if r.target != "" {
-		r.t.target.Refund(r.target)
+		r.t.target.Give(ctx, r.target)
 	}
 	if r.source != "" {
-		r.t.source.Refund(r.source)
+		r.t.source.Give(ctx, r.source)
 	}
 }
 

@@ -133,7 +133,7 @@ func (s *Service) Introspect(ctx context.Context, ca ClientAuth, raw string) (In
 	if err != nil {
 		return Introspection{}, err
 	}
-	r, err := s.throttles.introspect.reserve(c.ID, ca.IP)
+	r, err := s.throttles.introspect.reserve(ctx, c.ID, ca.IP)
 	if err != nil {
 		return Introspection{}, err
 	}

@@ -17,6 +17,8 @@ import (
 
 	"github.com/keyhole/keyhole/internal/keyhole"
 	"github.com/keyhole/keyhole/internal/keyholetest"
+	"github.com/keyhole/keyhole/internal/ratelimit"
+	"github.com/keyhole/keyhole/internal/ratelimit/ratelimittest"
 	"github.com/keyhole/keyhole/internal/store"
 	"github.com/keyhole/keyhole/internal/store/postgres"
 	"github.com/keyhole/keyhole/internal/store/storetest"
@@ -302,4 +304,17 @@ func BenchmarkTokenByHash(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestLimitsConformance runs the rate-limit store suite on the database's
+// rate_limits table.
+func TestLimitsConformance(t *testing.T) {
+	u := schemaURL(t)
+	db := open(t, u)
+	ratelimittest.Run(t, func(t *testing.T) ratelimit.Store { return db.Limits() })
+	n, err := db.Limits().Sweep(ctx, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("swept %d rate-limit rows whose budget was full again", n)
 }
