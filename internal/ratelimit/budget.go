@@ -39,7 +39,9 @@ type Limits interface {
 type Local struct{ Now func() time.Time }
 
 // Budget returns an in-process Limiter.
-func (l Local) Budget(name string, limit int, per time.Duration) Budget { return New(limit, per, l.Now) }
+func (l Local) Budget(name string, limit int, per time.Duration) Budget {
+	return New(limit, per, l.Now)
+}
 
 // Store keeps GCRA states where every replica sees them (PostgreSQL,
 // Redis): for each key, the theoretical arrival time, on the store's own
