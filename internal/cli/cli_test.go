@@ -95,7 +95,7 @@ func TestServe(t *testing.T) {
 	done := make(chan int, 1)
 	var out, errb bytes.Buffer
 	go func() {
-		done <- cli.Main(ctx, []string{"keyhole", "serve", "--addr", addr, "--data-dir", t.TempDir()}, cli.Env{
+		done <- cli.Main(ctx, []string{"keyhole", "serve", "--addr", addr, "--data-dir", t.TempDir(), "--drain", "0"}, cli.Env{
 			Getenv: func(string) string { return "" }, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
 		})
 	}()
@@ -213,7 +213,7 @@ func serveFor(t *testing.T, env map[string]string) string {
 	var errb bytes.Buffer
 	go func() {
 		defer close(done)
-		args := []string{"keyhole", "serve", "--addr", addr}
+		args := []string{"keyhole", "serve", "--addr", addr, "--drain", "0"}
 		if env["KEYHOLE_DATA_DIR"] == "" {
 			args = append(args, "--data-dir", t.TempDir())
 		}

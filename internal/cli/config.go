@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/keyhole/keyhole/internal/secret"
 )
@@ -32,6 +33,16 @@ type Config struct {
 	RateLimit int
 	// RedisURL, when set, is where rate limits and throttles are kept.
 	RedisURL string
+	// MetricsAddr, when set, serves the metrics there rather than at
+	// /metrics.
+	MetricsAddr string
+	// TLSCert and TLSKey serve https.
+	TLSCert, TLSKey string
+	// BehindProxy trusts X-Forwarded-For.
+	BehindProxy bool
+	// Drain is how long readiness answers 503 before the listener closes
+	// at shutdown; ShutdownTimeout bounds the requests in flight after.
+	Drain, ShutdownTimeout time.Duration
 
 	// problems are settings that could not be read, reported by validate
 	// with the rest.
@@ -76,6 +87,21 @@ func (c *Config) boolFlag(fs *flag.FlagSet, p *bool, name string, def bool, gete
 		*p = b
 	}
 	fs.Var(boolValue{p}, name, usage+" (env "+env+")")
+}
+
+// durationEnv reads a duration setting from the environment variable key,
+// or def; a malformed one is reported with the configuration's problems.
+func durationEnv(getenv func(string) string, key string, def time.Duration, c *Config) time.Duration {
+	v := getenv(key)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		c.problems = append(c.problems, fmt.Sprintf("%s=%q must be a duration such as 5s", key, v))
+		return def
+	}
+	return d
 }
 
 // setRateLimit reads a rate limit written N or N/hour.
@@ -156,6 +182,17 @@ func (c *Config) validate(serving bool) error {
 		problems = append(problems, "--database needs the server key in KEYHOLE_SECRET_KEY (or a file named by --secret-key-file): "+
 			"every replica on this database must use the same key, or they cannot read each other's secrets. "+
 			"Generate one with `keyhole admin:generate-key` (or `openssl rand -base64 32`) and give it to every replica")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		problems = append(problems, "--tls-cert and --tls-key go together")
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			problems = append(problems, fmt.Sprintf("--metrics-addr %q must be host:port", c.MetricsAddr))
+		}
+	}
+	if c.Drain < 0 || c.ShutdownTimeout < 0 {
+		problems = append(problems, "--drain and --shutdown-timeout must not be negative")
 	}
 	if c.RedisURL != "" {
 		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {

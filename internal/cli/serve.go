@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,8 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/keyhole/keyhole/internal/metrics"
 	"github.com/keyhole/keyhole/internal/secret"
 	"github.com/keyhole/keyhole/internal/server"
 	"github.com/keyhole/keyhole/internal/service"
@@ -25,7 +28,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	var cfg Config
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.Addr, "addr", envOr(env.Getenv, "KEYHOLE_ADDR", "127.0.0.1:5000"), "listen address (env KEYHOLE_ADDR)")
-	fs.StringVar(&cfg.Issuer, "issuer", env.Getenv("KEYHOLE_ISSUER"), "public base URL; default http://<addr> (env KEYHOLE_ISSUER)")
+	fs.StringVar(&cfg.Issuer, "issuer", env.Getenv("KEYHOLE_ISSUER"), "public base URL; default http(s)://<addr> (env KEYHOLE_ISSUER)")
 	cfg.boolFlag(fs, &cfg.Signup, "signup", true, env.Getenv, "KEYHOLE_SIGNUP", "let people sign up at /signup")
 	cfg.boolFlag(fs, &cfg.LogJSON, "log-json", false, env.Getenv, "KEYHOLE_LOG_JSON", "log as JSON")
 	cfg.RateLimit = 4500
@@ -36,6 +39,12 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		}
 	}
 	fs.StringVar(&cfg.RedisURL, "redis-url", env.Getenv("KEYHOLE_REDIS_URL"), "Redis URL redis://… where replicas share rate limits and throttles; default: the database (env KEYHOLE_REDIS_URL)")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", env.Getenv("KEYHOLE_METRICS_ADDR"), "serve Prometheus metrics on this address instead of at /metrics on --addr (env KEYHOLE_METRICS_ADDR)")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", env.Getenv("KEYHOLE_TLS_CERT"), "PEM certificate chain: serve https (reloaded on SIGHUP; env KEYHOLE_TLS_CERT)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", env.Getenv("KEYHOLE_TLS_KEY"), "PEM private key of --tls-cert (env KEYHOLE_TLS_KEY)")
+	cfg.boolFlag(fs, &cfg.BehindProxy, "behind-proxy", false, env.Getenv, "KEYHOLE_BEHIND_PROXY", "trust X-Forwarded-For from the load balancer in front")
+	fs.DurationVar(&cfg.Drain, "drain", durationEnv(env.Getenv, "KEYHOLE_DRAIN", 2*time.Second, &cfg), "on SIGTERM, how long /readyz answers 503 before the listener closes (env KEYHOLE_DRAIN)")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", durationEnv(env.Getenv, "KEYHOLE_SHUTDOWN_TIMEOUT", 20*time.Second, &cfg), "then how long requests in flight may take to finish (env KEYHOLE_SHUTDOWN_TIMEOUT)")
 	cfg.storeFlags(fs, env.Getenv)
 	if err := parse(fs, args, env.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -48,6 +57,13 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	}
 	log := newLogger(env, cfg.LogJSON)
 
+	var certs *certificate
+	if cfg.TLSCert != "" {
+		var err error
+		if certs, err = loadCertificate(cfg.TLSCert, cfg.TLSKey); err != nil {
+			return err
+		}
+	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -66,7 +82,16 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("rate limits: %w", err)
 	}
 	defer closeLimits()
-	svc, err := service.New(service.Deps{Store: server.CacheStore(ctx, st, log), Sealer: sealer, Log: log, Limits: limits})
+	m := metrics.New()
+	cache := server.CacheStore(ctx, st, log)
+	m.Cache(cache)
+	switch db := st.(type) {
+	case *postgres.DB:
+		m.PgxPool(db.Pool())
+	case *sqlite.DB:
+		m.SQLDB(db.SQL())
+	}
+	svc, err := service.New(service.Deps{Store: cache, Sealer: sealer, Log: log, Limits: limits, Recorder: m})
 	if err != nil {
 		return err
 	}
@@ -75,16 +100,25 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer ln.Close()
+	scheme := "http"
+	if certs != nil {
+		scheme = "https"
+	}
 	issuer := strings.TrimRight(cfg.Issuer, "/")
 	if issuer == "" {
-		issuer = "http://" + ln.Addr().String()
+		issuer = scheme + "://" + ln.Addr().String()
 	}
-	handler := server.New(server.Config{
+	var draining atomic.Bool
+	sc := server.Config{
 		Service: svc, Keys: sealer, Log: log, Issuer: issuer, Signup: cfg.Signup,
 		RateLimit: limits.Budget("api", cfg.RateLimit, time.Hour),
-	})
+		Metrics:   m, Draining: &draining, BehindProxy: cfg.BehindProxy,
+	}
+	if cfg.MetricsAddr == "" {
+		sc.MetricsPath = "/metrics"
+	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           server.New(sc),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -92,31 +126,73 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	servers := []*http.Server{srv}
+	errc := make(chan error, 2)
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		msrv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		servers = append(servers, msrv)
+		go func() { errc <- msrv.Serve(mln) }()
+		log.Info("metrics listening", "addr", mln.Addr().String())
+	}
+	if certs != nil {
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.get}
+		go certs.reloadOnHangup(ctx, log)
+		go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { errc <- srv.Serve(ln) }()
+	}
 	log.Info("keyhole listening", "addr", ln.Addr().String(), "issuer", issuer, "database", describeStore(cfg))
 	fmt.Fprintf(env.Stdout, "Keyhole is serving on %s\n", issuer)
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	go sweep(ctx, svc, log)
+	go sweep(ctx, svc, st, log)
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Readiness flips first, so that the load balancer stops sending new
+	// requests; then the listener closes and the requests in flight
+	// finish, within the timeout.
+	log.Info("shutting down: draining", "drain", cfg.Drain, "timeout", cfg.ShutdownTimeout)
+	draining.Store(true)
+	time.Sleep(cfg.Drain)
+	shutdown, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	log.Info("shutting down")
-	return srv.Shutdown(shutdown)
+	var errs []error
+	for _, s := range servers {
+		errs = append(errs, s.Shutdown(shutdown))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
 }
 
-// sweep deletes expired tokens and device codes every ten minutes until
-// ctx ends.
-func sweep(ctx context.Context, svc *service.Service, log *slog.Logger) {
+// sweep deletes what expired every ten minutes until ctx ends: tokens,
+// sessions, device codes, successors and, on PostgreSQL, the rate-limit
+// rows whose budget is full again.
+func sweep(ctx context.Context, svc *service.Service, st store.Store, log *slog.Logger) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
 		if err := svc.Sweep(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("sweep", "err", err)
+		}
+		if pg, ok := st.(*postgres.DB); ok {
+			for {
+				n, err := pg.Limits().Sweep(ctx, 500)
+				if err != nil && ctx.Err() == nil {
+					log.Warn("sweep rate limits", "err", err)
+				}
+				if err != nil || n < 500 {
+					break
+				}
+			}
 		}
 		select {
 		case <-ctx.Done():

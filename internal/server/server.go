@@ -6,12 +6,15 @@ package server
 
 import (
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/keyhole/keyhole/internal/api"
+	"github.com/keyhole/keyhole/internal/metrics"
 	"github.com/keyhole/keyhole/internal/oauth"
 	"github.com/keyhole/keyhole/internal/ratelimit"
 	"github.com/keyhole/keyhole/internal/requestid"
@@ -33,6 +36,18 @@ type Config struct {
 	Signup bool
 	// RateLimit rations Platform API calls per account; nil: no limit.
 	RateLimit ratelimit.Budget
+	// Metrics, when set, counts every request; MetricsPath, when set too,
+	// serves them on this handler (else they are served elsewhere, on
+	// --metrics-addr).
+	Metrics     *metrics.Metrics
+	MetricsPath string
+	// Draining, when set and true, makes /readyz answer 503: the process
+	// is shutting down and the load balancer should stop sending to it.
+	Draining *atomic.Bool
+	// BehindProxy trusts X-Forwarded-For (its last address, the one the
+	// load balancer added) as the client's address, for throttles and
+	// logs. Only when asked: otherwise a client could name any address.
+	BehindProxy bool
 }
 
 // New returns the whole server: health checks and every surface, behind
@@ -48,6 +63,10 @@ func New(c Config) http.Handler {
 		writeText(w, http.StatusOK, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if c.Draining != nil && c.Draining.Load() {
+			writeText(w, http.StatusServiceUnavailable, "shutting down\n")
+			return
+		}
 		if err := c.Service.Ready(r.Context()); err != nil {
 			log.WarnContext(r.Context(), "not ready", "err", err)
 			writeText(w, http.StatusServiceUnavailable, "database unreachable\n")
@@ -60,10 +79,35 @@ func New(c Config) http.Handler {
 	oauth.New(oauth.Deps{Service: c.Service, Log: log, Issuer: c.Issuer}).Register(mux)
 	pages := web.New(web.Deps{Service: c.Service, Keys: c.Keys, Log: log, Issuer: c.Issuer, Signup: c.Signup})
 	pages.Register(mux)
+	if c.Metrics != nil && c.MetricsPath != "" {
+		mux.Handle("GET "+c.MetricsPath, c.Metrics.Handler())
+	}
 	// Any other path: a page for browsers, the API's JSON for programs.
 	mux.Handle("/", notFound(a.NotFound(), pages.NotFound()))
 	hsts := strings.HasPrefix(c.Issuer, "https://")
-	return requestid.Middleware(accessLog(log, headers(hsts, recoverer(log, mux))))
+	var h http.Handler = requestid.Middleware(accessLog(log, c.Metrics, headers(hsts, recoverer(log, mux))))
+	if c.BehindProxy {
+		h = forwarded(h)
+	}
+	return h
+}
+
+// forwarded takes the client's address from the last X-Forwarded-For
+// entry, the one the load balancer in front appended.
+func forwarded(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			last := xff[len(xff)-1]
+			if i := strings.LastIndexByte(last, ','); i >= 0 {
+				last = last[i+1:]
+			}
+			if ip := net.ParseIP(strings.TrimSpace(last)); ip != nil {
+				r = r.Clone(r.Context())
+				r.RemoteAddr = net.JoinHostPort(ip.String(), "0")
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // notFound answers a path no surface serves: with the web's page when the
@@ -125,14 +169,19 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // accessLog logs one line per request: id, method, path (never the query,
 // which may hold a code), status and duration. Tokens and passwords travel
-// in headers and bodies, which are never logged.
-func accessLog(log *slog.Logger, next http.Handler) http.Handler {
+// in headers and bodies, which are never logged. It counts the request in
+// m, when set, under the route pattern that served it.
+func accessLog(log *slog.Logger, m *metrics.Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		if sw.status == 0 {
 			sw.status = http.StatusOK
+		}
+		if m != nil {
+			// The mux records the pattern it matched on the request.
+			m.Request(r.Pattern, sw.status, time.Since(start))
 		}
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", requestid.From(r.Context())),

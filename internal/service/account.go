@@ -173,6 +173,9 @@ func (s *Service) UpdateAccount(ctx context.Context, actor Actor, in AccountUpda
 		if err != nil {
 			return keyhole.Account{}, accountErr(err)
 		}
+		for range n {
+			s.rec.Revoked("password_change")
+		}
 		s.log.InfoContext(ctx, "password changed", "account_id", a.ID, "revoked_authorizations", n)
 		return a, nil
 	}
@@ -229,6 +232,7 @@ func (s *Service) Authenticate(ctx context.Context, email, password, ip string) 
 			r.done(true)
 			return keyhole.Account{}, passwordErr(err)
 		}
+		s.rec.SignInFailed()
 		return keyhole.Account{}, errCredentials
 	}
 	ok, err := s.passwords.Verify(ctx, password, a.PasswordHash)
@@ -238,6 +242,7 @@ func (s *Service) Authenticate(ctx context.Context, email, password, ip string) 
 	}
 	r.done(ok)
 	if !ok {
+		s.rec.SignInFailed()
 		s.log.InfoContext(ctx, "wrong password", "account_id", a.ID, "ip", ip)
 		return keyhole.Account{}, errCredentials
 	}

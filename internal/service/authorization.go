@@ -80,6 +80,7 @@ func (s *Service) CreateAuthorization(ctx context.Context, actor Actor, p Author
 	if err := s.store.CreateAuthorization(ctx, auth, tokens); err != nil {
 		return AuthorizationInfo{}, storeErr(err, "authorization")
 	}
+	s.rec.Issued("direct")
 	s.log.InfoContext(ctx, "authorization created", "account_id", acct.ID, "authorization_id", auth.ID)
 	return AuthorizationInfo{Authorization: auth, User: acct, Access: &g.Access}, nil
 }
@@ -291,6 +292,7 @@ func (s *Service) RevokeAuthorization(ctx context.Context, actor Actor, id strin
 	if err := s.store.DeleteAuthorization(ctx, auth.ID); err != nil {
 		return AuthorizationInfo{}, storeErr(err, "authorization")
 	}
+	s.rec.Revoked("account")
 	s.log.InfoContext(ctx, "authorization revoked", "account_id", actor.AccountID, "authorization_id", auth.ID)
 	return info, nil
 }

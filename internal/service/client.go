@@ -220,6 +220,7 @@ func (s *Service) DeleteClient(ctx context.Context, actor Actor, id string) (Cli
 	if err := s.store.DeleteClient(ctx, id); err != nil {
 		return ClientInfo{}, storeErr(err, "client")
 	}
+	s.rec.Revoked("client_deleted")
 	s.log.InfoContext(ctx, "client deleted", "account_id", actor.AccountID, "client_id", id)
 	return info, nil
 }

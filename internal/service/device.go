@@ -248,5 +248,6 @@ func (s *Service) PollDevice(ctx context.Context, ca ClientAuth, deviceCode stri
 		}
 		return TokenGrant{}, storeErr(err, "authorization")
 	}
+	s.rec.Issued(GrantDeviceCode)
 	return tg, nil
 }

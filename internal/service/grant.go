@@ -262,6 +262,7 @@ func (s *Service) exchangeCode(ctx context.Context, req TokenRequest) (TokenGran
 		}
 		return TokenGrant{}, storeErr(err, "token")
 	}
+	s.rec.Issued(GrantAuthorizationCode)
 	return g, nil
 }
 
@@ -335,6 +336,7 @@ func (s *Service) refresh(ctx context.Context, req TokenRequest) (TokenGrant, er
 	}
 	switch res.Outcome {
 	case store.Rotated:
+		s.rec.Issued(GrantRefreshToken)
 		return g, nil
 	case store.Repeated:
 		var prev successor
@@ -356,6 +358,7 @@ func (s *Service) revokeReplayed(ctx context.Context, auth keyhole.Authorization
 	if err := s.store.DeleteAuthorization(ctx, auth.ID); err != nil && !isNotFound(err) {
 		return storeErr(err, "authorization")
 	}
+	s.rec.Revoked("replay")
 	s.log.WarnContext(ctx, "authorization revoked: "+why, "account_id", auth.AccountID, "client_id", auth.ClientID, "authorization_id", auth.ID)
 	return errGrant
 }
@@ -391,6 +394,7 @@ func (s *Service) ClientCredentials(ctx context.Context, ca ClientAuth, scope []
 	if err := s.store.AddTokens(ctx, auth, tokens); err != nil {
 		return TokenGrant{}, storeErr(err, "client")
 	}
+	s.rec.Issued(GrantClientCredentials)
 	return g, nil
 }
 
@@ -433,6 +437,7 @@ func (s *Service) RegenerateTokens(ctx context.Context, actor Actor, id string) 
 	if err := s.store.ReplaceTokens(ctx, auth.ID, tokens); err != nil {
 		return AuthorizationInfo{}, storeErr(err, "authorization")
 	}
+	s.rec.Issued("regenerate")
 	info.Access, info.Refresh, info.UpdatedAt = &g.Access, g.Refresh, now
 	return info, nil
 }

@@ -46,7 +46,30 @@ type Deps struct {
 	FailedLogins int
 	// Limits keeps the throttles' budgets; nil means in process.
 	Limits ratelimit.Limits
+	// Recorder hears of tokens issued and revoked, failed sign-ins and
+	// throttled checks, for metrics; nil records nothing.
+	Recorder Recorder
 }
+
+// Recorder hears of what the service does, for metrics. Its methods must
+// be cheap and safe for concurrent use.
+type Recorder interface {
+	// Issued is called for each access token issued, by grant.
+	Issued(grant string)
+	// Revoked is called for each revocation, by cause.
+	Revoked(cause string)
+	// SignInFailed is called for each wrong email or password.
+	SignInFailed()
+	// Throttled is called for each secret check a throttle refused.
+	Throttled(kind string)
+}
+
+type noRecorder struct{}
+
+func (noRecorder) Issued(string)    {}
+func (noRecorder) Revoked(string)   {}
+func (noRecorder) SignInFailed()    {}
+func (noRecorder) Throttled(string) {}
 
 // Defaults for Deps.
 const (
@@ -91,6 +114,7 @@ type Service struct {
 	clientTokenTTL time.Duration
 	refreshGrace   time.Duration
 	throttles      throttles
+	rec            Recorder
 	// dummyHash is verified against when an email is unknown, so that a
 	// login takes as long for a missing account as for a wrong password.
 	dummyHash string
@@ -133,10 +157,14 @@ func New(d Deps) (*Service, error) {
 	if d.FailedLogins <= 0 {
 		d.FailedLogins = DefaultFailedLogins
 	}
+	s.rec = d.Recorder
+	if s.rec == nil {
+		s.rec = noRecorder{}
+	}
 	if d.Limits == nil {
 		d.Limits = ratelimit.Local{Now: s.now}
 	}
-	s.throttles = newThrottles(d.FailedLogins, d.Limits)
+	s.throttles = newThrottles(d.FailedLogins, d.Limits, s.rec)
 	s.dummyHash = secret.HashPassword("keyhole-dummy-password", d.Password)
 	return s, nil
 }

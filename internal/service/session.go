@@ -60,6 +60,7 @@ func (s *Service) Login(ctx context.Context, in LoginRequest) (AuthorizationInfo
 		return AuthorizationInfo{}, signInErr(err)
 	}
 	a.LastLogin = now
+	s.rec.Issued("login")
 	s.log.InfoContext(ctx, "login", "account_id", a.ID, "session_id", sess.ID, "authorization_id", auth.ID, "ip", in.IP)
 	return AuthorizationInfo{Authorization: auth, User: a, Access: &g.Access}, nil
 }
@@ -202,6 +203,7 @@ func (s *Service) DeleteSession(ctx context.Context, actor Actor, id string) (ke
 	if err := s.store.DeleteSession(ctx, ss.ID); err != nil {
 		return keyhole.Session{}, storeErr(err, "session")
 	}
+	s.rec.Revoked("session")
 	s.log.InfoContext(ctx, "session deleted", "account_id", actor.AccountID, "session_id", ss.ID)
 	return ss, nil
 }

@@ -18,6 +18,8 @@ import (
 // budgets are the deployment's (ratelimit.Limits): in process on SQLite,
 // shared by the replicas on PostgreSQL or Redis.
 type throttle struct {
+	name           string
+	rec            Recorder
 	what           string // for messages: "failed sign-in attempts"
 	target, source ratelimit.Budget
 	// refund: whether a success gives its attempt back. Sign-ups count
@@ -31,9 +33,11 @@ type throttles struct {
 	password, signup, clientSecret, userCode, introspect throttle
 }
 
-func newThrottles(failedLogins int, limits ratelimit.Limits) throttles {
+func newThrottles(failedLogins int, limits ratelimit.Limits, rec Recorder) throttles {
 	mk := func(name, what string, target, source int, per time.Duration, refund bool) throttle {
 		return throttle{
+			name:   name,
+			rec:    rec,
 			what:   what,
 			target: limits.Budget("throttle:"+name+":target", target, per),
 			source: limits.Budget("throttle:"+name+":source", source, per),
@@ -97,6 +101,7 @@ func (t *throttle) reserve(ctx context.Context, target, source string) (reservat
 }
 
 func (t *throttle) refused(wait time.Duration, whom string) error {
+	t.rec.Throttled(t.name)
 	e := keyhole.Errorf(keyhole.RateLimited, "Too many %s for %s. Try again in %s.", t.what, whom, humanWait(wait))
 	e.RetryAfter = wait
 	return e

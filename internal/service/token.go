@@ -108,6 +108,7 @@ func (s *Service) Revoke(ctx context.Context, ca ClientAuth, raw string) error {
 	if err != nil && !isNotFound(err) {
 		return storeErr(err, "authorization")
 	}
+	s.rec.Revoked("client")
 	s.log.InfoContext(ctx, "revoked by client", "client_id", c.ID, "authorization_id", auth.ID)
 	return nil
 }

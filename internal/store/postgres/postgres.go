@@ -317,3 +317,6 @@ func scope(s []string) []string {
 	}
 	return s
 }
+
+// Pool returns the connection pool, for its statistics.
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }

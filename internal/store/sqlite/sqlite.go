@@ -283,3 +283,6 @@ func splitScope(s string) []string {
 	}
 	return strings.Split(s, " ")
 }
+
+// SQL returns the database handle, for its statistics.
+func (s *DB) SQL() *sql.DB { return s.db }
