@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -20,21 +18,10 @@ import (
 )
 
 // chromium returns the path of a Chromium to drive, or skips the test (and
-// fails it in CI, where .ci/run installs Debian's chromium).
+// fails it in CI): keyholetest.Chromium, the gate of every browser test.
 func chromium(t *testing.T) string {
-	for _, name := range []string{os.Getenv("KEYHOLE_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {
-		if name == "" {
-			continue
-		}
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("no Chromium found; CI must install Debian's chromium")
-	}
-	t.Skip("no Chromium found (set KEYHOLE_CHROMIUM or install chromium)")
-	return ""
+	t.Helper()
+	return keyholetest.Chromium(t)
 }
 
 // TestBrowserSignInAndConsent drives the sign-in and consent pages in
