@@ -4,7 +4,9 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -182,12 +184,29 @@ func buildKeyhole(t testing.TB) string {
 }
 
 // startKeyhole runs `keyhole serve` on SQLite in dir, on a loopback port
-// the kernel picks, and returns its pid and URL once /healthz answers. It
-// is killed when the test ends, or with the test process if that dies.
+// the kernel picks, and returns its pid and URL once /healthz answers.
 func startKeyhole(t testing.TB, ctx context.Context, bin, dir string) (int, string) {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dir)
-	cmd.Env, cmd.Stderr = sqliteEnv(), io.Discard
+	p := startServe(t, ctx, bin, sqliteEnv(), "--data-dir", dir)
+	return p.pid, p.url
+}
+
+// proc is a running `keyhole serve`.
+type proc struct {
+	cmd *exec.Cmd
+	pid int
+	url string
+	log *syncBuffer // what it wrote to stderr
+}
+
+// startServe runs `keyhole serve` with args (after --addr 127.0.0.1:0) in
+// env, and returns it once /healthz answers. It is killed when the test
+// ends, or with the test process if that dies.
+func startServe(t testing.TB, ctx context.Context, bin string, env []string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	p := &proc{cmd: cmd, log: &syncBuffer{}}
+	cmd.Env, cmd.Stderr = env, p.log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -196,6 +215,7 @@ func startKeyhole(t testing.TB, ctx context.Context, bin, dir string) (int, stri
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start keyhole serve: %v", err)
 	}
+	p.pid = cmd.Process.Pid
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	serving := make(chan string, 1)
 	go func() {
@@ -206,25 +226,50 @@ func startKeyhole(t testing.TB, ctx context.Context, bin, dir string) (int, stri
 			}
 		}
 	}()
-	base := ""
 	select {
-	case base = <-serving:
+	case p.url = <-serving:
 	case <-ctx.Done():
 	}
-	if base == "" {
-		t.Fatal("keyhole serve did not say where it listens")
+	if p.url == "" {
+		t.Fatalf("keyhole serve did not say where it listens:\n%s", p.log)
+	}
+	client := http.DefaultClient
+	if strings.HasPrefix(p.url, "https://") {
+		client = insecureClient
 	}
 	for ; ctx.Err() == nil; time.Sleep(20 * time.Millisecond) {
-		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/healthz", nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
+		req, _ := http.NewRequestWithContext(ctx, "GET", p.url+"/healthz", nil)
+		if resp, err := client.Do(req); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return cmd.Process.Pid, base
+				return p
 			}
 		}
 	}
-	t.Fatalf("keyhole serve at %s: /healthz did not answer 200", base)
-	return 0, ""
+	t.Fatalf("keyhole serve at %s: /healthz did not answer 200:\n%s", p.url, p.log)
+	return nil
+}
+
+// insecureClient reaches a server whose certificate the test made; tests
+// that check the certificate make their own client.
+var insecureClient = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // sqliteEnv is the environment without the settings that would point

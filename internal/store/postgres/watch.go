@@ -27,6 +27,10 @@ type Watcher interface {
 	Alive()
 }
 
+// ListenerName is the application_name of the connection that listens
+// for changes.
+const ListenerName = "keyhole-changes"
+
 // pingEvery is how often a quiet watch proves its connection alive.
 const pingEvery = 250 * time.Millisecond
 
@@ -54,6 +58,8 @@ func (db *DB) WatchChanges(ctx context.Context, w Watcher, log *slog.Logger) {
 
 func (db *DB) watch(ctx context.Context, w Watcher) error {
 	connCfg := db.pool.Config().ConnConfig.Copy()
+	// Named, so that an operator can tell it in pg_stat_activity.
+	connCfg.RuntimeParams["application_name"] = ListenerName
 	conn, err := pgx.ConnectConfig(ctx, connCfg)
 	if err != nil {
 		return err
