@@ -22,9 +22,11 @@ func scanApp(row interface{ Scan(...any) error }) (keyhole.App, error) {
 
 // CreateApp inserts a.
 func (s *DB) CreateApp(ctx context.Context, a keyhole.App) error {
-	_, err := s.run.ExecContext(ctx, `INSERT INTO apps (`+appCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.AccountID, a.Name, a.Region, a.Stack, a.Maintenance, micros(a.CreatedAt), micros(a.UpdatedAt))
-	return mapErr(err)
+	return s.tx(ctx, func(tx queryer) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO apps (`+appCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.ID, a.AccountID, a.Name, a.Region, a.Stack, a.Maintenance, micros(a.CreatedAt), micros(a.UpdatedAt))
+		return mapErr(err)
+	})
 }
 
 // App returns the app with the id.

@@ -243,16 +243,23 @@ func (s *DB) TokenByHash(ctx context.Context, hash string) (keyhole.Token, keyho
 
 // UseToken marks the token used, once.
 func (s *DB) UseToken(ctx context.Context, hash string, kind keyhole.TokenKind, at time.Time) (keyhole.Token, error) {
-	t, err := scanToken(s.run.QueryRowContext(ctx, `UPDATE tokens SET used_at = ? WHERE hash = ? AND kind = ? AND used_at IS NULL RETURNING `+tokenCols,
-		micros(at), hash, string(kind)))
-	if err == nil || !errors.Is(err, store.ErrNotFound) {
-		return t, err
-	}
-	t, err = scanToken(s.run.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ? AND kind = ?`, hash, string(kind)))
-	if err != nil {
+	var t keyhole.Token
+	err := s.tx(ctx, func(tx queryer) error {
+		var err error
+		t, err = scanToken(tx.QueryRowContext(ctx, `UPDATE tokens SET used_at = ? WHERE hash = ? AND kind = ? AND used_at IS NULL RETURNING `+tokenCols,
+			micros(at), hash, string(kind)))
+		if err == nil || !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if t, err = scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ? AND kind = ?`, hash, string(kind))); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: token already used", store.ErrConflict)
+	})
+	if err != nil && !errors.Is(err, store.ErrConflict) {
 		return keyhole.Token{}, err
 	}
-	return t, fmt.Errorf("%w: token already used", store.ErrConflict)
+	return t, err
 }
 
 // RotateRefreshToken rotates one refresh token. Write transactions take the
@@ -310,19 +317,19 @@ func (s *DB) RotateRefreshToken(ctx context.Context, r store.Rotation) (store.Ro
 
 // DeleteToken deletes one token.
 func (s *DB) DeleteToken(ctx context.Context, id string) error {
-	return execOne(ctx, s.run, `DELETE FROM tokens WHERE id = ?`, id)
+	return s.tx(ctx, func(tx queryer) error { return execOne(ctx, tx, `DELETE FROM tokens WHERE id = ?`, id) })
 }
 
 // DeleteExpiredTokens deletes up to limit tokens that expired at or before
 // before.
 func (s *DB) DeleteExpiredTokens(ctx context.Context, before time.Time, limit int) (int64, error) {
-	return deleteBatch(ctx, s.run, `DELETE FROM tokens WHERE id IN (SELECT id FROM tokens WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?)`,
+	return s.deleteBatch(ctx, `DELETE FROM tokens WHERE id IN (SELECT id FROM tokens WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?)`,
 		micros(before), limit)
 }
 
 // ClearSuccessors forgets up to limit successors of tokens used at least
 // grace ago, by the database's clock.
 func (s *DB) ClearSuccessors(ctx context.Context, grace time.Duration, limit int) (int64, error) {
-	return deleteBatch(ctx, s.run, `UPDATE tokens SET successor = NULL WHERE id IN (
+	return s.deleteBatch(ctx, `UPDATE tokens SET successor = NULL WHERE id IN (
 		SELECT id FROM tokens WHERE successor IS NOT NULL AND used_at <= `+nowMicros+` - ? LIMIT ?)`, grace.Microseconds(), limit)
 }

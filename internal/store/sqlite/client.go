@@ -21,9 +21,11 @@ func scanClient(row interface{ Scan(...any) error }) (keyhole.Client, error) {
 
 // CreateClient inserts c.
 func (s *DB) CreateClient(ctx context.Context, c keyhole.Client) error {
-	_, err := s.run.ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, c.AccountID, c.Name, c.RedirectURI, c.SecretHash, c.SecretSealed, c.Trusted, micros(c.CreatedAt), micros(c.UpdatedAt))
-	return mapErr(err)
+	return s.tx(ctx, func(tx queryer) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, c.AccountID, c.Name, c.RedirectURI, c.SecretHash, c.SecretSealed, c.Trusted, micros(c.CreatedAt), micros(c.UpdatedAt))
+		return mapErr(err)
+	})
 }
 
 // Client returns the client with the id.

@@ -26,10 +26,12 @@ func scanDevice(row interface{ Scan(...any) error }) (keyhole.DeviceGrant, error
 
 // CreateDeviceGrant inserts g.
 func (s *DB) CreateDeviceGrant(ctx context.Context, g keyhole.DeviceGrant) error {
-	_, err := s.run.ExecContext(ctx, `INSERT INTO device_grants (`+deviceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		g.ID, g.ClientID, joinScope(g.Scope), g.DeviceHash, g.UserCode, g.Interval, nullMicros(g.PolledAt), string(g.Status),
-		nullString(g.AccountID), nullString(g.SessionID), micros(g.ExpiresAt), micros(g.CreatedAt))
-	return mapErr(err)
+	return s.tx(ctx, func(tx queryer) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO device_grants (`+deviceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			g.ID, g.ClientID, joinScope(g.Scope), g.DeviceHash, g.UserCode, g.Interval, nullMicros(g.PolledAt), string(g.Status),
+			nullString(g.AccountID), nullString(g.SessionID), micros(g.ExpiresAt), micros(g.CreatedAt))
+		return mapErr(err)
+	})
 }
 
 // DeviceGrantByHash returns the grant with the device code hash.
@@ -76,5 +78,5 @@ func (s *DB) RedeemDeviceGrant(ctx context.Context, id string, a keyhole.Authori
 // DeleteExpiredDeviceGrants deletes up to limit grants expired at or
 // before before.
 func (s *DB) DeleteExpiredDeviceGrants(ctx context.Context, before time.Time, limit int) (int64, error) {
-	return deleteBatch(ctx, s.run, `DELETE FROM device_grants WHERE id IN (SELECT id FROM device_grants WHERE expires_at <= ? LIMIT ?)`, micros(before), limit)
+	return s.deleteBatch(ctx, `DELETE FROM device_grants WHERE id IN (SELECT id FROM device_grants WHERE expires_at <= ? LIMIT ?)`, micros(before), limit)
 }

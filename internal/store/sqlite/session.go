@@ -81,5 +81,5 @@ func (s *DB) DeleteSession(ctx context.Context, id string) error {
 // DeleteExpiredSessions deletes up to limit sessions expired at or before
 // before; what was made through them goes with them.
 func (s *DB) DeleteExpiredSessions(ctx context.Context, before time.Time, limit int) (int64, error) {
-	return deleteBatch(ctx, s.run, `DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at <= ? LIMIT ?)`, micros(before), limit)
+	return s.deleteBatch(ctx, `DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at <= ? LIMIT ?)`, micros(before), limit)
 }

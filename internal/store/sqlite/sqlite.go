@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -31,6 +32,11 @@ type DB struct {
 	db    *sql.DB
 	stmts *stmts
 	run   queryer // the database, through kept statements
+	// write lets one write transaction at a time begin: SQLite allows one
+	// writer, and a writer that finds the database locked sleeps in
+	// SQLite's busy handler (a millisecond, then more), where a goroutine
+	// waiting here is woken the moment the writer before it commits.
+	write sync.Mutex
 }
 
 var _ store.Store = (*DB)(nil)
@@ -162,8 +168,10 @@ func (s *DB) Close() error {
 	return s.db.Close()
 }
 
-// tx runs fn in a write transaction.
+// tx runs fn in a write transaction, one at a time in this process.
 func (s *DB) tx(ctx context.Context, fn func(queryer) error) error {
+	s.write.Lock()
+	defer s.write.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return mapErr(err)
@@ -195,12 +203,17 @@ func execOne(ctx context.Context, q interface {
 
 // deleteBatch runs a statement that deletes (or changes) at most a batch
 // of rows, and returns how many.
-func deleteBatch(ctx context.Context, q queryer, query string, args ...any) (int64, error) {
-	res, err := q.ExecContext(ctx, query, args...)
-	if err != nil {
-		return 0, mapErr(err)
-	}
-	return res.RowsAffected()
+func (s *DB) deleteBatch(ctx context.Context, query string, args ...any) (int64, error) {
+	var n int64
+	err := s.tx(ctx, func(tx queryer) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return mapErr(err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
 }
 
 type queryer interface {
