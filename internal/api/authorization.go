@@ -240,7 +240,8 @@ func (a *API) authorizationInfo() http.Handler {
 
 func (a *API) authorizationUpdate() http.Handler {
 	type request struct {
-		Description *string `json:"description"`
+		Description *string          `json:"description"`
+		Client      *json.RawMessage `json:"client"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
@@ -248,7 +249,8 @@ func (a *API) authorizationUpdate() http.Handler {
 			a.error(w, r, err)
 			return
 		}
-		info, err := a.svc.UpdateAuthorization(r.Context(), actorFrom(r.Context()), r.PathValue("id"), service.AuthorizationUpdate{Description: req.Description})
+		moving := req.Client != nil && string(bytes.TrimSpace(*req.Client)) != "null"
+		info, err := a.svc.UpdateAuthorization(r.Context(), actorFrom(r.Context()), r.PathValue("id"), service.AuthorizationUpdate{Description: req.Description, MoveToClient: moving})
 		if err != nil {
 			a.error(w, r, err)
 			return

@@ -251,6 +251,10 @@ func (s *Service) Authorizations(ctx context.Context, actor Actor, r store.Range
 // AuthorizationUpdate is the input to UpdateAuthorization.
 type AuthorizationUpdate struct {
 	Description *string
+	// MoveToClient is set when the request asked to move the
+	// authorization to another client (Heroku's PATCH takes client {id,
+	// secret}); Keyhole refuses that.
+	MoveToClient bool
 }
 
 // UpdateAuthorization changes an authorization's description.
@@ -258,6 +262,9 @@ func (s *Service) UpdateAuthorization(ctx context.Context, actor Actor, id strin
 	auth, err := s.ownAuthorization(ctx, actor, id)
 	if err != nil {
 		return AuthorizationInfo{}, err
+	}
+	if in.MoveToClient {
+		return AuthorizationInfo{}, keyhole.Errorf(keyhole.Invalid, "An authorization stays with the client it was granted to: its client cannot be changed. Create a new authorization for that client instead.")
 	}
 	if in.Description != nil {
 		p := AuthorizationParams{Description: *in.Description, Scope: auth.Scope}
