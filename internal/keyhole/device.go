@@ -28,4 +28,7 @@ type DeviceGrant struct {
 	SessionID  string // the browser session that answered
 	ExpiresAt  time.Time
 	CreatedAt  time.Time
+	// Description is what the device said about itself (a CLI's "login
+	// from <host>"), shown on the page that approves it; "" if nothing.
+	Description string
 }

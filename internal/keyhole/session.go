@@ -10,6 +10,9 @@ type Session struct {
 	Hash        string // SHA-256 of the session secret (the cookie value), "" for CLI logins
 	Description string
 	IP          string
+	// ParentID is the browser session a CLI login was approved in: the
+	// login ends with it. "" for browser sessions and password logins.
+	ParentID    string
 	UserAgent   string
 	CreatedAt   time.Time
 	ExpiresAt   time.Time

@@ -1,6 +1,7 @@
 // Package oauth is Keyhole's OAuth 2.0 protocol surface: the token endpoint
 // (RFC 6749, RFC 7636, RFC 8628), revocation (RFC 7009), introspection
-// (RFC 7662) and server metadata (RFC 8414). The browser side of the flow,
+// (RFC 7662), server metadata (RFC 8414), and the Heroku CLI's browser
+// login handshake, a device flow in JSON (POST /auth, GET /auth/cli). The browser side of the flow,
 // /oauth/authorize and /device, is in package web. Handlers decode the form,
 // call one service method and encode the RFC's JSON.
 package oauth
@@ -60,6 +61,9 @@ func (o *OAuth) Register(mux *http.ServeMux) {
 		{http.MethodPost, "/oauth/revoke", o.revoke},
 		{http.MethodPost, "/oauth/introspect", o.introspect},
 		{http.MethodGet, "/.well-known/oauth-authorization-server", o.metadata},
+		// The Heroku CLI's browser login (see clilogin.go).
+		{http.MethodPost, "/auth", o.cliLoginStart},
+		{http.MethodGet, "/auth/cli", o.cliLoginWait},
 	} {
 		mux.Handle(e.method+" "+e.path, o.surface(e.h))
 		allow := e.method
@@ -120,6 +124,8 @@ var errorWire = map[string]struct {
 	keyhole.SlowDown:             {http.StatusBadRequest, "slow_down"},
 	keyhole.ExpiredToken:         {http.StatusBadRequest, "expired_token"},
 	keyhole.AccessDenied:         {http.StatusBadRequest, "access_denied"},
+	// A bearer token this surface does not know (the browser login's wait).
+	keyhole.Unauthorized: {http.StatusUnauthorized, "invalid_token"},
 	keyhole.Unavailable:          {http.StatusServiceUnavailable, "temporarily_unavailable"},
 	// RFC 6749 has no code for a throttled client; temporarily_unavailable
 	// says what it is, 429 and Retry-After say for how long.
@@ -308,7 +314,8 @@ func (o *OAuth) deviceCode(w http.ResponseWriter, r *http.Request) {
 		o.error(w, r, err)
 		return
 	}
-	d, err := o.svc.StartDevice(r.Context(), ca, keyhole.SplitScope(f.Get("scope")))
+	// description is Keyhole's addition, for its own CLI's device logins.
+	d, err := o.svc.StartDevice(r.Context(), ca, keyhole.SplitScope(f.Get("scope")), f.Get("description"))
 	if err != nil {
 		o.error(w, r, err)
 		return

@@ -222,6 +222,11 @@ func (s *Service) Authenticate(ctx context.Context, email, password, ip string) 
 		return keyhole.Account{}, err
 	}
 	a, err := s.store.AccountByEmail(ctx, email)
+	if err == nil && a.ID == keyhole.SystemAccountID {
+		// The owner of the built-in clients has no password: nobody signs
+		// in as it.
+		err = store.ErrNotFound
+	}
 	if err != nil {
 		if !isNotFound(err) {
 			r.done(true)

@@ -33,8 +33,9 @@ type DeviceAuthorization struct {
 // The client may name itself by id alone, as golang.org/x/oauth2 does: a
 // device code is worth nothing without the client's authentication at the
 // token endpoint, which PollDevice requires. Credentials that are sent must
-// be right.
-func (s *Service) StartDevice(ctx context.Context, ca ClientAuth, scope []string) (DeviceAuthorization, error) {
+// be right. description is what the device says about itself, shown on
+// the page that approves it; only the built-in CLI client may give one.
+func (s *Service) StartDevice(ctx context.Context, ca ClientAuth, scope []string, description string) (DeviceAuthorization, error) {
 	var c keyhole.Client
 	var err error
 	if ca.Secret == "" && validID(ca.ID) {
@@ -51,12 +52,27 @@ func (s *Service) StartDevice(ctx context.Context, ca ClientAuth, scope []string
 	if scope, err = keyhole.CheckScopes(scope, keyhole.DefaultScope); err != nil {
 		return DeviceAuthorization{}, err
 	}
+	switch {
+	case description != "" && !c.BuiltIn():
+		return DeviceAuthorization{}, keyhole.Errorf(keyhole.Invalid, "Only Keyhole's own CLI may describe itself (description).")
+	case description == "" && c.BuiltIn():
+		description = "Keyhole CLI login"
+	}
+	if err := checkText("description", description, maxDescriptionLen, false); err != nil {
+		return DeviceAuthorization{}, keyhole.Errorf(keyhole.Invalid, "%s", err.Error())
+	}
+	return s.startDevice(ctx, c, scope, description)
+}
+
+// startDevice stores a new pending device grant of c.
+func (s *Service) startDevice(ctx context.Context, c keyhole.Client, scope []string, description string) (DeviceAuthorization, error) {
 	now := s.clock()
 	raw := token.New(token.DeviceCode)
 	g := keyhole.DeviceGrant{
-		ID: newID(), ClientID: c.ID, Scope: scope, DeviceHash: token.Hash(raw.Reveal()),
+		ID: newID(), ClientID: c.ID, Scope: scope, DeviceHash: token.Hash(raw.Reveal()), Description: description,
 		Interval: DeviceInterval, Status: keyhole.DevicePending, ExpiresAt: now.Add(DeviceCodeTTL), CreatedAt: now,
 	}
+	var err error
 	for attempt := 0; ; attempt++ {
 		g.UserCode = newUserCode()
 		err = s.store.CreateDeviceGrant(ctx, g)
@@ -235,6 +251,9 @@ func (s *Service) PollDevice(ctx context.Context, ca ClientAuth, deviceCode stri
 		}
 		return TokenGrant{}, keyhole.Errorf(keyhole.AuthorizationPending, "Waiting for the person to enter the code and answer.")
 	}
+	if c.BuiltIn() {
+		return s.redeemCLILogin(ctx, g, c, ca.IP, now)
+	}
 	// The device gets the account's grant to its client, which outlives
 	// the browser session the person answered in.
 	auth := keyhole.Authorization{
@@ -242,7 +261,7 @@ func (s *Service) PollDevice(ctx context.Context, ca ClientAuth, deviceCode stri
 		Description: c.Name, CreatedAt: now, UpdatedAt: now,
 	}
 	tokens, tg := s.mint(now, issue{auth: auth, client: &c, ttl: s.accessTTL, refresh: true})
-	if err := s.store.RedeemDeviceGrant(ctx, g.ID, auth, tokens); err != nil {
+	if err := s.store.RedeemDeviceGrant(ctx, g.ID, nil, auth, tokens); err != nil {
 		if isNotFound(err) {
 			return TokenGrant{}, errGrant // redeemed by a concurrent poll
 		}

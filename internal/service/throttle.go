@@ -31,6 +31,7 @@ type throttle struct {
 // README's choices.
 type throttles struct {
 	password, signup, clientSecret, userCode, introspect throttle
+	cliLogin, pollToken                                  throttle
 }
 
 func newThrottles(failedLogins int, limits ratelimit.Limits, rec Recorder) throttles {
@@ -58,6 +59,11 @@ func newThrottles(failedLogins int, limits ratelimit.Limits, rec Recorder) throt
 		// Introspection answering inactive: per client, and per address,
 		// so that no client can scan for live tokens.
 		introspect: mk("introspect", "introspections of unknown tokens", 60, 300, time.Minute, true),
+		// Browser logins started (POST /auth), per address: every start
+		// counts, as it stores a pending login.
+		cliLogin: mk("clilogin", "logins started", 1, 30, 10*time.Minute, false),
+		// Browser logins' poll tokens that name nothing, per address.
+		pollToken: mk("polltoken", "unknown login tokens", 1, 30, time.Minute, true),
 	}
 }
 

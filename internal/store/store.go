@@ -211,8 +211,9 @@ type Store interface {
 	SessionByHash(ctx context.Context, hash string) (keyhole.Session, error)
 	// ListSessions returns the account's sessions, in r's order.
 	ListSessions(ctx context.Context, accountID string, r Range) ([]keyhole.Session, error)
-	// DeleteSession deletes the session together with every authorization
-	// made through it and their tokens, atomically. ErrNotFound.
+	// DeleteSession deletes the session together with the sessions made
+	// through it (ParentID), every authorization made through any of them
+	// and their tokens, atomically. ErrNotFound.
 	DeleteSession(ctx context.Context, id string) error
 	// DeleteExpiredSessions deletes at most limit sessions whose ExpiresAt
 	// is not after before, with what was made through them, and returns how
@@ -249,10 +250,13 @@ type Store interface {
 	// UpdateDeviceGrant is a read-modify-write of one grant, as UpdateAccount;
 	// every field but ID, ClientID, DeviceHash, UserCode and CreatedAt is written.
 	UpdateDeviceGrant(ctx context.Context, id string, fn func(*keyhole.DeviceGrant) error) (keyhole.DeviceGrant, error)
-	// RedeemDeviceGrant deletes the grant and inserts the authorization a with
-	// its tokens, atomically. Of concurrent callers exactly one succeeds; the
-	// others get ErrNotFound (the grant is gone).
-	RedeemDeviceGrant(ctx context.Context, id string, a keyhole.Authorization, tokens []keyhole.Token) error
+	// RedeemDeviceGrant deletes the grant and inserts, atomically, the
+	// session s when it is not nil (a CLI login made through the browser
+	// session s.ParentID) and the authorization a with its tokens. Of
+	// concurrent callers exactly one succeeds; the others get ErrNotFound
+	// (the grant is gone). ErrNotFound too when s.ParentID no longer
+	// exists; then nothing is written.
+	RedeemDeviceGrant(ctx context.Context, id string, s *keyhole.Session, a keyhole.Authorization, tokens []keyhole.Token) error
 	// DeleteExpiredDeviceGrants deletes at most limit grants whose
 	// ExpiresAt is not after before, and returns how many.
 	DeleteExpiredDeviceGrants(ctx context.Context, before time.Time, limit int) (int64, error)

@@ -155,6 +155,8 @@ type page struct {
 	Scopes                   []scopeLine
 	Hidden                   []hidden
 	Message, Link, LinkText  string
+	// Detail is what a device said about itself, on its consent page.
+	Detail string
 }
 
 type scopeLine struct{ Name, Description string }

@@ -559,7 +559,7 @@ func TestDevice(t *testing.T) {
 			s := newOAuthSetup(t)
 			c := s.client(t, "Acme TV", "https://client.example/cb", false)
 			ctx := context.Background()
-			da, err := s.ts.Service.StartDevice(ctx, service.ClientAuth{ID: c.ID, Secret: c.Secret.Reveal()}, []string{"read"})
+			da, err := s.ts.Service.StartDevice(ctx, service.ClientAuth{ID: c.ID, Secret: c.Secret.Reveal()}, []string{"read"}, "")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -258,8 +258,16 @@ func (s *Store) CreateSession(ctx context.Context, ss keyhole.Session, version i
 	return s.inner.CreateSession(ctx, ss, version, a, tokens)
 }
 
+// DeleteSession also ends the CLI logins made through the session (their
+// sessions' ParentID), whose tokens are filed under their own sessions: so
+// it drops every cached value of the session's account, which a session
+// never changes.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	defer s.c.invalidate("sess:" + id)
+	tags := []string{"sess:" + id}
+	if ss, err := s.inner.Session(ctx, id); err == nil {
+		tags = append(tags, "acct:"+ss.AccountID)
+	}
+	defer s.c.invalidate(tags...)
 	return s.inner.DeleteSession(ctx, id)
 }
 
@@ -387,8 +395,8 @@ func (s *Store) UpdateDeviceGrant(ctx context.Context, id string, fn func(*keyho
 	return s.inner.UpdateDeviceGrant(ctx, id, fn)
 }
 
-func (s *Store) RedeemDeviceGrant(ctx context.Context, id string, a keyhole.Authorization, tokens []keyhole.Token) error {
-	return s.inner.RedeemDeviceGrant(ctx, id, a, tokens)
+func (s *Store) RedeemDeviceGrant(ctx context.Context, id string, sess *keyhole.Session, a keyhole.Authorization, tokens []keyhole.Token) error {
+	return s.inner.RedeemDeviceGrant(ctx, id, sess, a, tokens)
 }
 
 func (s *Store) DeleteExpiredDeviceGrants(ctx context.Context, before time.Time, limit int) (int64, error) {

@@ -128,6 +128,10 @@ func deleteAccountAuthorizations(ctx context.Context, tx pgx.Tx, op, accountID, 
 	if err != nil {
 		return 0, err
 	}
+	// The kept session no longer hangs on a browser session that goes.
+	if _, err := exec(ctx, tx, op, `UPDATE sessions SET parent_id = NULL WHERE id = $1`, keepSession); err != nil {
+		return 0, err
+	}
 	if _, err := exec(ctx, tx, op, `DELETE FROM sessions WHERE account_id = $1 AND id IS DISTINCT FROM $2`, accountID, keepSession); err != nil {
 		return 0, err
 	}

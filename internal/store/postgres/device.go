@@ -10,14 +10,14 @@ import (
 	"github.com/keyhole/keyhole/internal/keyhole"
 )
 
-const deviceCols = `id, client_id, scope, device_hash, user_code, poll_interval, polled_at, status, account_id, session_id, expires_at, created_at`
+const deviceCols = `id, client_id, scope, device_hash, user_code, poll_interval, polled_at, status, account_id, session_id, expires_at, created_at, description`
 
 func scanDevice(row pgx.Row) (keyhole.DeviceGrant, error) {
 	var g keyhole.DeviceGrant
 	var polled pgtype.Timestamptz
 	var account, session pgtype.Text
 	if err := row.Scan(&g.ID, &g.ClientID, &g.Scope, &g.DeviceHash, &g.UserCode, &g.Interval, &polled, &g.Status,
-		&account, &session, &g.ExpiresAt, &g.CreatedAt); err != nil {
+		&account, &session, &g.ExpiresAt, &g.CreatedAt, &g.Description); err != nil {
 		return keyhole.DeviceGrant{}, err
 	}
 	g.Scope, g.PolledAt, g.AccountID, g.SessionID = scope(g.Scope), fromNullTime(polled), account.String, session.String
@@ -28,9 +28,9 @@ func scanDevice(row pgx.Row) (keyhole.DeviceGrant, error) {
 // CreateDeviceGrant inserts g.
 func (db *DB) CreateDeviceGrant(ctx context.Context, g keyhole.DeviceGrant) error {
 	_, err := exec(ctx, db.pool, "create device grant", `INSERT INTO device_grants (`+deviceCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		g.ID, g.ClientID, scope(g.Scope), g.DeviceHash, g.UserCode, g.Interval, nullTime(g.PolledAt), string(g.Status),
-		nullText(g.AccountID), nullText(g.SessionID), g.ExpiresAt, g.CreatedAt)
+		nullText(g.AccountID), nullText(g.SessionID), g.ExpiresAt, g.CreatedAt, g.Description)
 	return err
 }
 
@@ -69,10 +69,10 @@ func (db *DB) UpdateDeviceGrant(ctx context.Context, id string, fn func(*keyhole
 	return out, err
 }
 
-// RedeemDeviceGrant deletes the grant and inserts a with its tokens, in
-// one transaction. A concurrent caller's DELETE waits for the winner's
-// and then finds no row: ErrNotFound.
-func (db *DB) RedeemDeviceGrant(ctx context.Context, id string, a keyhole.Authorization, tokens []keyhole.Token) error {
+// RedeemDeviceGrant deletes the grant and inserts the session (when not
+// nil) and a with its tokens, in one transaction. A concurrent caller's
+// DELETE waits for the winner's and then finds no row: ErrNotFound.
+func (db *DB) RedeemDeviceGrant(ctx context.Context, id string, sess *keyhole.Session, a keyhole.Authorization, tokens []keyhole.Token) error {
 	const op = "redeem device grant"
 	return db.tx(ctx, op, func(tx pgx.Tx) error {
 		n, err := exec(ctx, tx, op, `DELETE FROM device_grants WHERE id = $1`, id)
@@ -83,6 +83,9 @@ func (db *DB) RedeemDeviceGrant(ctx context.Context, id string, a keyhole.Author
 			return notFound(op)
 		}
 		b := &pgx.Batch{}
+		if sess != nil {
+			queueSession(b, *sess)
+		}
 		queueAuthorization(b, a, tokens)
 		return sendBatch(ctx, tx, op, b)
 	})

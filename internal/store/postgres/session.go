@@ -11,15 +11,15 @@ import (
 	"github.com/keyhole/keyhole/internal/store"
 )
 
-const sessionCols = `id, account_id, hash, description, ip, user_agent, created_at, expires_at`
+const sessionCols = `id, account_id, hash, description, ip, user_agent, created_at, expires_at, parent_id`
 
 func scanSession(row pgx.Row) (keyhole.Session, error) {
 	var s keyhole.Session
-	var hash pgtype.Text
-	if err := row.Scan(&s.ID, &s.AccountID, &hash, &s.Description, &s.IP, &s.UserAgent, &s.CreatedAt, &s.ExpiresAt); err != nil {
+	var hash, parent pgtype.Text
+	if err := row.Scan(&s.ID, &s.AccountID, &hash, &s.Description, &s.IP, &s.UserAgent, &s.CreatedAt, &s.ExpiresAt, &parent); err != nil {
 		return keyhole.Session{}, err
 	}
-	s.Hash, s.CreatedAt, s.ExpiresAt = hash.String, s.CreatedAt.UTC(), s.ExpiresAt.UTC()
+	s.Hash, s.CreatedAt, s.ExpiresAt, s.ParentID = hash.String, s.CreatedAt.UTC(), s.ExpiresAt.UTC(), parent.String
 	return s, nil
 }
 
@@ -36,13 +36,17 @@ func (db *DB) CreateSession(ctx context.Context, s keyhole.Session, version int6
 		}
 		b := &pgx.Batch{}
 		b.Queue(`UPDATE accounts SET last_login = $2 WHERE id = $1`, s.AccountID, s.CreatedAt)
-		b.Queue(`INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			s.ID, s.AccountID, nullText(s.Hash), s.Description, s.IP, s.UserAgent, s.CreatedAt, s.ExpiresAt)
+		queueSession(b, s)
 		if a != nil {
 			queueAuthorization(b, *a, tokens)
 		}
 		return sendBatch(ctx, tx, op, b)
 	})
+}
+
+func queueSession(b *pgx.Batch, s keyhole.Session) {
+	b.Queue(`INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		s.ID, s.AccountID, nullText(s.Hash), s.Description, s.IP, s.UserAgent, s.CreatedAt, s.ExpiresAt, nullText(s.ParentID))
 }
 
 // Session returns the session with the id.
@@ -71,8 +75,8 @@ func (db *DB) ListSessions(ctx context.Context, accountID string, r store.Range)
 		append([]any{accountID}, args...), scanSession)
 }
 
-// DeleteSession deletes the session; the authorizations made through it
-// and their tokens go with it (ON DELETE CASCADE, within the one
+// DeleteSession deletes the session; the sessions made through it, the
+// authorizations made through any of them and their tokens go with it (ON DELETE CASCADE, within the one
 // statement).
 func (db *DB) DeleteSession(ctx context.Context, id string) error {
 	const op = "delete session"

@@ -113,6 +113,10 @@ func deleteAccountAuthorizations(ctx context.Context, tx queryer, accountID, kee
 	if err != nil {
 		return 0, err
 	}
+	// The kept session no longer hangs on a browser session that goes.
+	if _, err := tx.ExecContext(ctx, `UPDATE sessions SET parent_id = NULL WHERE id = ?`, keepSession.String); err != nil {
+		return 0, mapErr(err)
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = ? AND id != ?`, accountID, keepSession.String); err != nil {
 		return 0, mapErr(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/keyhole/keyhole/internal/keyhole"
 )
 
-const deviceCols = `id, client_id, scope, device_hash, user_code, poll_interval, polled_at, status, account_id, session_id, expires_at, created_at`
+const deviceCols = `id, client_id, scope, device_hash, user_code, poll_interval, polled_at, status, account_id, session_id, expires_at, created_at, description`
 
 func scanDevice(row interface{ Scan(...any) error }) (keyhole.DeviceGrant, error) {
 	var g keyhole.DeviceGrant
@@ -16,7 +16,7 @@ func scanDevice(row interface{ Scan(...any) error }) (keyhole.DeviceGrant, error
 	var polled sql.NullInt64
 	var account, session sql.NullString
 	var expires, created int64
-	if err := row.Scan(&g.ID, &g.ClientID, &scope, &g.DeviceHash, &g.UserCode, &g.Interval, &polled, &status, &account, &session, &expires, &created); err != nil {
+	if err := row.Scan(&g.ID, &g.ClientID, &scope, &g.DeviceHash, &g.UserCode, &g.Interval, &polled, &status, &account, &session, &expires, &created, &g.Description); err != nil {
 		return keyhole.DeviceGrant{}, mapErr(err)
 	}
 	g.Scope, g.PolledAt, g.Status = splitScope(scope), fromNullMicros(polled), keyhole.DeviceStatus(status)
@@ -27,9 +27,9 @@ func scanDevice(row interface{ Scan(...any) error }) (keyhole.DeviceGrant, error
 // CreateDeviceGrant inserts g.
 func (s *DB) CreateDeviceGrant(ctx context.Context, g keyhole.DeviceGrant) error {
 	return s.tx(ctx, func(tx queryer) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO device_grants (`+deviceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO device_grants (`+deviceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			g.ID, g.ClientID, joinScope(g.Scope), g.DeviceHash, g.UserCode, g.Interval, nullMicros(g.PolledAt), string(g.Status),
-			nullString(g.AccountID), nullString(g.SessionID), micros(g.ExpiresAt), micros(g.CreatedAt))
+			nullString(g.AccountID), nullString(g.SessionID), micros(g.ExpiresAt), micros(g.CreatedAt), g.Description)
 		return mapErr(err)
 	})
 }
@@ -65,11 +65,17 @@ func (s *DB) UpdateDeviceGrant(ctx context.Context, id string, fn func(*keyhole.
 	return out, err
 }
 
-// RedeemDeviceGrant deletes the grant and inserts the authorization.
-func (s *DB) RedeemDeviceGrant(ctx context.Context, id string, a keyhole.Authorization, tokens []keyhole.Token) error {
+// RedeemDeviceGrant deletes the grant and inserts the session (when not
+// nil) and the authorization.
+func (s *DB) RedeemDeviceGrant(ctx context.Context, id string, sess *keyhole.Session, a keyhole.Authorization, tokens []keyhole.Token) error {
 	return s.tx(ctx, func(tx queryer) error {
 		if err := execOne(ctx, tx, `DELETE FROM device_grants WHERE id = ?`, id); err != nil {
 			return err
+		}
+		if sess != nil {
+			if err := insertSession(ctx, tx, *sess); err != nil {
+				return err
+			}
 		}
 		return insertAuthorization(ctx, tx, a, tokens)
 	})

@@ -9,16 +9,16 @@ import (
 	"github.com/keyhole/keyhole/internal/store"
 )
 
-const sessionCols = `id, account_id, hash, description, ip, user_agent, created_at, expires_at`
+const sessionCols = `id, account_id, hash, description, ip, user_agent, created_at, expires_at, parent_id`
 
 func scanSession(row interface{ Scan(...any) error }) (keyhole.Session, error) {
 	var ss keyhole.Session
-	var hash sql.NullString
+	var hash, parent sql.NullString
 	var created, expires int64
-	if err := row.Scan(&ss.ID, &ss.AccountID, &hash, &ss.Description, &ss.IP, &ss.UserAgent, &created, &expires); err != nil {
+	if err := row.Scan(&ss.ID, &ss.AccountID, &hash, &ss.Description, &ss.IP, &ss.UserAgent, &created, &expires, &parent); err != nil {
 		return keyhole.Session{}, mapErr(err)
 	}
-	ss.Hash, ss.CreatedAt, ss.ExpiresAt = hash.String, fromMicros(created), fromMicros(expires)
+	ss.Hash, ss.CreatedAt, ss.ExpiresAt, ss.ParentID = hash.String, fromMicros(created), fromMicros(expires), parent.String
 	return ss, nil
 }
 
@@ -32,16 +32,20 @@ func (s *DB) CreateSession(ctx context.Context, ss keyhole.Session, version int6
 		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET last_login = ? WHERE id = ?`, micros(ss.CreatedAt), ss.AccountID); err != nil {
 			return mapErr(err)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			ss.ID, ss.AccountID, nullString(ss.Hash), ss.Description, ss.IP, ss.UserAgent, micros(ss.CreatedAt), micros(ss.ExpiresAt))
-		if err != nil {
-			return mapErr(err)
+		if err := insertSession(ctx, tx, ss); err != nil {
+			return err
 		}
 		if a == nil {
 			return nil
 		}
 		return insertAuthorization(ctx, tx, *a, tokens)
 	})
+}
+
+func insertSession(ctx context.Context, tx queryer, ss keyhole.Session) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ss.ID, ss.AccountID, nullString(ss.Hash), ss.Description, ss.IP, ss.UserAgent, micros(ss.CreatedAt), micros(ss.ExpiresAt), nullString(ss.ParentID))
+	return mapErr(err)
 }
 
 // Session returns the session with the id.
@@ -70,8 +74,8 @@ func (s *DB) ListSessions(ctx context.Context, accountID string, r store.Range) 
 	return collect(rows, scanSession)
 }
 
-// DeleteSession deletes the session; the authorizations made through it and
-// their tokens go with it.
+// DeleteSession deletes the session; the sessions made through it, the
+// authorizations made through any of them and their tokens go with it.
 func (s *DB) DeleteSession(ctx context.Context, id string) error {
 	return s.tx(ctx, func(tx queryer) error {
 		return execOne(ctx, tx, `DELETE FROM sessions WHERE id = ?`, id)

@@ -48,6 +48,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConfigVars", testConfigVars},
 		{"DeviceGrants", testDeviceGrants},
 		{"ConcurrentRedeemDevice", testConcurrentRedeemDevice},
+		{"CLILoginThroughBrowser", testCLILoginThroughBrowser},
+		{"ConcurrentCLILogin", testConcurrentCLILogin},
+		{"BuiltInClient", testBuiltInClient},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -759,7 +762,7 @@ func testDeviceGrants(t *testing.T, s store.Store) {
 		t.Errorf("after update: %+v", got)
 	}
 	auth := keyhole.Authorization{ID: id(), AccountID: a.ID, ClientID: c.ID, Scope: g.Scope, CreatedAt: t0, UpdatedAt: t0}
-	must(t, s.RedeemDeviceGrant(ctx, g.ID, auth, []keyhole.Token{token(auth.ID, keyhole.AccessToken)}))
+	must(t, s.RedeemDeviceGrant(ctx, g.ID, nil, auth, []keyhole.Token{token(auth.ID, keyhole.AccessToken)}))
 	_, err = s.DeviceGrantByHash(ctx, g.DeviceHash)
 	wantErr(t, err, store.ErrNotFound)
 	if _, err := s.Authorization(ctx, auth.ID); err != nil {
@@ -781,7 +784,7 @@ func testConcurrentRedeemDevice(t *testing.T, s store.Store) {
 	must(t, s.CreateDeviceGrant(ctx, g))
 	errs := race(t, 6, func(int) error {
 		auth := keyhole.Authorization{ID: id(), AccountID: a.ID, ClientID: c.ID, Scope: g.Scope, CreatedAt: t0, UpdatedAt: t0}
-		return s.RedeemDeviceGrant(ctx, g.ID, auth, []keyhole.Token{token(auth.ID, keyhole.AccessToken)})
+		return s.RedeemDeviceGrant(ctx, g.ID, nil, auth, []keyhole.Token{token(auth.ID, keyhole.AccessToken)})
 	})
 	won, notFound := 0, 0
 	for _, err := range errs {
@@ -799,5 +802,134 @@ func testConcurrentRedeemDevice(t *testing.T, s store.Store) {
 	must(t, err)
 	if len(list) != 2 {
 		t.Errorf("%d authorizations after the race, want 2 (API key and the one redeemed)", len(list))
+	}
+}
+
+// cliLogin builds what redeeming a device grant for the built-in CLI
+// client writes: a session made through the browser session parent, and
+// its authorization with one access token.
+func cliLogin(accountID, parent string) (keyhole.Session, keyhole.Authorization, []keyhole.Token) {
+	ss := keyhole.Session{ID: id(), AccountID: accountID, Description: "Keyhole CLI login from host", ParentID: parent,
+		CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	auth := keyhole.Authorization{ID: id(), AccountID: accountID, ClientID: keyhole.CLIClientID, SessionID: ss.ID,
+		Scope: []string{"global"}, CreatedAt: t0, UpdatedAt: t0}
+	return ss, auth, []keyhole.Token{token(auth.ID, keyhole.AccessToken)}
+}
+
+func testCLILoginThroughBrowser(t *testing.T, s store.Store) {
+	a, _ := newAccount(t, s, "ada@example.com")
+	browser := keyhole.Session{ID: id(), AccountID: a.ID, Hash: "sh-" + id(), Description: "Browser", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	must(t, s.CreateSession(ctx, browser, 1, nil, nil))
+	g := deviceGrant(keyhole.CLIClientID)
+	g.Description = "Keyhole CLI login from host"
+	must(t, s.CreateDeviceGrant(ctx, g))
+	if got, err := s.DeviceGrantByHash(ctx, g.DeviceHash); err != nil || got.Description != g.Description {
+		t.Errorf("DeviceGrantByHash description = %q, %v; want %q", got.Description, err, g.Description)
+	}
+
+	// A browser session that is gone takes nothing: the grant stays.
+	ss, auth, tokens := cliLogin(a.ID, id())
+	wantErr(t, s.RedeemDeviceGrant(ctx, g.ID, &ss, auth, tokens), store.ErrNotFound)
+	if _, err := s.DeviceGrantByHash(ctx, g.DeviceHash); err != nil {
+		t.Errorf("a failed redeem consumed the grant: %v", err)
+	}
+	if _, err := s.Session(ctx, ss.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a failed redeem left its session: %v", err)
+	}
+
+	ss, auth, tokens = cliLogin(a.ID, browser.ID)
+	must(t, s.RedeemDeviceGrant(ctx, g.ID, &ss, auth, tokens))
+	got, err := s.Session(ctx, ss.ID)
+	must(t, err)
+	if got != ss {
+		t.Errorf("Session = %+v, want %+v", got, ss)
+	}
+	if _, _, err := s.TokenByHash(ctx, tokens[0].Hash); err != nil {
+		t.Errorf("CLI login token: %v", err)
+	}
+	// Ending the browser session ends the CLI login made through it, its
+	// authorization and its token.
+	must(t, s.DeleteSession(ctx, browser.ID))
+	if _, err := s.Session(ctx, ss.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("CLI login outlived its browser session: %v", err)
+	}
+	if _, _, err := s.TokenByHash(ctx, tokens[0].Hash); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("CLI login token outlived its browser session: %v", err)
+	}
+
+	// Ending a CLI login leaves its browser session alone.
+	browser2 := keyhole.Session{ID: id(), AccountID: a.ID, Hash: "sh-" + id(), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	must(t, s.CreateSession(ctx, browser2, 1, nil, nil))
+	g2 := deviceGrant(keyhole.CLIClientID)
+	must(t, s.CreateDeviceGrant(ctx, g2))
+	ss2, auth2, tokens2 := cliLogin(a.ID, browser2.ID)
+	must(t, s.RedeemDeviceGrant(ctx, g2.ID, &ss2, auth2, tokens2))
+	must(t, s.DeleteSession(ctx, ss2.ID))
+	if _, err := s.Session(ctx, browser2.ID); err != nil {
+		t.Errorf("ending a CLI login ended its browser session: %v", err)
+	}
+
+	// A password change made with a CLI login's token keeps that login,
+	// though the browser session it was made through ends.
+	g3 := deviceGrant(keyhole.CLIClientID)
+	must(t, s.CreateDeviceGrant(ctx, g3))
+	ss3, auth3, tokens3 := cliLogin(a.ID, browser2.ID)
+	must(t, s.RedeemDeviceGrant(ctx, g3.ID, &ss3, auth3, tokens3))
+	acct, err := s.Account(ctx, a.ID)
+	must(t, err)
+	acct.CredentialsVersion++
+	_, err = s.ResetAccount(ctx, acct, acct.CredentialsVersion-1, auth3.ID, keyhole.Authorization{}, nil)
+	must(t, err)
+	if _, err := s.Session(ctx, browser2.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the browser session survived the password change: %v", err)
+	}
+	if got, err := s.Session(ctx, ss3.ID); err != nil || got.ParentID != "" {
+		t.Errorf("the kept CLI login: %+v, %v; want it kept, detached", got, err)
+	}
+	if _, _, err := s.TokenByHash(ctx, tokens3[0].Hash); err != nil {
+		t.Errorf("the kept CLI login's token: %v", err)
+	}
+}
+
+// testConcurrentCLILogin: 20 redeems of one grant, each with its own
+// session: one wins and exactly one session is written.
+func testConcurrentCLILogin(t *testing.T, s store.Store) {
+	a, _ := newAccount(t, s, "ada@example.com")
+	browser := keyhole.Session{ID: id(), AccountID: a.ID, Hash: "sh-" + id(), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	must(t, s.CreateSession(ctx, browser, 1, nil, nil))
+	g := deviceGrant(keyhole.CLIClientID)
+	must(t, s.CreateDeviceGrant(ctx, g))
+	errs := race(t, 20, func(int) error {
+		ss, auth, tokens := cliLogin(a.ID, browser.ID)
+		return s.RedeemDeviceGrant(ctx, g.ID, &ss, auth, tokens)
+	})
+	won := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, store.ErrNotFound):
+			t.Errorf("redeem: %v", err)
+		}
+	}
+	sessions, err := s.ListSessions(ctx, a.ID, store.Range{})
+	must(t, err)
+	if won != 1 || len(sessions) != 2 {
+		t.Errorf("20 concurrent redeems: %d won, %d sessions; want 1 and 2 (the browser's and one CLI login)", won, len(sessions))
+	}
+}
+
+// testBuiltInClient: the migrations make the CLI's public client, owned by
+// the system account.
+func testBuiltInClient(t *testing.T, s store.Store) {
+	c, err := s.Client(ctx, keyhole.CLIClientID)
+	must(t, err)
+	if !c.Public() || c.Trusted || c.AccountID != keyhole.SystemAccountID || c.Name != "Keyhole CLI" {
+		t.Errorf("built-in client = %+v", c)
+	}
+	sys, err := s.Account(ctx, keyhole.SystemAccountID)
+	must(t, err)
+	if sys.PasswordHash != "" {
+		t.Errorf("the system account has a password hash")
 	}
 }
