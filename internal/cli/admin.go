@@ -1,14 +1,11 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
-	"strings"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
 	"github.com/keyhole/keyhole/internal/secret"
@@ -16,8 +13,9 @@ import (
 )
 
 // runCreateAccount creates an account from the command line, for scripts
-// and first set-up. The password comes from stdin (its first line), so it
-// never shows in the process list or shell history.
+// and first set-up. The password is asked for without echo on a terminal,
+// or read from standard input (its first line), so it never shows in the
+// process list or shell history.
 func runCreateAccount(ctx context.Context, env Env, args []string) error {
 	var cfg Config
 	var email, name string
@@ -37,9 +35,9 @@ func runCreateAccount(ctx context.Context, env Env, args []string) error {
 	if email == "" {
 		return &usageError{msg: "--email is required"}
 	}
-	password, err := readPassword(env.Stdin)
-	if err != nil {
-		return err
+	password, err := newPrompter(env).secret("Password: ")
+	if err != nil || password == "" {
+		return errors.New("the password must be given on standard input (one line), or typed at the prompt")
 	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
@@ -67,21 +65,6 @@ func runCreateAccount(ctx context.Context, env Env, args []string) error {
 	}
 	fmt.Fprintln(env.Stdout, a.ID)
 	return nil
-}
-
-func readPassword(r io.Reader) (string, error) {
-	if r == nil {
-		return "", errors.New("the password must be given on standard input")
-	}
-	line, err := bufio.NewReader(io.LimitReader(r, 4096)).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return "", fmt.Errorf("read password: %w", err)
-	}
-	line = strings.TrimRight(line, "\r\n")
-	if line == "" {
-		return "", errors.New("the password must be given on standard input (one line)")
-	}
-	return line, nil
 }
 
 // runGenerateKey prints a new server key: base64 of 32 random bytes, for
