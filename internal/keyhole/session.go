@@ -12,8 +12,8 @@ type Session struct {
 	IP          string
 	// ParentID is the browser session a CLI login was approved in: the
 	// login ends with it. "" for browser sessions and password logins.
-	ParentID    string
-	UserAgent   string
-	CreatedAt   time.Time
-	ExpiresAt   time.Time
+	ParentID  string
+	UserAgent string
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }

@@ -126,7 +126,7 @@ var errorWire = map[string]struct {
 	keyhole.AccessDenied:         {http.StatusBadRequest, "access_denied"},
 	// A bearer token this surface does not know (the browser login's wait).
 	keyhole.Unauthorized: {http.StatusUnauthorized, "invalid_token"},
-	keyhole.Unavailable:          {http.StatusServiceUnavailable, "temporarily_unavailable"},
+	keyhole.Unavailable:  {http.StatusServiceUnavailable, "temporarily_unavailable"},
 	// RFC 6749 has no code for a throttled client; temporarily_unavailable
 	// says what it is, 429 and Retry-After say for how long.
 	keyhole.RateLimited: {http.StatusTooManyRequests, "temporarily_unavailable"},
