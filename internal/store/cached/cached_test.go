@@ -144,6 +144,25 @@ func TestEveryChangeDropsWhatItAffects(t *testing.T) {
 				t.Errorf("CLI token after its session ended: %v", err)
 			}
 		}, func(t *testing.T, f fixture) {}},
+		{"browser sign-out ends the CLI logins made through it", func(t *testing.T, f fixture) {
+			browser := keyhole.Session{ID: uuid.NewString(), AccountID: f.acct.ID, Hash: "b-" + uuid.NewString(), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+			must(t, f.s.CreateSession(ctx, browser, 1, nil, nil))
+			g := keyhole.DeviceGrant{ID: uuid.NewString(), ClientID: keyhole.CLIClientID, Scope: []string{"global"}, DeviceHash: "d-" + uuid.NewString(),
+				UserCode: "BCDFGHJK", Interval: 5, Status: keyhole.DeviceApproved, AccountID: f.acct.ID, SessionID: browser.ID, ExpiresAt: t0.Add(time.Hour), CreatedAt: t0}
+			must(t, f.s.CreateDeviceGrant(ctx, g))
+			login := keyhole.Session{ID: uuid.NewString(), AccountID: f.acct.ID, ParentID: browser.ID, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+			cli := keyhole.Authorization{ID: uuid.NewString(), AccountID: f.acct.ID, ClientID: keyhole.CLIClientID, SessionID: login.ID, Scope: []string{"global"}, CreatedAt: t0, UpdatedAt: t0}
+			tok := keyhole.Token{ID: uuid.NewString(), AuthorizationID: cli.ID, Kind: keyhole.AccessToken, Hash: "cli-" + uuid.NewString(), CreatedAt: t0}
+			must(t, f.s.RedeemDeviceGrant(ctx, g.ID, &login, cli, []keyhole.Token{tok}))
+			for range 2 {
+				_, _, err := f.s.TokenByHash(ctx, tok.Hash)
+				must(t, err)
+			}
+			must(t, f.s.DeleteSession(ctx, browser.ID))
+			if _, _, err := f.s.TokenByHash(ctx, tok.Hash); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("CLI login token after its browser session ended: %v", err)
+			}
+		}, func(t *testing.T, f fixture) {}},
 		{"account update", func(t *testing.T, f fixture) {
 			_, err := f.s.UpdateAccount(ctx, f.acct.ID, func(a *keyhole.Account) error { a.Name = "Ada King"; return nil })
 			must(t, err)
