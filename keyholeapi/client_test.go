@@ -162,11 +162,13 @@ func TestAccountAndAuthorizations(t *testing.T) {
 		}
 
 		expires := 3600
+		var made []string
 		for i := range 5 {
 			a, err := c.CreateAuthorization(ctx, keyholeapi.AuthorizationCreate{Description: "token " + string(rune('a'+i)), Scope: []string{"read"}, ExpiresIn: &expires})
 			if err != nil {
 				t.Fatalf("CreateAuthorization: %v", err)
 			}
+			made = append(made, a.ID)
 			if a.AccessToken == nil || a.AccessToken.ExpiresIn == nil || *a.AccessToken.ExpiresIn != 3600 || a.Scope[0] != "read" {
 				t.Errorf("CreateAuthorization = %+v", a)
 			}
@@ -205,7 +207,7 @@ func TestAccountAndAuthorizations(t *testing.T) {
 			t.Fatalf("Authorization(~) = %+v, %v", key, err)
 		}
 		desc := "renamed"
-		a, err := c.UpdateAuthorization(ctx, all[len(all)-1].ID, keyholeapi.AuthorizationUpdate{Description: &desc})
+		a, err := c.UpdateAuthorization(ctx, made[0], keyholeapi.AuthorizationUpdate{Description: &desc})
 		if err != nil || a.Description != desc {
 			t.Errorf("UpdateAuthorization = %+v, %v", a, err)
 		}
