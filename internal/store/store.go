@@ -54,8 +54,9 @@ type Rotation struct {
 	// Retain is how long the used token is kept afterwards, so that a
 	// later reuse is recognised; it then expires and is swept.
 	Retain time.Duration
-	// Keep is how many used refresh tokens the authorization keeps at most;
-	// older ones are deleted with the rotation.
+	// Keep is how many used refresh tokens the authorization keeps at most:
+	// the last used (the last made, among those used within one tick of the
+	// database's clock); older ones are deleted with the rotation.
 	Keep int
 	// Next are the successor tokens of the authorization.
 	Next []keyhole.Token

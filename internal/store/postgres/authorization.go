@@ -300,7 +300,7 @@ func (db *DB) RotateRefreshToken(ctx context.Context, r store.Rotation) (store.R
 		b.Queue(`DELETE FROM tokens WHERE authorization_id = $1 AND used_at IS NULL AND kind IN ('access', 'refresh')`, authID)
 		b.Queue(`DELETE FROM tokens WHERE authorization_id = $1 AND kind = 'refresh' AND used_at IS NOT NULL
 			AND id NOT IN (SELECT id FROM tokens WHERE authorization_id = $1 AND kind = 'refresh' AND used_at IS NOT NULL
-				ORDER BY used_at DESC, id LIMIT $2)`, authID, r.Keep)
+				ORDER BY used_at DESC, created_at DESC, id LIMIT $2)`, authID, r.Keep)
 		queueTokens(b, r.Next)
 		if err := sendBatch(ctx, tx, op, b); err != nil {
 			return err

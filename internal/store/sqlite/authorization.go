@@ -306,7 +306,7 @@ func (s *DB) RotateRefreshToken(ctx context.Context, r store.Rotation) (store.Ro
 			return mapErr(err)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE authorization_id = ?1 AND kind = 'refresh' AND used_at IS NOT NULL
-			AND id NOT IN (SELECT id FROM tokens WHERE authorization_id = ?1 AND kind = 'refresh' AND used_at IS NOT NULL ORDER BY used_at DESC, id LIMIT ?2)`,
+			AND id NOT IN (SELECT id FROM tokens WHERE authorization_id = ?1 AND kind = 'refresh' AND used_at IS NOT NULL ORDER BY used_at DESC, created_at DESC, id LIMIT ?2)`,
 			authID, r.Keep); err != nil {
 			return mapErr(err)
 		}

@@ -96,9 +96,14 @@ func testAddTokens(t *testing.T, s store.Store) {
 	wantErr(t, s.DeleteToken(ctx, first.ID), store.ErrNotFound)
 }
 
-// pair returns a successor access and refresh token of auth.
+// pair returns a successor access and refresh token of auth, made now:
+// each pair is younger than the one before, as issued pairs are.
 func pair(auth keyhole.Authorization) []keyhole.Token {
-	return []keyhole.Token{token(auth.ID, keyhole.AccessToken), token(auth.ID, keyhole.RefreshToken)}
+	p := []keyhole.Token{token(auth.ID, keyhole.AccessToken), token(auth.ID, keyhole.RefreshToken)}
+	for i := range p {
+		p[i].CreatedAt = time.Now().UTC().Truncate(time.Microsecond)
+	}
+	return p
 }
 
 func rotation(hash string, next []keyhole.Token, grace time.Duration) store.Rotation {
