@@ -154,6 +154,9 @@ type Options struct {
 	// Limits keeps rate limits and throttles; nil chooses as keyhole serve
 	// does: the database on PostgreSQL, the process on SQLite.
 	Limits ratelimit.Limits
+	// DeviceInterval is the seconds a device waits between polls; 0 means
+	// the service's default (5).
+	DeviceInterval int
 }
 
 // NewServer starts a Keyhole server for the test, closed when it ends.
@@ -194,7 +197,7 @@ func NewServer(tb testing.TB, o Options) *Server {
 		}
 		o.Limits = limits
 	}
-	svc, err := service.New(service.Deps{Store: o.Store, Sealer: sealer, Log: log, Now: o.Now, Password: FastPasswords, RefreshGrace: o.RefreshGrace, Limits: o.Limits})
+	svc, err := service.New(service.Deps{Store: o.Store, Sealer: sealer, Log: log, Now: o.Now, Password: FastPasswords, RefreshGrace: o.RefreshGrace, Limits: o.Limits, DeviceInterval: o.DeviceInterval})
 	if err != nil {
 		tb.Fatal(err)
 	}

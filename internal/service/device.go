@@ -70,7 +70,7 @@ func (s *Service) startDevice(ctx context.Context, c keyhole.Client, scope []str
 	raw := token.New(token.DeviceCode)
 	g := keyhole.DeviceGrant{
 		ID: newID(), ClientID: c.ID, Scope: scope, DeviceHash: token.Hash(raw.Reveal()), Description: description,
-		Interval: DeviceInterval, Status: keyhole.DevicePending, ExpiresAt: now.Add(DeviceCodeTTL), CreatedAt: now,
+		Interval: s.deviceInterval, Status: keyhole.DevicePending, ExpiresAt: now.Add(DeviceCodeTTL), CreatedAt: now,
 	}
 	var err error
 	for attempt := 0; ; attempt++ {

@@ -46,6 +46,9 @@ type Deps struct {
 	FailedLogins int
 	// Limits keeps the throttles' budgets; nil means in process.
 	Limits ratelimit.Limits
+	// DeviceInterval is how many seconds a device must wait between polls
+	// (RFC 8628 §3.2); 0 means DeviceInterval.
+	DeviceInterval int
 	// Recorder hears of tokens issued and revoked, failed sign-ins and
 	// throttled checks, for metrics; nil records nothing.
 	Recorder Recorder
@@ -115,6 +118,7 @@ type Service struct {
 	refreshGrace   time.Duration
 	throttles      throttles
 	rec            Recorder
+	deviceInterval int
 	// dummyHash is verified against when an email is unknown, so that a
 	// login takes as long for a missing account as for a wrong password.
 	dummyHash string
@@ -156,6 +160,10 @@ func New(d Deps) (*Service, error) {
 	s.passwords = secret.NewHasher(d.Password, d.PasswordSlots, PasswordWait)
 	if d.FailedLogins <= 0 {
 		d.FailedLogins = DefaultFailedLogins
+	}
+	s.deviceInterval = d.DeviceInterval
+	if s.deviceInterval <= 0 {
+		s.deviceInterval = DeviceInterval
 	}
 	s.rec = d.Recorder
 	if s.rec == nil {
