@@ -207,17 +207,46 @@ func (db *DB) ReplaceTokens(ctx context.Context, authorizationID string, tokens 
 	})
 }
 
+// addition is one AddTokens call.
+type addition struct {
+	a      keyhole.Authorization
+	tokens []keyhole.Token
+}
+
 // AddTokens inserts tokens into a, creating a first if no authorization
-// has its id, in one transaction.
+// has its id, in one transaction. Calls made at the same time are written
+// in one transaction, one round trip and one commit (store.Group).
 func (db *DB) AddTokens(ctx context.Context, a keyhole.Authorization, tokens []keyhole.Token) error {
 	const op = "add tokens"
-	return db.tx(ctx, op, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		b.Queue(`INSERT INTO authorizations (`+authorizationCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
-			a.ID, nullText(a.AccountID), nullText(a.ClientID), nullText(a.SessionID), scope(a.Scope), a.Description, a.Default,
-			a.CreatedAt, a.UpdatedAt)
-		queueTokens(b, tokens)
-		return sendBatch(ctx, tx, op, b)
+	return db.adds.Do(ctx, addition{a, tokens}, func(batch []addition) []error {
+		// The writer serves everyone waiting: its own cancellation must
+		// not fail their writes.
+		ctx := context.WithoutCancel(ctx)
+		write := func(batch []addition) error {
+			return db.tx(ctx, op, func(tx pgx.Tx) error {
+				b := &pgx.Batch{}
+				for _, x := range batch {
+					a := x.a
+					b.Queue(`INSERT INTO authorizations (`+authorizationCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
+						a.ID, nullText(a.AccountID), nullText(a.ClientID), nullText(a.SessionID), scope(a.Scope), a.Description, a.Default,
+						a.CreatedAt, a.UpdatedAt)
+					queueTokens(b, x.tokens)
+				}
+				return sendBatch(ctx, tx, op, b)
+			})
+		}
+		errs := make([]error, len(batch))
+		err := write(batch)
+		if err == nil || len(batch) == 1 {
+			for i := range errs {
+				errs[i] = err
+			}
+			return errs
+		}
+		for i := range batch {
+			errs[i] = write(batch[i : i+1])
+		}
+		return errs
 	})
 }
 

@@ -38,6 +38,7 @@ const migrationLock int64 = 0x6b6579686f6c65
 // DB is Keyhole's store on PostgreSQL.
 type DB struct {
 	pool *pgxpool.Pool
+	adds store.Group[addition]
 }
 
 var _ store.Store = (*DB)(nil)

@@ -203,18 +203,51 @@ func (s *DB) ReplaceTokens(ctx context.Context, authorizationID string, tokens [
 	})
 }
 
-// AddTokens inserts tokens into a, creating a if it does not exist.
+// addition is one AddTokens call.
+type addition struct {
+	a      keyhole.Authorization
+	tokens []keyhole.Token
+}
+
+// AddTokens inserts tokens into a, creating a if it does not exist. Calls
+// made at the same time are written in one transaction (store.Group).
 func (s *DB) AddTokens(ctx context.Context, a keyhole.Authorization, tokens []keyhole.Token) error {
-	return s.tx(ctx, func(tx queryer) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO authorizations (`+authorizationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO NOTHING`,
-			a.ID, nullString(a.AccountID), nullString(a.ClientID), nullString(a.SessionID), joinScope(a.Scope), a.Description, a.Default,
-			micros(a.CreatedAt), micros(a.UpdatedAt))
-		if err != nil {
-			return mapErr(err)
+	return s.adds.Do(ctx, addition{a, tokens}, func(batch []addition) []error {
+		// The writer serves everyone waiting: its own cancellation must
+		// not fail their writes.
+		ctx := context.WithoutCancel(ctx)
+		errs := make([]error, len(batch))
+		err := s.tx(ctx, func(tx queryer) error {
+			for _, b := range batch {
+				if err := addTokens(ctx, tx, b); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil || len(batch) == 1 {
+			for i := range errs {
+				errs[i] = err
+			}
+			return errs
 		}
-		return insertTokens(ctx, tx, tokens)
+		for i, b := range batch {
+			errs[i] = s.tx(ctx, func(tx queryer) error { return addTokens(ctx, tx, b) })
+		}
+		return errs
 	})
+}
+
+func addTokens(ctx context.Context, tx queryer, b addition) error {
+	a := b.a
+	_, err := tx.ExecContext(ctx, `INSERT INTO authorizations (`+authorizationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`,
+		a.ID, nullString(a.AccountID), nullString(a.ClientID), nullString(a.SessionID), joinScope(a.Scope), a.Description, a.Default,
+		micros(a.CreatedAt), micros(a.UpdatedAt))
+	if err != nil {
+		return mapErr(err)
+	}
+	return insertTokens(ctx, tx, b.tokens)
 }
 
 const tokenAuthSelect = `SELECT t.id, t.authorization_id, t.kind, t.hash, t.hint, t.sealed, t.expires_at, t.created_at, t.used_at, t.redirect_uri, t.code_challenge, t.scope,

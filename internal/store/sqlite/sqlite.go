@@ -37,6 +37,7 @@ type DB struct {
 	// SQLite's busy handler (a millisecond, then more), where a goroutine
 	// waiting here is woken the moment the writer before it commits.
 	write sync.Mutex
+	adds  store.Group[addition]
 }
 
 var _ store.Store = (*DB)(nil)
