@@ -236,10 +236,7 @@ func TestMFAFailsClosed(t *testing.T) {
 	eachWire(t, func(t *testing.T, ts *keyholetest.Server, c wire) {
 		id := ts.CreateAccount(t, ada, password)
 		key := ts.APIKey(t, ada, password)
-		if _, err := ts.Store.UpdateAccount(context.Background(), id, func(a *keyhole.Account) error {
-			a.MFAEnabled = true
-			return nil
-		}); err != nil {
+		if err := ts.Store.EnableMFA(context.Background(), id, []byte("sealed"), nil, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		for _, code := range []string{"123456", "000000", ""} {

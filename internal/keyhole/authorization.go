@@ -16,6 +16,9 @@ type Authorization struct {
 	Default   bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// LastUsedAt is when one of its tokens was last used, to a minute or
+	// so; zero when never.
+	LastUsedAt time.Time
 }
 
 // TokenKind is the kind of a token or code belonging to an authorization.

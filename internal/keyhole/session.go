@@ -16,4 +16,10 @@ type Session struct {
 	UserAgent string
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// LastSeenAt is when the session was last used, to a minute or so;
+	// zero when never since it began.
+	LastSeenAt time.Time
+	// ReauthAt is when the person last entered their password again in
+	// this (browser) session, which a few actions require to be recent.
+	ReauthAt time.Time
 }

@@ -169,7 +169,8 @@ func (s *Service) UpdateAccount(ctx context.Context, actor Actor, in AccountUpda
 		if !actor.Authorization.Default {
 			key, tokens = s.apiKey(a.ID, a.UpdatedAt)
 		}
-		n, err := s.store.ResetAccount(ctx, a, cur.CredentialsVersion, actor.Authorization.ID, key, tokens)
+		n, err := s.store.ResetAccount(ctx, store.Reset{Account: a, Version: cur.CredentialsVersion, Keep: actor.Authorization.ID,
+			KeepSession: actor.Authorization.SessionID, Key: key, Tokens: tokens})
 		if err != nil {
 			return keyhole.Account{}, accountErr(err)
 		}

@@ -87,9 +87,35 @@ type Range struct {
 	Desc bool
 }
 
+// Reset is a password change (or a reset by a mailed link), as
+// ResetAccount writes it.
+type Reset struct {
+	// Account is the account as it is to be written: its Email, Name,
+	// PasswordHash, EmailVerified, CredentialsVersion and UpdatedAt.
+	Account keyhole.Account
+	// Version is the credentials version the change was checked against.
+	Version int64
+	// Keep is the authorization that stays ("" keeps none), and
+	// KeepSession the session that stays ("" keeps none but Keep's).
+	Keep, KeepSession string
+	// Key, when its ID is not "", is the account's new API key, inserted
+	// with Tokens.
+	Key    keyhole.Authorization
+	Tokens []keyhole.Token
+	// MailToken, when not "", is the hash of the password-reset link the
+	// change is made with: it must be the account's, unused and unexpired
+	// at Account.UpdatedAt, and is used up with the change.
+	MailToken string
+	// Events are recorded with the change.
+	Events []keyhole.Event
+}
+
 // Store is Keyhole's storage. Every method takes the request's context first.
 // Methods that change several rows do so in one transaction: either all of the
-// change is written or none of it.
+// change is written or none of it. Methods that take events (ev) insert
+// them in that same transaction, so that the activity log records every
+// change and nothing that did not happen; ErrConflict if an event's id
+// exists.
 type Store interface {
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
@@ -109,35 +135,97 @@ type Store interface {
 	// UpdateAccount reads the account, calls fn on it and writes the result,
 	// in one transaction. If fn returns an error nothing is written and that
 	// error is returned as is. ErrNotFound; ErrConflict if the new email is
-	// taken. The ID and CreatedAt cannot change.
-	UpdateAccount(ctx context.Context, id string, fn func(*keyhole.Account) error) (keyhole.Account, error)
+	// taken. The ID, CreatedAt and MFAEnabled cannot change.
+	UpdateAccount(ctx context.Context, id string, fn func(*keyhole.Account) error, ev ...keyhole.Event) (keyhole.Account, error)
 
 	// ResetAccount is a password change, atomically: if the stored
-	// CredentialsVersion still equals version (ErrStale otherwise), it
-	// writes a's Email, Name, PasswordHash, CredentialsVersion and
-	// UpdatedAt, deletes every authorization of the account except keep
-	// ("" keeps none) with their tokens and every session except keep's,
-	// and, when key.ID is not "", inserts key (the new API key) with its
-	// tokens. It returns how many authorizations it deleted. ErrNotFound if
-	// no such account.
-	ResetAccount(ctx context.Context, a keyhole.Account, version int64, keep string, key keyhole.Authorization, tokens []keyhole.Token) (int, error)
+	// CredentialsVersion still equals r.Version (ErrStale otherwise), and
+	// r.MailToken, when set, is a live reset link of the account
+	// (ErrNotFound otherwise), it uses the link, writes r.Account's Email,
+	// Name, PasswordHash, EmailVerified, CredentialsVersion and UpdatedAt,
+	// deletes every authorization of the account except r.Keep with their
+	// tokens and every session except r.KeepSession and r.Keep's, inserts
+	// r.Key with its tokens when r.Key.ID is not "", and records r.Events.
+	// It returns how many authorizations it deleted. ErrNotFound if no such
+	// account.
+	ResetAccount(ctx context.Context, r Reset) (int, error)
+
+	// CreateMailToken inserts t. ErrConflict if the hash exists;
+	// ErrNotFound if the account does not.
+	CreateMailToken(ctx context.Context, t keyhole.MailToken) error
+	// MailToken returns the link with the hash, used or not. ErrNotFound.
+	MailToken(ctx context.Context, hash string) (keyhole.MailToken, error)
+	// VerifyEmail uses the MailVerify link with the hash if it is unused
+	// and unexpired at `at`, and sets its account's Email to the link's
+	// and EmailVerified, atomically; when the email changes it also moves
+	// the CredentialsVersion on and sets UpdatedAt to at. It returns the
+	// account as written. Of concurrent callers exactly one succeeds.
+	// ErrNotFound if no such live link; ErrConflict (nothing written) if
+	// another account has the email now.
+	VerifyEmail(ctx context.Context, hash string, at time.Time, ev ...keyhole.Event) (keyhole.Account, error)
+	// DeleteExpiredMailTokens deletes at most limit links that expire at
+	// or before before, and returns how many.
+	DeleteExpiredMailTokens(ctx context.Context, before time.Time, limit int) (int64, error)
+
+	// EnableMFA turns two-factor authentication on: it stores the sealed
+	// TOTP seed and the recovery codes' hashes and sets MFAEnabled,
+	// atomically. ErrNotFound if no such account; ErrConflict (nothing
+	// written) if MFA is already on, so that of concurrent enrolments
+	// exactly one wins.
+	EnableMFA(ctx context.Context, accountID string, seed []byte, codes []string, at time.Time, ev ...keyhole.Event) error
+	// DisableMFA turns it off: it clears MFAEnabled and the seed and
+	// deletes the recovery codes and the used steps, atomically.
+	// ErrNotFound if no such account; ErrConflict if MFA is off.
+	DisableMFA(ctx context.Context, accountID string, at time.Time, ev ...keyhole.Event) error
+	// MFASeed returns the account's sealed TOTP seed. ErrNotFound if no
+	// such account or MFA is off.
+	MFASeed(ctx context.Context, accountID string) ([]byte, error)
+	// ReplaceRecoveryCodes replaces every recovery code of the account
+	// with codes (hashes), atomically. ErrConflict if MFA is off;
+	// ErrNotFound if no such account.
+	ReplaceRecoveryCodes(ctx context.Context, accountID string, codes []string, at time.Time, ev ...keyhole.Event) error
+	// UseRecoveryCode marks the account's unused recovery code with the
+	// hash used at `at`. Of concurrent callers exactly one succeeds.
+	// ErrNotFound if there is no such unused code.
+	UseRecoveryCode(ctx context.Context, accountID, hash string, at time.Time, ev ...keyhole.Event) error
+	// RecoveryCodesLeft counts the account's unused recovery codes.
+	RecoveryCodesLeft(ctx context.Context, accountID string) (int, error)
+	// UseOTPStep records that the account's one-time code of the TOTP
+	// time step was accepted at `at`. ErrConflict if that step was
+	// recorded before: of concurrent callers (on any replica) exactly one
+	// succeeds.
+	UseOTPStep(ctx context.Context, accountID string, step int64, at time.Time) error
+	// DeleteUsedOTPSteps deletes at most limit recorded steps accepted at
+	// or before before, and returns how many.
+	DeleteUsedOTPSteps(ctx context.Context, before time.Time, limit int) (int64, error)
+
+	// Record inserts events that go with no other change, such as a
+	// failed sign-in. ErrConflict if an id exists; ErrNotFound if an
+	// account does not.
+	Record(ctx context.Context, ev ...keyhole.Event) error
+	// Events returns the account's events in r's order (Field "id"; ids
+	// sort as the events happened).
+	Events(ctx context.Context, accountID string, r Range) ([]keyhole.Event, error)
+	// DeleteExpiredEvents deletes at most limit events created at or
+	// before before, and returns how many.
+	DeleteExpiredEvents(ctx context.Context, before time.Time, limit int) (int64, error)
 
 	// CreateClient inserts c. ErrConflict if the id exists.
-	CreateClient(ctx context.Context, c keyhole.Client) error
+	CreateClient(ctx context.Context, c keyhole.Client, ev ...keyhole.Event) error
 	// Client returns the client with the id. ErrNotFound.
 	Client(ctx context.Context, id string) (keyhole.Client, error)
 	// ListClients returns the clients registered by the account, in r's order.
 	ListClients(ctx context.Context, accountID string, r Range) ([]keyhole.Client, error)
 	// UpdateClient is a read-modify-write of one client, as UpdateAccount.
-	UpdateClient(ctx context.Context, id string, fn func(*keyhole.Client) error) (keyhole.Client, error)
+	UpdateClient(ctx context.Context, id string, fn func(*keyhole.Client) error, ev ...keyhole.Event) (keyhole.Client, error)
 	// DeleteClient deletes the client together with every authorization
 	// issued to it and their tokens, atomically. ErrNotFound.
-	DeleteClient(ctx context.Context, id string) error
+	DeleteClient(ctx context.Context, id string, ev ...keyhole.Event) error
 
 	// CreateAuthorization inserts a and its tokens atomically. ErrConflict if
 	// an id or token hash exists, or if a.Default is set and the account
 	// already has a default authorization.
-	CreateAuthorization(ctx context.Context, a keyhole.Authorization, tokens []keyhole.Token) error
+	CreateAuthorization(ctx context.Context, a keyhole.Authorization, tokens []keyhole.Token, ev ...keyhole.Event) error
 	// Authorization returns the authorization with the id. ErrNotFound.
 	Authorization(ctx context.Context, id string) (keyhole.Authorization, error)
 	// DefaultAuthorization returns the account's API key authorization (the
@@ -150,7 +238,11 @@ type Store interface {
 	UpdateAuthorization(ctx context.Context, id string, fn func(*keyhole.Authorization) error) (keyhole.Authorization, error)
 	// DeleteAuthorization deletes the authorization and all its tokens
 	// (access, refresh and grant code) atomically. ErrNotFound.
-	DeleteAuthorization(ctx context.Context, id string) error
+	DeleteAuthorization(ctx context.Context, id string, ev ...keyhole.Event) error
+	// TouchAuthorization sets the authorization's LastUsedAt to at unless
+	// it is already within every of at: one write a minute, not one a
+	// request. No error when there is nothing to change.
+	TouchAuthorization(ctx context.Context, id string, at time.Time, every time.Duration) error
 
 	// Tokens returns every token of the authorizations, used or not, oldest
 	// first, in one query.
@@ -162,7 +254,7 @@ type Store interface {
 	// expire. Concurrent replacements of one authorization's tokens run one
 	// after the other. ErrNotFound if the authorization does not exist;
 	// ErrConflict if a hash exists.
-	ReplaceTokens(ctx context.Context, authorizationID string, tokens []keyhole.Token) error
+	ReplaceTokens(ctx context.Context, authorizationID string, tokens []keyhole.Token, ev ...keyhole.Event) error
 	// AddTokens inserts tokens into the authorization a, creating a first
 	// if no authorization has its id; tokens already there stay. It is how
 	// a client acting as itself gets one more access token. ErrNotFound if
@@ -205,7 +297,7 @@ type Store interface {
 	// inserts the authorization a made through it (a.SessionID == s.ID) with
 	// its tokens: a CLI login. ErrNotFound if no such account; ErrConflict
 	// if an id or hash exists. On any error nothing is written.
-	CreateSession(ctx context.Context, s keyhole.Session, version int64, a *keyhole.Authorization, tokens []keyhole.Token) error
+	CreateSession(ctx context.Context, s keyhole.Session, version int64, a *keyhole.Authorization, tokens []keyhole.Token, ev ...keyhole.Event) error
 	// Session returns the session with the id. ErrNotFound.
 	Session(ctx context.Context, id string) (keyhole.Session, error)
 	// SessionByHash returns the session whose Hash equals hash. ErrNotFound.
@@ -215,7 +307,15 @@ type Store interface {
 	// DeleteSession deletes the session together with the sessions made
 	// through it (ParentID), every authorization made through any of them
 	// and their tokens, atomically. ErrNotFound.
-	DeleteSession(ctx context.Context, id string) error
+	DeleteSession(ctx context.Context, id string, ev ...keyhole.Event) error
+	// DeleteOtherSessions deletes every session of the account but keep,
+	// with what was made through them, atomically, and returns how many.
+	DeleteOtherSessions(ctx context.Context, accountID, keep string, ev ...keyhole.Event) (int, error)
+	// TouchSession sets the session's LastSeenAt to at unless it is
+	// already within every of at. No error when there is nothing to change.
+	TouchSession(ctx context.Context, id string, at time.Time, every time.Duration) error
+	// Reauthenticated sets the session's ReauthAt to at. ErrNotFound.
+	Reauthenticated(ctx context.Context, id string, at time.Time) error
 	// DeleteExpiredSessions deletes at most limit sessions whose ExpiresAt
 	// is not after before, with what was made through them, and returns how
 	// many.
@@ -250,7 +350,7 @@ type Store interface {
 	DeviceGrantByUserCode(ctx context.Context, code string) (keyhole.DeviceGrant, error)
 	// UpdateDeviceGrant is a read-modify-write of one grant, as UpdateAccount;
 	// every field but ID, ClientID, DeviceHash, UserCode and CreatedAt is written.
-	UpdateDeviceGrant(ctx context.Context, id string, fn func(*keyhole.DeviceGrant) error) (keyhole.DeviceGrant, error)
+	UpdateDeviceGrant(ctx context.Context, id string, fn func(*keyhole.DeviceGrant) error, ev ...keyhole.Event) (keyhole.DeviceGrant, error)
 	// RedeemDeviceGrant deletes the grant and inserts, atomically, the
 	// session s when it is not nil (a CLI login made through the browser
 	// session s.ParentID) and the authorization a with its tokens. Of

@@ -127,7 +127,7 @@ func TestEveryChangeDropsWhatItAffects(t *testing.T) {
 		{"password change", func(t *testing.T, f fixture) {
 			a := f.acct
 			a.PasswordHash, a.CredentialsVersion = "h2", 2
-			_, err := f.s.ResetAccount(ctx, a, 1, "", keyhole.Authorization{}, nil)
+			_, err := f.s.ResetAccount(ctx, store.Reset{Account: a, Version: 1})
 			must(t, err)
 		}, gone},
 		{"end of the session", func(t *testing.T, f fixture) {

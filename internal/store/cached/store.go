@@ -203,24 +203,44 @@ func (s *Store) Close() error {
 	return s.inner.Close()
 }
 
-func (s *Store) UpdateAccount(ctx context.Context, id string, fn func(*keyhole.Account) error) (keyhole.Account, error) {
+func (s *Store) UpdateAccount(ctx context.Context, id string, fn func(*keyhole.Account) error, ev ...keyhole.Event) (keyhole.Account, error) {
 	defer s.c.invalidate("acct:" + id)
-	return s.inner.UpdateAccount(ctx, id, fn)
+	return s.inner.UpdateAccount(ctx, id, fn, ev...)
 }
 
-func (s *Store) ResetAccount(ctx context.Context, a keyhole.Account, version int64, keep string, key keyhole.Authorization, tokens []keyhole.Token) (int, error) {
-	defer s.c.invalidate("acct:" + a.ID)
-	return s.inner.ResetAccount(ctx, a, version, keep, key, tokens)
+func (s *Store) ResetAccount(ctx context.Context, r store.Reset) (int, error) {
+	defer s.c.invalidate("acct:" + r.Account.ID)
+	return s.inner.ResetAccount(ctx, r)
 }
 
-func (s *Store) UpdateClient(ctx context.Context, id string, fn func(*keyhole.Client) error) (keyhole.Client, error) {
+// VerifyEmail may change the account's email and credentials version.
+func (s *Store) VerifyEmail(ctx context.Context, hash string, at time.Time, ev ...keyhole.Event) (keyhole.Account, error) {
+	a, err := s.inner.VerifyEmail(ctx, hash, at, ev...)
+	if err == nil {
+		s.c.invalidate("acct:" + a.ID)
+	}
+	return a, err
+}
+
+// EnableMFA and DisableMFA change the account's MFAEnabled.
+func (s *Store) EnableMFA(ctx context.Context, accountID string, seed []byte, codes []string, at time.Time, ev ...keyhole.Event) error {
+	defer s.c.invalidate("acct:" + accountID)
+	return s.inner.EnableMFA(ctx, accountID, seed, codes, at, ev...)
+}
+
+func (s *Store) DisableMFA(ctx context.Context, accountID string, at time.Time, ev ...keyhole.Event) error {
+	defer s.c.invalidate("acct:" + accountID)
+	return s.inner.DisableMFA(ctx, accountID, at, ev...)
+}
+
+func (s *Store) UpdateClient(ctx context.Context, id string, fn func(*keyhole.Client) error, ev ...keyhole.Event) (keyhole.Client, error) {
 	defer s.c.invalidate("client:" + id)
-	return s.inner.UpdateClient(ctx, id, fn)
+	return s.inner.UpdateClient(ctx, id, fn, ev...)
 }
 
-func (s *Store) DeleteClient(ctx context.Context, id string) error {
+func (s *Store) DeleteClient(ctx context.Context, id string, ev ...keyhole.Event) error {
 	defer s.c.invalidate("client:" + id)
-	return s.inner.DeleteClient(ctx, id)
+	return s.inner.DeleteClient(ctx, id, ev...)
 }
 
 func (s *Store) UpdateAuthorization(ctx context.Context, id string, fn func(*keyhole.Authorization) error) (keyhole.Authorization, error) {
@@ -228,14 +248,22 @@ func (s *Store) UpdateAuthorization(ctx context.Context, id string, fn func(*key
 	return s.inner.UpdateAuthorization(ctx, id, fn)
 }
 
-func (s *Store) DeleteAuthorization(ctx context.Context, id string) error {
+func (s *Store) DeleteAuthorization(ctx context.Context, id string, ev ...keyhole.Event) error {
 	defer s.c.invalidate("auth:" + id)
-	return s.inner.DeleteAuthorization(ctx, id)
+	return s.inner.DeleteAuthorization(ctx, id, ev...)
 }
 
-func (s *Store) ReplaceTokens(ctx context.Context, authorizationID string, tokens []keyhole.Token) error {
+// TouchAuthorization changes the LastUsedAt the cached token carries with
+// its authorization: the entry is dropped, so the next lookup sees the new
+// stamp (and does not touch again for a minute).
+func (s *Store) TouchAuthorization(ctx context.Context, id string, at time.Time, every time.Duration) error {
+	defer s.c.invalidate("auth:" + id)
+	return s.inner.TouchAuthorization(ctx, id, at, every)
+}
+
+func (s *Store) ReplaceTokens(ctx context.Context, authorizationID string, tokens []keyhole.Token, ev ...keyhole.Event) error {
 	defer s.c.invalidate("auth:" + authorizationID)
-	return s.inner.ReplaceTokens(ctx, authorizationID, tokens)
+	return s.inner.ReplaceTokens(ctx, authorizationID, tokens, ev...)
 }
 
 func (s *Store) RotateRefreshToken(ctx context.Context, r store.Rotation) (store.RotationResult, error) {
@@ -253,22 +281,29 @@ func (s *Store) DeleteToken(ctx context.Context, id string) error {
 }
 
 // CreateSession also stamps the account's last login.
-func (s *Store) CreateSession(ctx context.Context, ss keyhole.Session, version int64, a *keyhole.Authorization, tokens []keyhole.Token) error {
+func (s *Store) CreateSession(ctx context.Context, ss keyhole.Session, version int64, a *keyhole.Authorization, tokens []keyhole.Token, ev ...keyhole.Event) error {
 	defer s.c.invalidate("acct:" + ss.AccountID)
-	return s.inner.CreateSession(ctx, ss, version, a, tokens)
+	return s.inner.CreateSession(ctx, ss, version, a, tokens, ev...)
 }
 
 // DeleteSession also ends the CLI logins made through the session (their
 // sessions' ParentID), whose tokens are filed under their own sessions: so
 // it drops every cached value of the session's account, which a session
 // never changes.
-func (s *Store) DeleteSession(ctx context.Context, id string) error {
+func (s *Store) DeleteSession(ctx context.Context, id string, ev ...keyhole.Event) error {
 	tags := []string{"sess:" + id}
 	if ss, err := s.inner.Session(ctx, id); err == nil {
 		tags = append(tags, "acct:"+ss.AccountID)
 	}
 	defer s.c.invalidate(tags...)
-	return s.inner.DeleteSession(ctx, id)
+	return s.inner.DeleteSession(ctx, id, ev...)
+}
+
+// DeleteOtherSessions drops everything of the account: which sessions
+// (and the tokens made through them) went is not known here.
+func (s *Store) DeleteOtherSessions(ctx context.Context, accountID, keep string, ev ...keyhole.Event) (int, error) {
+	defer s.c.invalidate("acct:" + accountID)
+	return s.inner.DeleteOtherSessions(ctx, accountID, keep, ev...)
 }
 
 // ---- everything else goes straight to the store: it neither reads what
@@ -287,16 +322,16 @@ func (s *Store) AccountByEmail(ctx context.Context, email string) (keyhole.Accou
 	return s.inner.AccountByEmail(ctx, email)
 }
 
-func (s *Store) CreateClient(ctx context.Context, c keyhole.Client) error {
-	return s.inner.CreateClient(ctx, c)
+func (s *Store) CreateClient(ctx context.Context, c keyhole.Client, ev ...keyhole.Event) error {
+	return s.inner.CreateClient(ctx, c, ev...)
 }
 
 func (s *Store) ListClients(ctx context.Context, accountID string, r store.Range) ([]keyhole.Client, error) {
 	return s.inner.ListClients(ctx, accountID, r)
 }
 
-func (s *Store) CreateAuthorization(ctx context.Context, a keyhole.Authorization, tokens []keyhole.Token) error {
-	return s.inner.CreateAuthorization(ctx, a, tokens)
+func (s *Store) CreateAuthorization(ctx context.Context, a keyhole.Authorization, tokens []keyhole.Token, ev ...keyhole.Event) error {
+	return s.inner.CreateAuthorization(ctx, a, tokens, ev...)
 }
 
 func (s *Store) Authorization(ctx context.Context, id string) (keyhole.Authorization, error) {
@@ -391,8 +426,8 @@ func (s *Store) DeviceGrantByUserCode(ctx context.Context, code string) (keyhole
 	return s.inner.DeviceGrantByUserCode(ctx, code)
 }
 
-func (s *Store) UpdateDeviceGrant(ctx context.Context, id string, fn func(*keyhole.DeviceGrant) error) (keyhole.DeviceGrant, error) {
-	return s.inner.UpdateDeviceGrant(ctx, id, fn)
+func (s *Store) UpdateDeviceGrant(ctx context.Context, id string, fn func(*keyhole.DeviceGrant) error, ev ...keyhole.Event) (keyhole.DeviceGrant, error) {
+	return s.inner.UpdateDeviceGrant(ctx, id, fn, ev...)
 }
 
 func (s *Store) RedeemDeviceGrant(ctx context.Context, id string, sess *keyhole.Session, a keyhole.Authorization, tokens []keyhole.Token) error {
@@ -401,4 +436,63 @@ func (s *Store) RedeemDeviceGrant(ctx context.Context, id string, sess *keyhole.
 
 func (s *Store) DeleteExpiredDeviceGrants(ctx context.Context, before time.Time, limit int) (int64, error) {
 	return s.inner.DeleteExpiredDeviceGrants(ctx, before, limit)
+}
+
+// The people's side: sessions' stamps, mailed links, recovery codes, used
+// steps and the activity log are never cached.
+
+func (s *Store) TouchSession(ctx context.Context, id string, at time.Time, every time.Duration) error {
+	return s.inner.TouchSession(ctx, id, at, every)
+}
+
+func (s *Store) Reauthenticated(ctx context.Context, id string, at time.Time) error {
+	return s.inner.Reauthenticated(ctx, id, at)
+}
+
+func (s *Store) CreateMailToken(ctx context.Context, t keyhole.MailToken) error {
+	return s.inner.CreateMailToken(ctx, t)
+}
+
+func (s *Store) MailToken(ctx context.Context, hash string) (keyhole.MailToken, error) {
+	return s.inner.MailToken(ctx, hash)
+}
+
+func (s *Store) DeleteExpiredMailTokens(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return s.inner.DeleteExpiredMailTokens(ctx, before, limit)
+}
+
+func (s *Store) MFASeed(ctx context.Context, accountID string) ([]byte, error) {
+	return s.inner.MFASeed(ctx, accountID)
+}
+
+func (s *Store) ReplaceRecoveryCodes(ctx context.Context, accountID string, codes []string, at time.Time, ev ...keyhole.Event) error {
+	return s.inner.ReplaceRecoveryCodes(ctx, accountID, codes, at, ev...)
+}
+
+func (s *Store) UseRecoveryCode(ctx context.Context, accountID, hash string, at time.Time, ev ...keyhole.Event) error {
+	return s.inner.UseRecoveryCode(ctx, accountID, hash, at, ev...)
+}
+
+func (s *Store) RecoveryCodesLeft(ctx context.Context, accountID string) (int, error) {
+	return s.inner.RecoveryCodesLeft(ctx, accountID)
+}
+
+func (s *Store) UseOTPStep(ctx context.Context, accountID string, step int64, at time.Time) error {
+	return s.inner.UseOTPStep(ctx, accountID, step, at)
+}
+
+func (s *Store) DeleteUsedOTPSteps(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return s.inner.DeleteUsedOTPSteps(ctx, before, limit)
+}
+
+func (s *Store) Record(ctx context.Context, ev ...keyhole.Event) error {
+	return s.inner.Record(ctx, ev...)
+}
+
+func (s *Store) Events(ctx context.Context, accountID string, r store.Range) ([]keyhole.Event, error) {
+	return s.inner.Events(ctx, accountID, r)
+}
+
+func (s *Store) DeleteExpiredEvents(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return s.inner.DeleteExpiredEvents(ctx, before, limit)
 }

@@ -11,12 +11,12 @@ import (
 	"github.com/keyhole/keyhole/internal/store"
 )
 
-const accountCols = `id, email, name, password_hash, mfa_enabled, credentials_version, last_login, created_at, updated_at`
+const accountCols = `id, email, name, password_hash, email_verified, mfa_enabled, credentials_version, last_login, created_at, updated_at`
 
 func scanAccount(row pgx.Row) (keyhole.Account, error) {
 	var a keyhole.Account
 	var last pgtype.Timestamptz
-	if err := row.Scan(&a.ID, &a.Email, &a.Name, &a.PasswordHash, &a.MFAEnabled, &a.CredentialsVersion, &last, &a.CreatedAt, &a.UpdatedAt); err != nil {
+	if err := row.Scan(&a.ID, &a.Email, &a.Name, &a.PasswordHash, &a.EmailVerified, &a.MFAEnabled, &a.CredentialsVersion, &last, &a.CreatedAt, &a.UpdatedAt); err != nil {
 		return keyhole.Account{}, err
 	}
 	a.LastLogin, a.CreatedAt, a.UpdatedAt = fromNullTime(last), a.CreatedAt.UTC(), a.UpdatedAt.UTC()
@@ -36,8 +36,8 @@ func (db *DB) CreateAccount(ctx context.Context, a keyhole.Account, key keyhole.
 	const op = "create account"
 	return db.tx(ctx, op, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
-		b.Queue(`INSERT INTO accounts (`+accountCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			a.ID, a.Email, a.Name, a.PasswordHash, a.MFAEnabled, a.CredentialsVersion, nullTime(a.LastLogin), a.CreatedAt, a.UpdatedAt)
+		b.Queue(`INSERT INTO accounts (`+accountCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			a.ID, a.Email, a.Name, a.PasswordHash, a.EmailVerified, a.MFAEnabled, a.CredentialsVersion, nullTime(a.LastLogin), a.CreatedAt, a.UpdatedAt)
 		queueAuthorization(b, key, tokens)
 		return sendBatch(ctx, tx, op, b)
 	})
@@ -56,7 +56,7 @@ func (db *DB) AccountByEmail(ctx context.Context, email string) (keyhole.Account
 
 // UpdateAccount is a read-modify-write of one account under a row lock. It
 // returns the account as stored: fn cannot change ID or CreatedAt.
-func (db *DB) UpdateAccount(ctx context.Context, id string, fn func(*keyhole.Account) error) (keyhole.Account, error) {
+func (db *DB) UpdateAccount(ctx context.Context, id string, fn func(*keyhole.Account) error, ev ...keyhole.Event) (keyhole.Account, error) {
 	const op = "update account"
 	var out keyhole.Account
 	err := db.tx(ctx, op, func(tx pgx.Tx) error {
@@ -68,10 +68,13 @@ func (db *DB) UpdateAccount(ctx context.Context, id string, fn func(*keyhole.Acc
 			return err
 		}
 		out, err = scanAccount(tx.QueryRow(ctx, `UPDATE accounts
-			SET email = $2, name = $3, password_hash = $4, mfa_enabled = $5, credentials_version = $6, last_login = $7, updated_at = $8
+			SET email = $2, name = $3, password_hash = $4, email_verified = $5, credentials_version = $6, last_login = $7, updated_at = $8
 			WHERE id = $1 RETURNING `+accountCols,
-			id, a.Email, a.Name, a.PasswordHash, a.MFAEnabled, a.CredentialsVersion, nullTime(a.LastLogin), a.UpdatedAt))
-		return mapErr(op, err)
+			id, a.Email, a.Name, a.PasswordHash, a.EmailVerified, a.CredentialsVersion, nullTime(a.LastLogin), a.UpdatedAt))
+		if err != nil {
+			return mapErr(op, err)
+		}
+		return insertEvents(ctx, tx, op, ev)
 	})
 	return out, err
 }
@@ -91,28 +94,41 @@ func checkVersion(ctx context.Context, tx pgx.Tx, op, accountID string, version 
 }
 
 // ResetAccount changes the password if the credentials are still at
-// version, revokes every authorization and session but keep's, and stores
-// the new API key, in one transaction.
-func (db *DB) ResetAccount(ctx context.Context, a keyhole.Account, version int64, keep string, key keyhole.Authorization, tokens []keyhole.Token) (int, error) {
+// r.Version (and uses the reset link, when one is given), revokes every
+// authorization and session but those kept, stores the new API key and
+// records the events, in one transaction.
+func (db *DB) ResetAccount(ctx context.Context, r store.Reset) (int, error) {
 	const op = "reset account"
+	a := r.Account
 	var n int
 	err := db.tx(ctx, op, func(tx pgx.Tx) error {
-		if err := checkVersion(ctx, tx, op, a.ID, version); err != nil {
+		if err := checkVersion(ctx, tx, op, a.ID, r.Version); err != nil {
 			return err
+		}
+		if r.MailToken != "" {
+			m, err := exec(ctx, tx, op, `UPDATE mail_tokens SET used_at = $4 WHERE hash = $1 AND account_id = $2 AND purpose = $3
+				AND used_at IS NULL AND expires_at > $4`, r.MailToken, a.ID, string(keyhole.MailReset), a.UpdatedAt)
+			if err != nil {
+				return err
+			}
+			if m == 0 {
+				return notFound(op)
+			}
 		}
 		var err error
-		if _, err = exec(ctx, tx, op, `UPDATE accounts SET email = $2, name = $3, password_hash = $4, credentials_version = $5, updated_at = $6 WHERE id = $1`,
-			a.ID, a.Email, a.Name, a.PasswordHash, a.CredentialsVersion, a.UpdatedAt); err != nil {
+		if _, err = exec(ctx, tx, op, `UPDATE accounts SET email = $2, name = $3, password_hash = $4, email_verified = $5,
+			credentials_version = $6, updated_at = $7 WHERE id = $1`,
+			a.ID, a.Email, a.Name, a.PasswordHash, a.EmailVerified, a.CredentialsVersion, a.UpdatedAt); err != nil {
 			return err
 		}
-		if n, err = deleteAccountAuthorizations(ctx, tx, op, a.ID, keep); err != nil {
+		if n, err = deleteAccountAuthorizations(ctx, tx, op, a.ID, r.Keep, r.KeepSession); err != nil {
 			return err
-		}
-		if key.ID == "" {
-			return nil
 		}
 		b := &pgx.Batch{}
-		queueAuthorization(b, key, tokens)
+		if r.Key.ID != "" {
+			queueAuthorization(b, r.Key, r.Tokens)
+		}
+		queueEvents(b, r.Events)
 		return sendBatch(ctx, tx, op, b)
 	})
 	return n, err

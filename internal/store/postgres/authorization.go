@@ -13,22 +13,23 @@ import (
 	"github.com/keyhole/keyhole/internal/store"
 )
 
-const authorizationCols = `id, account_id, client_id, session_id, scope, description, is_default, created_at, updated_at`
+const authorizationCols = `id, account_id, client_id, session_id, scope, description, is_default, created_at, updated_at, last_used_at`
 
 // authorizationRow holds the columns of an authorization as scanned.
 type authorizationRow struct {
 	a                        keyhole.Authorization
 	account, client, session pgtype.Text
+	used                     pgtype.Timestamptz
 }
 
 func (r *authorizationRow) dest() []any {
-	return []any{&r.a.ID, &r.account, &r.client, &r.session, &r.a.Scope, &r.a.Description, &r.a.Default, &r.a.CreatedAt, &r.a.UpdatedAt}
+	return []any{&r.a.ID, &r.account, &r.client, &r.session, &r.a.Scope, &r.a.Description, &r.a.Default, &r.a.CreatedAt, &r.a.UpdatedAt, &r.used}
 }
 
 func (r *authorizationRow) value() keyhole.Authorization {
 	a := r.a
 	a.AccountID, a.ClientID, a.SessionID = r.account.String, r.client.String, r.session.String
-	a.Scope, a.CreatedAt, a.UpdatedAt = scope(a.Scope), a.CreatedAt.UTC(), a.UpdatedAt.UTC()
+	a.Scope, a.CreatedAt, a.UpdatedAt, a.LastUsedAt = scope(a.Scope), a.CreatedAt.UTC(), a.UpdatedAt.UTC(), fromNullTime(r.used)
 	return a
 }
 
@@ -42,18 +43,19 @@ func scanAuthorization(row pgx.Row) (keyhole.Authorization, error) {
 
 // queueAuthorization adds the inserts of a and its tokens to b.
 func queueAuthorization(b *pgx.Batch, a keyhole.Authorization, tokens []keyhole.Token) {
-	b.Queue(`INSERT INTO authorizations (`+authorizationCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+	b.Queue(`INSERT INTO authorizations (`+authorizationCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		a.ID, nullText(a.AccountID), nullText(a.ClientID), nullText(a.SessionID), scope(a.Scope), a.Description, a.Default,
-		a.CreatedAt, a.UpdatedAt)
+		a.CreatedAt, a.UpdatedAt, nullTime(a.LastUsedAt))
 	queueTokens(b, tokens)
 }
 
 // CreateAuthorization inserts a and its tokens in one transaction.
-func (db *DB) CreateAuthorization(ctx context.Context, a keyhole.Authorization, tokens []keyhole.Token) error {
+func (db *DB) CreateAuthorization(ctx context.Context, a keyhole.Authorization, tokens []keyhole.Token, ev ...keyhole.Event) error {
 	const op = "create authorization"
 	return db.tx(ctx, op, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		queueAuthorization(b, a, tokens)
+		queueEvents(b, ev)
 		return sendBatch(ctx, tx, op, b)
 	})
 }
@@ -103,21 +105,26 @@ func (db *DB) UpdateAuthorization(ctx context.Context, id string, fn func(*keyho
 
 // DeleteAuthorization deletes the authorization; its tokens go with it
 // (ON DELETE CASCADE, within the one statement).
-func (db *DB) DeleteAuthorization(ctx context.Context, id string) error {
+func (db *DB) DeleteAuthorization(ctx context.Context, id string, ev ...keyhole.Event) error {
 	const op = "delete authorization"
-	n, err := exec(ctx, db.pool, op, `DELETE FROM authorizations WHERE id = $1`, id)
-	if err == nil && n == 0 {
-		err = notFound(op)
-	}
+	return db.deleteOne(ctx, op, `DELETE FROM authorizations WHERE id = $1`, id, ev)
+}
+
+// TouchAuthorization stamps the authorization's last use, at most once
+// every `every`.
+func (db *DB) TouchAuthorization(ctx context.Context, id string, at time.Time, every time.Duration) error {
+	_, err := exec(ctx, db.pool, "touch authorization",
+		`UPDATE authorizations SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $3)`, id, at, at.Add(-every))
 	return err
 }
 
 // deleteAccountAuthorizations deletes every authorization of the account
-// but keep, with their tokens, and every session but keep's, within tx.
-func deleteAccountAuthorizations(ctx context.Context, tx pgx.Tx, op, accountID, keep string) (int, error) {
-	var keepSession pgtype.Text
+// but keep, with their tokens, and every session but keepSession and
+// keep's, within tx.
+func deleteAccountAuthorizations(ctx context.Context, tx pgx.Tx, op, accountID, keep, keepSession string) (int, error) {
+	var keepsSession pgtype.Text
 	if keep != "" {
-		err := tx.QueryRow(ctx, `SELECT session_id FROM authorizations WHERE id = $1 AND account_id = $2`, keep, accountID).Scan(&keepSession)
+		err := tx.QueryRow(ctx, `SELECT session_id FROM authorizations WHERE id = $1 AND account_id = $2`, keep, accountID).Scan(&keepsSession)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return 0, mapErr(op, err)
 		}
@@ -128,11 +135,11 @@ func deleteAccountAuthorizations(ctx context.Context, tx pgx.Tx, op, accountID, 
 	if err != nil {
 		return 0, err
 	}
-	// The kept session no longer hangs on a browser session that goes.
-	if _, err := exec(ctx, tx, op, `UPDATE sessions SET parent_id = NULL WHERE id = $1`, keepSession); err != nil {
+	// A kept CLI login no longer hangs on a browser session that goes.
+	if _, err := exec(ctx, tx, op, `UPDATE sessions SET parent_id = NULL WHERE id = $1 AND parent_id IS DISTINCT FROM $2`, keepsSession, keepSession); err != nil {
 		return 0, err
 	}
-	if _, err := exec(ctx, tx, op, `DELETE FROM sessions WHERE account_id = $1 AND id IS DISTINCT FROM $2`, accountID, keepSession); err != nil {
+	if _, err := exec(ctx, tx, op, `DELETE FROM sessions WHERE account_id = $1 AND id <> $2 AND id IS DISTINCT FROM $3`, accountID, keepSession, keepsSession); err != nil {
 		return 0, err
 	}
 	return int(n), nil
@@ -189,7 +196,7 @@ func (db *DB) Tokens(ctx context.Context, authorizationIDs ...string) ([]keyhole
 // tokens and inserts tokens, in one transaction. The authorization's row is
 // locked first, so that two replacements of one authorization's tokens run
 // one after the other and never leave two live tokens of a kind.
-func (db *DB) ReplaceTokens(ctx context.Context, authorizationID string, tokens []keyhole.Token) error {
+func (db *DB) ReplaceTokens(ctx context.Context, authorizationID string, tokens []keyhole.Token, ev ...keyhole.Event) error {
 	const op = "replace tokens"
 	return db.tx(ctx, op, func(tx pgx.Tx) error {
 		var one int
@@ -203,6 +210,7 @@ func (db *DB) ReplaceTokens(ctx context.Context, authorizationID string, tokens 
 		b := &pgx.Batch{}
 		b.Queue(`DELETE FROM tokens WHERE authorization_id = $1 AND used_at IS NULL AND kind = ANY($2)`, authorizationID, kinds)
 		queueTokens(b, tokens)
+		queueEvents(b, ev)
 		return sendBatch(ctx, tx, op, b)
 	})
 }
@@ -227,9 +235,9 @@ func (db *DB) AddTokens(ctx context.Context, a keyhole.Authorization, tokens []k
 				b := &pgx.Batch{}
 				for _, x := range batch {
 					a := x.a
-					b.Queue(`INSERT INTO authorizations (`+authorizationCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
+					b.Queue(`INSERT INTO authorizations (`+authorizationCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
 						a.ID, nullText(a.AccountID), nullText(a.ClientID), nullText(a.SessionID), scope(a.Scope), a.Description, a.Default,
-						a.CreatedAt, a.UpdatedAt)
+						a.CreatedAt, a.UpdatedAt, nullTime(a.LastUsedAt))
 					queueTokens(b, x.tokens)
 				}
 				return sendBatch(ctx, tx, op, b)
@@ -252,7 +260,7 @@ func (db *DB) AddTokens(ctx context.Context, a keyhole.Authorization, tokens []k
 
 const tokenAuthorizationQuery = `SELECT
 	t.id, t.authorization_id, t.kind, t.hash, t.hint, t.sealed, t.expires_at, t.created_at, t.used_at, t.redirect_uri, t.code_challenge, t.scope,
-	a.id, a.account_id, a.client_id, a.session_id, a.scope, a.description, a.is_default, a.created_at, a.updated_at
+	a.id, a.account_id, a.client_id, a.session_id, a.scope, a.description, a.is_default, a.created_at, a.updated_at, a.last_used_at
 	FROM tokens t JOIN authorizations a ON a.id = t.authorization_id
 	WHERE t.hash = $1`
 

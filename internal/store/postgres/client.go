@@ -21,10 +21,15 @@ func scanClient(row pgx.Row) (keyhole.Client, error) {
 }
 
 // CreateClient inserts c.
-func (db *DB) CreateClient(ctx context.Context, c keyhole.Client) error {
-	_, err := exec(ctx, db.pool, "create client", `INSERT INTO clients (`+clientCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		c.ID, c.AccountID, c.Name, c.RedirectURI, c.SecretHash, c.SecretSealed, c.Trusted, c.CreatedAt, c.UpdatedAt)
-	return err
+func (db *DB) CreateClient(ctx context.Context, c keyhole.Client, ev ...keyhole.Event) error {
+	const op = "create client"
+	return db.tx(ctx, op, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO clients (`+clientCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			c.ID, c.AccountID, c.Name, c.RedirectURI, c.SecretHash, c.SecretSealed, c.Trusted, c.CreatedAt, c.UpdatedAt)
+		queueEvents(b, ev)
+		return sendBatch(ctx, tx, op, b)
+	})
 }
 
 // Client returns the client with the id.
@@ -46,7 +51,7 @@ func (db *DB) ListClients(ctx context.Context, accountID string, r store.Range) 
 // UpdateClient is a read-modify-write of one client under a row lock. It
 // returns the client as stored: fn cannot change ID, AccountID (the owner)
 // or CreatedAt.
-func (db *DB) UpdateClient(ctx context.Context, id string, fn func(*keyhole.Client) error) (keyhole.Client, error) {
+func (db *DB) UpdateClient(ctx context.Context, id string, fn func(*keyhole.Client) error, ev ...keyhole.Event) (keyhole.Client, error) {
 	const op = "update client"
 	var out keyhole.Client
 	err := db.tx(ctx, op, func(tx pgx.Tx) error {
@@ -61,7 +66,10 @@ func (db *DB) UpdateClient(ctx context.Context, id string, fn func(*keyhole.Clie
 			SET name = $2, redirect_uri = $3, secret_hash = $4, secret_sealed = $5, trusted = $6, updated_at = $7
 			WHERE id = $1 RETURNING `+clientCols,
 			id, c.Name, c.RedirectURI, c.SecretHash, c.SecretSealed, c.Trusted, c.UpdatedAt))
-		return mapErr(op, err)
+		if err != nil {
+			return mapErr(op, err)
+		}
+		return insertEvents(ctx, tx, op, ev)
 	})
 	return out, err
 }
@@ -69,11 +77,6 @@ func (db *DB) UpdateClient(ctx context.Context, id string, fn func(*keyhole.Clie
 // DeleteClient deletes the client; its authorizations, their tokens and its
 // pending device grants go with it (ON DELETE CASCADE, within the one
 // statement).
-func (db *DB) DeleteClient(ctx context.Context, id string) error {
-	const op = "delete client"
-	n, err := exec(ctx, db.pool, op, `DELETE FROM clients WHERE id = $1`, id)
-	if err == nil && n == 0 {
-		err = notFound(op)
-	}
-	return err
+func (db *DB) DeleteClient(ctx context.Context, id string, ev ...keyhole.Event) error {
+	return db.deleteOne(ctx, "delete client", `DELETE FROM clients WHERE id = $1`, id, ev)
 }

@@ -49,7 +49,7 @@ func (db *DB) DeviceGrantByUserCode(ctx context.Context, code string) (keyhole.D
 // UpdateDeviceGrant is a read-modify-write of one grant under a row lock;
 // every field but ID, ClientID, DeviceHash, UserCode and CreatedAt is
 // written, and it returns the grant as stored.
-func (db *DB) UpdateDeviceGrant(ctx context.Context, id string, fn func(*keyhole.DeviceGrant) error) (keyhole.DeviceGrant, error) {
+func (db *DB) UpdateDeviceGrant(ctx context.Context, id string, fn func(*keyhole.DeviceGrant) error, ev ...keyhole.Event) (keyhole.DeviceGrant, error) {
 	const op = "update device grant"
 	var out keyhole.DeviceGrant
 	err := db.tx(ctx, op, func(tx pgx.Tx) error {
@@ -64,7 +64,10 @@ func (db *DB) UpdateDeviceGrant(ctx context.Context, id string, fn func(*keyhole
 			SET scope = $2, poll_interval = $3, polled_at = $4, status = $5, account_id = $6, session_id = $7, expires_at = $8
 			WHERE id = $1 RETURNING `+deviceCols,
 			id, scope(g.Scope), g.Interval, nullTime(g.PolledAt), string(g.Status), nullText(g.AccountID), nullText(g.SessionID), g.ExpiresAt))
-		return mapErr(op, err)
+		if err != nil {
+			return mapErr(op, err)
+		}
+		return insertEvents(ctx, tx, op, ev)
 	})
 	return out, err
 }

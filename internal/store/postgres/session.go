@@ -11,15 +11,17 @@ import (
 	"github.com/keyhole/keyhole/internal/store"
 )
 
-const sessionCols = `id, account_id, hash, description, ip, user_agent, created_at, expires_at, parent_id`
+const sessionCols = `id, account_id, hash, description, ip, user_agent, created_at, expires_at, parent_id, last_seen_at, reauth_at`
 
 func scanSession(row pgx.Row) (keyhole.Session, error) {
 	var s keyhole.Session
 	var hash, parent pgtype.Text
-	if err := row.Scan(&s.ID, &s.AccountID, &hash, &s.Description, &s.IP, &s.UserAgent, &s.CreatedAt, &s.ExpiresAt, &parent); err != nil {
+	var seen, reauth pgtype.Timestamptz
+	if err := row.Scan(&s.ID, &s.AccountID, &hash, &s.Description, &s.IP, &s.UserAgent, &s.CreatedAt, &s.ExpiresAt, &parent, &seen, &reauth); err != nil {
 		return keyhole.Session{}, err
 	}
 	s.Hash, s.CreatedAt, s.ExpiresAt, s.ParentID = hash.String, s.CreatedAt.UTC(), s.ExpiresAt.UTC(), parent.String
+	s.LastSeenAt, s.ReauthAt = fromNullTime(seen), fromNullTime(reauth)
 	return s, nil
 }
 
@@ -28,7 +30,7 @@ func scanSession(row pgx.Row) (keyhole.Session, error) {
 // last login and inserts a with its tokens, in one transaction. A session
 // without a hash (a CLI login) stores NULL, which the unique index lets
 // many sessions share.
-func (db *DB) CreateSession(ctx context.Context, s keyhole.Session, version int64, a *keyhole.Authorization, tokens []keyhole.Token) error {
+func (db *DB) CreateSession(ctx context.Context, s keyhole.Session, version int64, a *keyhole.Authorization, tokens []keyhole.Token, ev ...keyhole.Event) error {
 	const op = "create session"
 	return db.tx(ctx, op, func(tx pgx.Tx) error {
 		if err := checkVersion(ctx, tx, op, s.AccountID, version); err != nil {
@@ -40,13 +42,15 @@ func (db *DB) CreateSession(ctx context.Context, s keyhole.Session, version int6
 		if a != nil {
 			queueAuthorization(b, *a, tokens)
 		}
+		queueEvents(b, ev)
 		return sendBatch(ctx, tx, op, b)
 	})
 }
 
 func queueSession(b *pgx.Batch, s keyhole.Session) {
-	b.Queue(`INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		s.ID, s.AccountID, nullText(s.Hash), s.Description, s.IP, s.UserAgent, s.CreatedAt, s.ExpiresAt, nullText(s.ParentID))
+	b.Queue(`INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		s.ID, s.AccountID, nullText(s.Hash), s.Description, s.IP, s.UserAgent, s.CreatedAt, s.ExpiresAt, nullText(s.ParentID),
+		nullTime(s.LastSeenAt), nullTime(s.ReauthAt))
 }
 
 // Session returns the session with the id.
@@ -78,9 +82,36 @@ func (db *DB) ListSessions(ctx context.Context, accountID string, r store.Range)
 // DeleteSession deletes the session; the sessions made through it, the
 // authorizations made through any of them and their tokens go with it (ON DELETE CASCADE, within the one
 // statement).
-func (db *DB) DeleteSession(ctx context.Context, id string) error {
-	const op = "delete session"
-	n, err := exec(ctx, db.pool, op, `DELETE FROM sessions WHERE id = $1`, id)
+func (db *DB) DeleteSession(ctx context.Context, id string, ev ...keyhole.Event) error {
+	return db.deleteOne(ctx, "delete session", `DELETE FROM sessions WHERE id = $1`, id, ev)
+}
+
+// DeleteOtherSessions deletes every session of the account but keep, with
+// what was made through them, and records ev, in one transaction.
+func (db *DB) DeleteOtherSessions(ctx context.Context, accountID, keep string, ev ...keyhole.Event) (int, error) {
+	const op = "delete other sessions"
+	var n int64
+	err := db.tx(ctx, op, func(tx pgx.Tx) error {
+		var err error
+		if n, err = exec(ctx, tx, op, `DELETE FROM sessions WHERE account_id = $1 AND id <> $2`, accountID, keep); err != nil {
+			return err
+		}
+		return insertEvents(ctx, tx, op, ev)
+	})
+	return int(n), err
+}
+
+// TouchSession stamps the session's last use, at most once every `every`.
+func (db *DB) TouchSession(ctx context.Context, id string, at time.Time, every time.Duration) error {
+	_, err := exec(ctx, db.pool, "touch session",
+		`UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND (last_seen_at IS NULL OR last_seen_at <= $3)`, id, at, at.Add(-every))
+	return err
+}
+
+// Reauthenticated stamps the session's re-authentication.
+func (db *DB) Reauthenticated(ctx context.Context, id string, at time.Time) error {
+	const op = "reauthenticated"
+	n, err := exec(ctx, db.pool, op, `UPDATE sessions SET reauth_at = $2 WHERE id = $1`, id, at)
 	if err == nil && n == 0 {
 		err = notFound(op)
 	}

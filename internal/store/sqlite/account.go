@@ -10,13 +10,13 @@ import (
 	"github.com/keyhole/keyhole/internal/store"
 )
 
-const accountCols = `id, email, name, password_hash, mfa_enabled, credentials_version, last_login, created_at, updated_at`
+const accountCols = `id, email, name, password_hash, email_verified, mfa_enabled, credentials_version, last_login, created_at, updated_at`
 
 func scanAccount(row interface{ Scan(...any) error }) (keyhole.Account, error) {
 	var a keyhole.Account
 	var last sql.NullInt64
 	var created, updated int64
-	if err := row.Scan(&a.ID, &a.Email, &a.Name, &a.PasswordHash, &a.MFAEnabled, &a.CredentialsVersion, &last, &created, &updated); err != nil {
+	if err := row.Scan(&a.ID, &a.Email, &a.Name, &a.PasswordHash, &a.EmailVerified, &a.MFAEnabled, &a.CredentialsVersion, &last, &created, &updated); err != nil {
 		return keyhole.Account{}, mapErr(err)
 	}
 	a.LastLogin, a.CreatedAt, a.UpdatedAt = fromNullMicros(last), fromMicros(created), fromMicros(updated)
@@ -24,9 +24,9 @@ func scanAccount(row interface{ Scan(...any) error }) (keyhole.Account, error) {
 }
 
 func insertAccount(ctx context.Context, q queryer, a keyhole.Account) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO accounts (id, email, email_key, name, password_hash, mfa_enabled, credentials_version, last_login, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.Email, strings.ToLower(a.Email), a.Name, a.PasswordHash, a.MFAEnabled, a.CredentialsVersion, nullMicros(a.LastLogin), micros(a.CreatedAt), micros(a.UpdatedAt))
+	_, err := q.ExecContext(ctx, `INSERT INTO accounts (id, email, email_key, name, password_hash, email_verified, mfa_enabled, credentials_version, last_login, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.Email, strings.ToLower(a.Email), a.Name, a.PasswordHash, a.EmailVerified, a.MFAEnabled, a.CredentialsVersion, nullMicros(a.LastLogin), micros(a.CreatedAt), micros(a.UpdatedAt))
 	return mapErr(err)
 }
 
@@ -51,24 +51,26 @@ func (s *DB) AccountByEmail(ctx context.Context, email string) (keyhole.Account,
 }
 
 // UpdateAccount is a read-modify-write of one account.
-func (s *DB) UpdateAccount(ctx context.Context, id string, fn func(*keyhole.Account) error) (keyhole.Account, error) {
+func (s *DB) UpdateAccount(ctx context.Context, id string, fn func(*keyhole.Account) error, ev ...keyhole.Event) (keyhole.Account, error) {
 	var out keyhole.Account
 	err := s.tx(ctx, func(tx queryer) error {
 		a, err := scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = ?`, id))
 		if err != nil {
 			return err
 		}
+		mfa := a.MFAEnabled
 		if err := fn(&a); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE accounts SET email = ?, email_key = ?, name = ?, password_hash = ?, mfa_enabled = ?,
+		a.MFAEnabled = mfa
+		_, err = tx.ExecContext(ctx, `UPDATE accounts SET email = ?, email_key = ?, name = ?, password_hash = ?, email_verified = ?,
 			credentials_version = ?, last_login = ?, updated_at = ? WHERE id = ?`,
-			a.Email, strings.ToLower(a.Email), a.Name, a.PasswordHash, a.MFAEnabled, a.CredentialsVersion, nullMicros(a.LastLogin), micros(a.UpdatedAt), id)
+			a.Email, strings.ToLower(a.Email), a.Name, a.PasswordHash, a.EmailVerified, a.CredentialsVersion, nullMicros(a.LastLogin), micros(a.UpdatedAt), id)
 		if err != nil {
 			return mapErr(err)
 		}
 		out = a
-		return nil
+		return insertEvents(ctx, tx, ev)
 	})
 	return out, err
 }
@@ -87,24 +89,35 @@ func checkVersion(ctx context.Context, tx queryer, accountID string, version int
 }
 
 // ResetAccount changes the password and revokes everything else, atomically.
-func (s *DB) ResetAccount(ctx context.Context, a keyhole.Account, version int64, keep string, key keyhole.Authorization, tokens []keyhole.Token) (int, error) {
+func (s *DB) ResetAccount(ctx context.Context, r store.Reset) (int, error) {
+	a := r.Account
 	var n int
 	err := s.tx(ctx, func(tx queryer) error {
-		if err := checkVersion(ctx, tx, a.ID, version); err != nil {
+		if err := checkVersion(ctx, tx, a.ID, r.Version); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET email = ?, email_key = ?, name = ?, password_hash = ?, credentials_version = ?, updated_at = ? WHERE id = ?`,
-			a.Email, strings.ToLower(a.Email), a.Name, a.PasswordHash, a.CredentialsVersion, micros(a.UpdatedAt), a.ID); err != nil {
+		if r.MailToken != "" {
+			if err := execOne(ctx, tx, `UPDATE mail_tokens SET used_at = ? WHERE hash = ? AND account_id = ? AND purpose = ?
+				AND used_at IS NULL AND expires_at > ?`,
+				micros(a.UpdatedAt), r.MailToken, a.ID, string(keyhole.MailReset), micros(a.UpdatedAt)); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET email = ?, email_key = ?, name = ?, password_hash = ?, email_verified = ?,
+			credentials_version = ?, updated_at = ? WHERE id = ?`,
+			a.Email, strings.ToLower(a.Email), a.Name, a.PasswordHash, a.EmailVerified, a.CredentialsVersion, micros(a.UpdatedAt), a.ID); err != nil {
 			return mapErr(err)
 		}
 		var err error
-		if n, err = deleteAccountAuthorizations(ctx, tx, a.ID, keep); err != nil {
+		if n, err = deleteAccountAuthorizations(ctx, tx, a.ID, r.Keep, r.KeepSession); err != nil {
 			return err
 		}
-		if key.ID == "" {
-			return nil
+		if r.Key.ID != "" {
+			if err := insertAuthorization(ctx, tx, r.Key, r.Tokens); err != nil {
+				return err
+			}
 		}
-		return insertAuthorization(ctx, tx, key, tokens)
+		return insertEvents(ctx, tx, r.Events)
 	})
 	return n, err
 }

@@ -12,25 +12,26 @@ import (
 	"github.com/keyhole/keyhole/internal/store"
 )
 
-const authorizationCols = `id, account_id, client_id, session_id, scope, description, is_default, created_at, updated_at`
+const authorizationCols = `id, account_id, client_id, session_id, scope, description, is_default, created_at, updated_at, last_used_at`
 
 func scanAuthorization(row interface{ Scan(...any) error }) (keyhole.Authorization, error) {
 	var a keyhole.Authorization
 	var account, client, session sql.NullString
 	var scope string
 	var created, updated int64
-	if err := row.Scan(&a.ID, &account, &client, &session, &scope, &a.Description, &a.Default, &created, &updated); err != nil {
+	var used sql.NullInt64
+	if err := row.Scan(&a.ID, &account, &client, &session, &scope, &a.Description, &a.Default, &created, &updated, &used); err != nil {
 		return keyhole.Authorization{}, mapErr(err)
 	}
 	a.AccountID, a.ClientID, a.SessionID = account.String, client.String, session.String
-	a.Scope, a.CreatedAt, a.UpdatedAt = splitScope(scope), fromMicros(created), fromMicros(updated)
+	a.Scope, a.CreatedAt, a.UpdatedAt, a.LastUsedAt = splitScope(scope), fromMicros(created), fromMicros(updated), fromNullMicros(used)
 	return a, nil
 }
 
 func insertAuthorization(ctx context.Context, q queryer, a keyhole.Authorization, tokens []keyhole.Token) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO authorizations (`+authorizationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := q.ExecContext(ctx, `INSERT INTO authorizations (`+authorizationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, nullString(a.AccountID), nullString(a.ClientID), nullString(a.SessionID), joinScope(a.Scope), a.Description, a.Default,
-		micros(a.CreatedAt), micros(a.UpdatedAt))
+		micros(a.CreatedAt), micros(a.UpdatedAt), nullMicros(a.LastUsedAt))
 	if err != nil {
 		return mapErr(err)
 	}
@@ -38,8 +39,13 @@ func insertAuthorization(ctx context.Context, q queryer, a keyhole.Authorization
 }
 
 // CreateAuthorization inserts a and its tokens atomically.
-func (s *DB) CreateAuthorization(ctx context.Context, a keyhole.Authorization, tokens []keyhole.Token) error {
-	return s.tx(ctx, func(tx queryer) error { return insertAuthorization(ctx, tx, a, tokens) })
+func (s *DB) CreateAuthorization(ctx context.Context, a keyhole.Authorization, tokens []keyhole.Token, ev ...keyhole.Event) error {
+	return s.tx(ctx, func(tx queryer) error {
+		if err := insertAuthorization(ctx, tx, a, tokens); err != nil {
+			return err
+		}
+		return insertEvents(ctx, tx, ev)
+	})
 }
 
 // Authorization returns the authorization with the id.
@@ -89,18 +95,31 @@ func (s *DB) UpdateAuthorization(ctx context.Context, id string, fn func(*keyhol
 }
 
 // DeleteAuthorization deletes the authorization and its tokens.
-func (s *DB) DeleteAuthorization(ctx context.Context, id string) error {
+func (s *DB) DeleteAuthorization(ctx context.Context, id string, ev ...keyhole.Event) error {
 	return s.tx(ctx, func(tx queryer) error {
-		return execOne(ctx, tx, `DELETE FROM authorizations WHERE id = ?`, id)
+		if err := execOne(ctx, tx, `DELETE FROM authorizations WHERE id = ?`, id); err != nil {
+			return err
+		}
+		return insertEvents(ctx, tx, ev)
+	})
+}
+
+// TouchAuthorization stamps the authorization's last use, at most once
+// every `every`.
+func (s *DB) TouchAuthorization(ctx context.Context, id string, at time.Time, every time.Duration) error {
+	return s.tx(ctx, func(tx queryer) error {
+		_, err := tx.ExecContext(ctx, `UPDATE authorizations SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)`,
+			micros(at), id, micros(at.Add(-every)))
+		return mapErr(err)
 	})
 }
 
 // deleteAccountAuthorizations deletes every authorization of the account
-// but keep, and every session but keep's, within tx.
-func deleteAccountAuthorizations(ctx context.Context, tx queryer, accountID, keep string) (int, error) {
-	var keepSession sql.NullString
+// but keep, and every session but keepSession and keep's, within tx.
+func deleteAccountAuthorizations(ctx context.Context, tx queryer, accountID, keep, keepSession string) (int, error) {
+	var keepsSession sql.NullString
 	if keep != "" {
-		err := tx.QueryRowContext(ctx, `SELECT session_id FROM authorizations WHERE id = ? AND account_id = ?`, keep, accountID).Scan(&keepSession)
+		err := tx.QueryRowContext(ctx, `SELECT session_id FROM authorizations WHERE id = ? AND account_id = ?`, keep, accountID).Scan(&keepsSession)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return 0, mapErr(err)
 		}
@@ -113,11 +132,11 @@ func deleteAccountAuthorizations(ctx context.Context, tx queryer, accountID, kee
 	if err != nil {
 		return 0, err
 	}
-	// The kept session no longer hangs on a browser session that goes.
-	if _, err := tx.ExecContext(ctx, `UPDATE sessions SET parent_id = NULL WHERE id = ?`, keepSession.String); err != nil {
+	// A kept CLI login no longer hangs on a browser session that goes.
+	if _, err := tx.ExecContext(ctx, `UPDATE sessions SET parent_id = NULL WHERE id = ? AND parent_id IS NOT ?`, keepsSession.String, keepSession); err != nil {
 		return 0, mapErr(err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = ? AND id != ?`, accountID, keepSession.String); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = ? AND id != ? AND id != ?`, accountID, keepSession, keepsSession.String); err != nil {
 		return 0, mapErr(err)
 	}
 	return int(n), nil
@@ -183,7 +202,7 @@ func (s *DB) Tokens(ctx context.Context, authorizationIDs ...string) ([]keyhole.
 
 // ReplaceTokens deletes the unused tokens of the kinds given and inserts
 // tokens, atomically.
-func (s *DB) ReplaceTokens(ctx context.Context, authorizationID string, tokens []keyhole.Token) error {
+func (s *DB) ReplaceTokens(ctx context.Context, authorizationID string, tokens []keyhole.Token, ev ...keyhole.Event) error {
 	return s.tx(ctx, func(tx queryer) error {
 		var one int
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM authorizations WHERE id = ?`, authorizationID).Scan(&one); err != nil {
@@ -199,7 +218,10 @@ func (s *DB) ReplaceTokens(ctx context.Context, authorizationID string, tokens [
 				return mapErr(err)
 			}
 		}
-		return insertTokens(ctx, tx, tokens)
+		if err := insertTokens(ctx, tx, tokens); err != nil {
+			return err
+		}
+		return insertEvents(ctx, tx, ev)
 	})
 }
 
@@ -240,10 +262,10 @@ func (s *DB) AddTokens(ctx context.Context, a keyhole.Authorization, tokens []ke
 
 func addTokens(ctx context.Context, tx queryer, b addition) error {
 	a := b.a
-	_, err := tx.ExecContext(ctx, `INSERT INTO authorizations (`+authorizationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := tx.ExecContext(ctx, `INSERT INTO authorizations (`+authorizationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
 		a.ID, nullString(a.AccountID), nullString(a.ClientID), nullString(a.SessionID), joinScope(a.Scope), a.Description, a.Default,
-		micros(a.CreatedAt), micros(a.UpdatedAt))
+		micros(a.CreatedAt), micros(a.UpdatedAt), nullMicros(a.LastUsedAt))
 	if err != nil {
 		return mapErr(err)
 	}
@@ -251,7 +273,7 @@ func addTokens(ctx context.Context, tx queryer, b addition) error {
 }
 
 const tokenAuthSelect = `SELECT t.id, t.authorization_id, t.kind, t.hash, t.hint, t.sealed, t.expires_at, t.created_at, t.used_at, t.redirect_uri, t.code_challenge, t.scope,
-	a.id, a.account_id, a.client_id, a.session_id, a.scope, a.description, a.is_default, a.created_at, a.updated_at
+	a.id, a.account_id, a.client_id, a.session_id, a.scope, a.description, a.is_default, a.created_at, a.updated_at, a.last_used_at
 	FROM tokens t JOIN authorizations a ON a.id = t.authorization_id WHERE t.hash = ?`
 
 // TokenByHash returns the token with the hash and its authorization.
@@ -259,13 +281,13 @@ func (s *DB) TokenByHash(ctx context.Context, hash string) (keyhole.Token, keyho
 	var t keyhole.Token
 	var a keyhole.Authorization
 	var kind string
-	var expires, used sql.NullInt64
+	var expires, used, lastUsed sql.NullInt64
 	var tCreated, aCreated, aUpdated int64
 	var account, client, session, tScope sql.NullString
 	var scope string
 	err := s.run.QueryRowContext(ctx, tokenAuthSelect, hash).Scan(
 		&t.ID, &t.AuthorizationID, &kind, &t.Hash, &t.Hint, &t.Sealed, &expires, &tCreated, &used, &t.RedirectURI, &t.CodeChallenge, &tScope,
-		&a.ID, &account, &client, &session, &scope, &a.Description, &a.Default, &aCreated, &aUpdated)
+		&a.ID, &account, &client, &session, &scope, &a.Description, &a.Default, &aCreated, &aUpdated, &lastUsed)
 	if err != nil {
 		return keyhole.Token{}, keyhole.Authorization{}, mapErr(err)
 	}
@@ -274,7 +296,7 @@ func (s *DB) TokenByHash(ctx context.Context, hash string) (keyhole.Token, keyho
 		t.Scope = splitScope(tScope.String)
 	}
 	a.AccountID, a.ClientID, a.SessionID = account.String, client.String, session.String
-	a.Scope, a.CreatedAt, a.UpdatedAt = splitScope(scope), fromMicros(aCreated), fromMicros(aUpdated)
+	a.Scope, a.CreatedAt, a.UpdatedAt, a.LastUsedAt = splitScope(scope), fromMicros(aCreated), fromMicros(aUpdated), fromNullMicros(lastUsed)
 	return t, a, nil
 }
 

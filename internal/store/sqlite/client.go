@@ -20,11 +20,14 @@ func scanClient(row interface{ Scan(...any) error }) (keyhole.Client, error) {
 }
 
 // CreateClient inserts c.
-func (s *DB) CreateClient(ctx context.Context, c keyhole.Client) error {
+func (s *DB) CreateClient(ctx context.Context, c keyhole.Client, ev ...keyhole.Event) error {
 	return s.tx(ctx, func(tx queryer) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, c.AccountID, c.Name, c.RedirectURI, c.SecretHash, c.SecretSealed, c.Trusted, micros(c.CreatedAt), micros(c.UpdatedAt))
-		return mapErr(err)
+		if err != nil {
+			return mapErr(err)
+		}
+		return insertEvents(ctx, tx, ev)
 	})
 }
 
@@ -47,7 +50,7 @@ func (s *DB) ListClients(ctx context.Context, accountID string, r store.Range) (
 }
 
 // UpdateClient is a read-modify-write of one client.
-func (s *DB) UpdateClient(ctx context.Context, id string, fn func(*keyhole.Client) error) (keyhole.Client, error) {
+func (s *DB) UpdateClient(ctx context.Context, id string, fn func(*keyhole.Client) error, ev ...keyhole.Event) (keyhole.Client, error) {
 	var out keyhole.Client
 	err := s.tx(ctx, func(tx queryer) error {
 		c, err := scanClient(tx.QueryRowContext(ctx, `SELECT `+clientCols+` FROM clients WHERE id = ?`, id))
@@ -63,15 +66,18 @@ func (s *DB) UpdateClient(ctx context.Context, id string, fn func(*keyhole.Clien
 			return mapErr(err)
 		}
 		out = c
-		return nil
+		return insertEvents(ctx, tx, ev)
 	})
 	return out, err
 }
 
 // DeleteClient deletes the client; its authorizations and their tokens go
 // with it (ON DELETE CASCADE).
-func (s *DB) DeleteClient(ctx context.Context, id string) error {
+func (s *DB) DeleteClient(ctx context.Context, id string, ev ...keyhole.Event) error {
 	return s.tx(ctx, func(tx queryer) error {
-		return execOne(ctx, tx, `DELETE FROM clients WHERE id = ?`, id)
+		if err := execOne(ctx, tx, `DELETE FROM clients WHERE id = ?`, id); err != nil {
+			return err
+		}
+		return insertEvents(ctx, tx, ev)
 	})
 }

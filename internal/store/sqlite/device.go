@@ -45,7 +45,7 @@ func (s *DB) DeviceGrantByUserCode(ctx context.Context, code string) (keyhole.De
 }
 
 // UpdateDeviceGrant is a read-modify-write of one grant.
-func (s *DB) UpdateDeviceGrant(ctx context.Context, id string, fn func(*keyhole.DeviceGrant) error) (keyhole.DeviceGrant, error) {
+func (s *DB) UpdateDeviceGrant(ctx context.Context, id string, fn func(*keyhole.DeviceGrant) error, ev ...keyhole.Event) (keyhole.DeviceGrant, error) {
 	var out keyhole.DeviceGrant
 	err := s.tx(ctx, func(tx queryer) error {
 		g, err := scanDevice(tx.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM device_grants WHERE id = ?`, id))
@@ -60,7 +60,7 @@ func (s *DB) UpdateDeviceGrant(ctx context.Context, id string, fn func(*keyhole.
 			return mapErr(err)
 		}
 		out = g
-		return nil
+		return insertEvents(ctx, tx, ev)
 	})
 	return out, err
 }

@@ -51,6 +51,17 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CLILoginThroughBrowser", testCLILoginThroughBrowser},
 		{"ConcurrentCLILogin", testConcurrentCLILogin},
 		{"BuiltInClient", testBuiltInClient},
+		{"EventsWithChanges", testEventsWithChanges},
+		{"EventsRollBack", testEventsRollBack},
+		{"ResetKeepsSessionAndUsesLink", testResetWithLink},
+		{"MFA", testMFA},
+		{"ConcurrentEnableMFA", testConcurrentEnableMFA},
+		{"ConcurrentRecoveryCode", testConcurrentRecoveryCode},
+		{"ConcurrentOTPStep", testConcurrentOTPStep},
+		{"MailTokens", testMailTokens},
+		{"ConcurrentVerifyEmail", testConcurrentVerifyEmail},
+		{"TouchAndReauth", testTouchAndReauth},
+		{"PeopleSweeps", testPeopleSweeps},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -163,13 +174,13 @@ func testAccounts(t *testing.T, s store.Store) {
 	wantErr(t, err, store.ErrConflict)
 	later := t0.Add(time.Hour + time.Microsecond)
 	got, err = s.UpdateAccount(ctx, a.ID, func(x *keyhole.Account) error {
-		x.Name, x.LastLogin, x.UpdatedAt, x.MFAEnabled = "Ada", later, later, true
-		x.ID, x.CreatedAt = b.ID, later // not writable
+		x.Name, x.LastLogin, x.UpdatedAt, x.EmailVerified = "Ada", later, later, true
+		x.ID, x.CreatedAt, x.MFAEnabled = b.ID, later, true // not writable
 		return nil
 	})
 	must(t, err)
 	stored, _ := s.Account(ctx, a.ID)
-	if stored.Name != "Ada" || !stored.LastLogin.Equal(later) || !stored.UpdatedAt.Equal(later) || !stored.MFAEnabled || !stored.CreatedAt.Equal(t0) {
+	if stored.Name != "Ada" || !stored.LastLogin.Equal(later) || !stored.UpdatedAt.Equal(later) || !stored.EmailVerified || stored.MFAEnabled || !stored.CreatedAt.Equal(t0) {
 		t.Errorf("after update: %+v", stored)
 	}
 	if b2, _ := s.Account(ctx, b.ID); b2.Name != "N" {
@@ -214,12 +225,12 @@ func testResetAccount(t *testing.T, s store.Store) {
 	changed.PasswordHash, changed.Email, changed.UpdatedAt = "$argon2id$new", "ada@new.example", t0.Add(time.Minute)
 	changed.CredentialsVersion = 2
 	newKey, newTokens := apiKey(a.ID)
-	_, err := s.ResetAccount(ctx, changed, 7, keepAuth.ID, newKey, newTokens)
+	_, err := s.ResetAccount(ctx, store.Reset{Account: changed, Version: 7, Keep: keepAuth.ID, Key: newKey, Tokens: newTokens})
 	wantErr(t, err, store.ErrStale)
 	if got, _ := s.Account(ctx, a.ID); got.PasswordHash != a.PasswordHash {
 		t.Fatal("a stale reset wrote the hash")
 	}
-	n, err := s.ResetAccount(ctx, changed, 1, keepAuth.ID, newKey, newTokens)
+	n, err := s.ResetAccount(ctx, store.Reset{Account: changed, Version: 1, Keep: keepAuth.ID, Key: newKey, Tokens: newTokens})
 	must(t, err)
 	if n != 2 {
 		t.Errorf("deleted %d authorizations, want 2 (old API key, other)", n)
@@ -248,10 +259,10 @@ func testResetAccount(t *testing.T, s store.Store) {
 	if d, err := s.DefaultAuthorization(ctx, b.ID); err != nil || d.ID != bKey.ID {
 		t.Errorf("another account's key was touched: %v", err)
 	}
-	_, err = s.ResetAccount(ctx, account("x@example.com"), 1, "", keyhole.Authorization{}, nil)
+	_, err = s.ResetAccount(ctx, store.Reset{Account: account("x@example.com"), Version: 1})
 	wantErr(t, err, store.ErrNotFound)
 	// The version moved on: a second reset against 1 is stale.
-	_, err = s.ResetAccount(ctx, changed, 1, keepAuth.ID, keyhole.Authorization{}, nil)
+	_, err = s.ResetAccount(ctx, store.Reset{Account: changed, Version: 1, Keep: keepAuth.ID})
 	wantErr(t, err, store.ErrStale)
 }
 
@@ -878,7 +889,7 @@ func testCLILoginThroughBrowser(t *testing.T, s store.Store) {
 	acct, err := s.Account(ctx, a.ID)
 	must(t, err)
 	acct.CredentialsVersion++
-	_, err = s.ResetAccount(ctx, acct, acct.CredentialsVersion-1, auth3.ID, keyhole.Authorization{}, nil)
+	_, err = s.ResetAccount(ctx, store.Reset{Account: acct, Version: acct.CredentialsVersion - 1, Keep: auth3.ID})
 	must(t, err)
 	if _, err := s.Session(ctx, browser2.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the browser session survived the password change: %v", err)

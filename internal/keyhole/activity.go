@@ -1,0 +1,75 @@
+package keyhole
+
+import "time"
+
+// EventType names what an activity event records.
+type EventType string
+
+// The events of an account's activity log. Each is written in the same
+// transaction as the change it records (a failed sign-in or a revealed
+// key, which change nothing else, on their own).
+const (
+	EventLoginSucceeded      EventType = "login.succeeded"
+	EventLoginFailed         EventType = "login.failed"
+	EventMFAEnabled          EventType = "mfa.enabled"
+	EventMFADisabled         EventType = "mfa.disabled"
+	EventRecoveryCodeUsed    EventType = "mfa.recovery_code_used"
+	EventRecoveryCodesNew    EventType = "mfa.recovery_codes_regenerated"
+	EventPasswordChanged     EventType = "password.changed"
+	EventPasswordReset       EventType = "password.reset"
+	EventEmailChanged        EventType = "email.changed"
+	EventEmailVerified       EventType = "email.verified"
+	EventAPIKeyRevealed      EventType = "api_key.revealed"
+	EventAPIKeyRegenerated   EventType = "api_key.regenerated"
+	EventClientCreated       EventType = "client.created"
+	EventClientUpdated       EventType = "client.updated"
+	EventClientRotated       EventType = "client.secret_rotated"
+	EventClientSecretShown   EventType = "client.secret_revealed"
+	EventClientDeleted       EventType = "client.deleted"
+	EventAuthorizationMade   EventType = "authorization.created"
+	EventAuthorizationGrant  EventType = "authorization.granted"
+	EventAuthorizationRevoke EventType = "authorization.revoked"
+	EventSessionEnded        EventType = "session.ended"
+)
+
+// EventTitles says each event in plain words, for the activity page.
+var EventTitles = map[EventType]string{
+	EventLoginSucceeded:      "Signed in",
+	EventLoginFailed:         "Sign-in failed",
+	EventMFAEnabled:          "Two-factor authentication enabled",
+	EventMFADisabled:         "Two-factor authentication disabled",
+	EventRecoveryCodeUsed:    "Recovery code used",
+	EventRecoveryCodesNew:    "Recovery codes regenerated",
+	EventPasswordChanged:     "Password changed",
+	EventPasswordReset:       "Password reset by email",
+	EventEmailChanged:        "Email changed",
+	EventEmailVerified:       "Email verified",
+	EventAPIKeyRevealed:      "API key revealed",
+	EventAPIKeyRegenerated:   "API key regenerated",
+	EventClientCreated:       "OAuth client registered",
+	EventClientUpdated:       "OAuth client changed",
+	EventClientRotated:       "OAuth client secret rotated",
+	EventClientSecretShown:   "OAuth client secret revealed",
+	EventClientDeleted:       "OAuth client deleted",
+	EventAuthorizationMade:   "Authorization created",
+	EventAuthorizationGrant:  "Application authorized",
+	EventAuthorizationRevoke: "Authorization revoked",
+	EventSessionEnded:        "Session ended",
+}
+
+// Event is one entry of an account's activity log: append-only, never the
+// secret itself.
+type Event struct {
+	// ID is a UUIDv7, so that ids sort as the events happened.
+	ID        string
+	AccountID string
+	Type      EventType
+	// IP and UserAgent say where the action came from; "" when unknown.
+	IP, UserAgent string
+	// Subject is the id of what the event is about (a client, an
+	// authorization, a session), or "".
+	Subject string
+	// Detail says more in words: a client's name, an address.
+	Detail    string
+	CreatedAt time.Time
+}
