@@ -34,7 +34,7 @@ func newAccountJSON(a keyhole.Account) accountJSON {
 	return accountJSON{
 		AllowTracking: false, CreatedAt: timeJSON(a.CreatedAt), Email: a.Email, ID: a.ID,
 		LastLogin: timeOrNull(a.LastLogin), Name: stringOrNull(a.Name),
-		TwoFactorAuthentication: a.MFAEnabled, UpdatedAt: timeJSON(a.UpdatedAt),
+		TwoFactorAuthentication: a.MFAEnabled, UpdatedAt: timeJSON(a.UpdatedAt), Verified: a.EmailVerified,
 	}
 }
 

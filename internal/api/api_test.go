@@ -2,16 +2,19 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/keyhole/keyhole/internal/keyholetest"
 	"github.com/keyhole/keyhole/internal/schematest"
+	"github.com/keyhole/keyhole/internal/service"
 )
 
 // client is a small Platform API client for tests.
@@ -482,8 +485,19 @@ func TestAccountUpdate(t *testing.T) {
 		}
 
 		r = c.do("PATCH", "/account", map[string]any{"email": "ada@lovelace.example", "new_password": "a new long password", "password": password}, bearer(tok))
-		if r.status != 200 || r.json(t)["email"] != "ada@lovelace.example" {
-			t.Fatalf("email+password change: %d %s", r.status, r.body)
+		if r.status != 200 || r.json(t)["email"] != "ada@example.com" {
+			t.Fatalf("email+password change: %d %s (the email changes only once confirmed)", r.status, r.body)
+		}
+		// The new address gets a link; opening it makes the change.
+		link := ts.Mail().Take(t, "ada@lovelace.example", "confirm your new email address").Link("/email/verify?token=")
+		u, _ := url.Parse(link)
+		if _, err := ts.Service.VerifyEmail(context.Background(), u.Query().Get("token"), service.Origin{}); err != nil {
+			t.Fatalf("verify the new email: %v", err)
+		}
+		ts.Mail().Take(t, "ada@example.com", "your password was changed")
+		ts.Mail().Take(t, "ada@example.com", "your email address was changed")
+		if r := c.do("GET", "/account", nil, bearer(tok)); r.json(t)["email"] != "ada@lovelace.example" || r.json(t)["verified"] != true {
+			t.Fatalf("after confirming: %s", r.body)
 		}
 		// The password change revoked the other session's token, not this one.
 		c.do("GET", "/account", nil, bearer(other)).wantError(t, 401, "unauthorized")

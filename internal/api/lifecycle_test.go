@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -230,33 +231,119 @@ func TestUnsafeText(t *testing.T) {
 	})
 }
 
-// TestMFAFailsClosed: until codes can be checked, an account with a second
-// factor cannot log in with its password, whatever code is sent.
-func TestMFAFailsClosed(t *testing.T) {
+// TestLoginWithTwoFactor: an account with MFA logs in the way Heroku's
+// CLI does it: the password alone answers 403 two_factor with
+// Heroku-Two-Factor-Required, and the same request with the code in
+// Heroku-Two-Factor-Code answers 201. A code is accepted once (a replay
+// within its window is refused), a recovery code works once, and refused
+// logins make nothing but activity.
+func TestLoginWithTwoFactor(t *testing.T) {
 	eachWire(t, func(t *testing.T, ts *keyholetest.Server, c wire) {
-		id := ts.CreateAccount(t, ada, password)
+		ts.CreateAccount(t, ada, password)
 		key := ts.APIKey(t, ada, password)
-		if err := ts.Store.EnableMFA(context.Background(), id, []byte("sealed"), nil, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-		for _, code := range []string{"123456", "000000", ""} {
+		seed, codes := ts.EnableMFA(t, ada, password)
+		now := ts.Service.Now()
+		login := func(code string) reply {
 			opts := []opt{basic(ada, password)}
 			if code != "" {
 				opts = append(opts, header("Heroku-Two-Factor-Code", code))
 			}
-			r := c.do("POST", "/oauth/authorizations", nil, opts...)
+			return c.do("POST", "/oauth/authorizations", map[string]any{"description": "two-factor test"}, opts...)
+		}
+		twoFactor := func(r reply, what string) {
+			t.Helper()
 			r.wantError(t, 403, "two_factor")
 			if got := r.header.Get("Heroku-Two-Factor-Required"); got != "true" {
-				t.Errorf("code %q: Heroku-Two-Factor-Required = %q, want true", code, got)
+				t.Errorf("%s: Heroku-Two-Factor-Required = %q, want true", what, got)
 			}
 		}
-		if n := count(t, c.do("GET", "/oauth/sessions", nil, bearer(key))); n != 0 {
-			t.Errorf("refused logins left %d sessions", n)
+		twoFactor(login(""), "no code")
+		wrong := "000000"
+		for _, d := range []int{-1, 0, 1} {
+			if keyholetest.TOTPCode(t, seed, now, d) == wrong {
+				wrong = "999999"
+			}
 		}
-		if n := count(t, c.do("GET", "/oauth/authorizations", nil, bearer(key))); n != 1 {
-			t.Errorf("refused logins left %d authorizations, want 1 (the API key)", n)
+		twoFactor(login(wrong), "a wrong code")
+		next := keyholetest.TOTPCode(t, seed, now, 1)
+		if r := login(next); r.status != 201 || r.json(t)["access_token"] == nil {
+			t.Fatalf("login with the code: %d %s", r.status, r.body)
+		}
+		twoFactor(login(next), "the same code again")
+		// The enrolment's own code (this step) was used up by it.
+		twoFactor(login(keyholetest.TOTPCode(t, seed, now, 0)), "the enrolment's code")
+		if r := login(strings.ToUpper(codes[3])); r.status != 201 {
+			t.Fatalf("login with a recovery code: %d %s", r.status, r.body)
+		}
+		twoFactor(login(codes[3]), "a used recovery code")
+		if n := count(t, c.do("GET", "/oauth/sessions", nil, bearer(key))); n != 2 {
+			t.Errorf("sessions = %d, want the 2 successful logins", n)
+		}
+		r := c.do("GET", "/account/activity", nil, bearer(key), header("Range", "id ..; order=desc"))
+		var events []struct{ Type string }
+		if err := json.Unmarshal(r.body, &events); err != nil || r.status != 200 {
+			t.Fatalf("activity: %d %v", r.status, err)
+		}
+		var got []string
+		for _, e := range events {
+			got = append(got, e.Type)
+		}
+		want := []string{"login.failed", "login.succeeded", "mfa.recovery_code_used", "login.failed", "login.failed", "login.succeeded", "login.failed"}
+		if len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
+			t.Errorf("activity, newest first = %v; want it to start with %v", got, want)
 		}
 	})
+}
+
+// TestConcurrentTwoFactorCode: 20 parallel logins with one valid code, on
+// two servers sharing the database (replicas): exactly one gets in.
+func TestConcurrentTwoFactorCode(t *testing.T) {
+	onBackends(t, func(t *testing.T, b keyholetest.Backend) {
+		st := b.Open(t)
+		key := make([]byte, 32)
+		one := keyholetest.NewServer(t, keyholetest.Options{Store: st, Key: key})
+		two := keyholetest.NewServer(t, keyholetest.Options{Store: st, Key: key})
+		one.CreateAccount(t, ada, password)
+		seed, _ := one.EnableMFA(t, ada, password)
+		code := keyholetest.TOTPCode(t, seed, one.Service.Now(), 1)
+		replies := parallel(20, func(i int) reply {
+			srv := []*keyholetest.Server{one, two}[i%2]
+			return (client{t: t, base: srv.URL}).do("POST", "/oauth/authorizations", nil, basic(ada, password), header("Heroku-Two-Factor-Code", code))
+		})
+		created, refused := 0, 0
+		var statuses []int
+		for _, r := range replies {
+			statuses = append(statuses, r.status)
+			switch r.status {
+			case 201:
+				created++
+			case 403:
+				refused++
+			}
+		}
+		if created != 1 || refused != 19 {
+			t.Errorf("20 parallel logins with one code: %d created, %d refused (%v); want exactly one", created, refused, statuses)
+		}
+	})
+}
+
+// TestTwoFactorThrottle: wrong codes are throttled like passwords: after
+// ten, even the right code is refused for a while with 429, before it is
+// checked (a reservation is taken first).
+func TestTwoFactorThrottle(t *testing.T) {
+	ts := keyholetest.NewServer(t, keyholetest.Options{})
+	c := client{t: t, base: ts.URL}
+	ts.CreateAccount(t, ada, password)
+	seed, _ := ts.EnableMFA(t, ada, password)
+	good := keyholetest.TOTPCode(t, seed, ts.Service.Now(), 1)
+	for i := range 10 {
+		code := fmt.Sprintf("%06d", i)
+		if code == good || code == keyholetest.TOTPCode(t, seed, ts.Service.Now(), 0) || code == keyholetest.TOTPCode(t, seed, ts.Service.Now(), -1) {
+			code = "abcdef"
+		}
+		c.do("POST", "/oauth/authorizations", nil, basic(ada, password), header("Heroku-Two-Factor-Code", code)).wantError(t, 403, "two_factor")
+	}
+	wantRateLimit(t, c.do("POST", "/oauth/authorizations", nil, basic(ada, password), header("Heroku-Two-Factor-Code", good)))
 }
 
 // TestLoginSessionBoundsTokens: a CLI login's tokens end with its 30-day

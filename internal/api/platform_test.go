@@ -22,7 +22,7 @@ import (
 // same table (TestReadmeScopeTable).
 var scopeMatrix = map[string][]string{
 	"global": {
-		"GET /account", "PATCH /account", "GET /account/rate-limits",
+		"GET /account", "PATCH /account", "GET /account/rate-limits", "GET /account/activity",
 		"POST /oauth/authorizations", "GET /oauth/authorizations", "GET /oauth/authorizations/{id}",
 		"PATCH /oauth/authorizations/{id}", "DELETE /oauth/authorizations/{id}",
 		"POST /oauth/authorizations/{id}/actions/regenerate-tokens",

@@ -39,6 +39,7 @@ func (*API) routes() []Route {
 		{Pattern: "GET /account", Scope: identity, handler: (*API).accountInfo},
 		{Pattern: "PATCH /account", Scope: global, handler: (*API).accountUpdate},
 		{Pattern: "GET /account/rate-limits", Scope: global, Free: true, handler: (*API).rateLimits},
+		{Pattern: "GET /account/activity", Scope: global, handler: (*API).activityList},
 
 		{Pattern: "POST /oauth/authorizations", Scope: global, Login: true, Secret: true, handler: (*API).authorizationCreate},
 		{Pattern: "GET /oauth/authorizations", Scope: global, handler: (*API).authorizationList},

@@ -52,10 +52,11 @@ func runCreateAccount(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("server key: %w", err)
 	}
-	svc, err := service.New(service.Deps{Store: st, Sealer: sealer, Log: slog.New(slog.DiscardHandler)})
+	svc, err := service.New(service.Deps{Store: st, Sealer: sealer, Log: slog.New(slog.DiscardHandler), Mail: cfg.mailer()})
 	if err != nil {
 		return err
 	}
+	defer svc.Close()
 	a, err := svc.CreateAccount(ctx, service.NewAccount{Email: email, Name: name, Password: password})
 	if err != nil {
 		if code := keyhole.ErrorCode(err); code == keyhole.Conflict || code == keyhole.Invalid {

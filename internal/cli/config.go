@@ -5,14 +5,28 @@ import (
 	"fmt"
 	"io"
 	"net"
+	netmail "net/mail"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/keyhole/keyhole/internal/mail"
 	"github.com/keyhole/keyhole/internal/secret"
 )
+
+// mailer is where the server's mail goes: the SMTP server of --smtp-url,
+// or else the outbox folder in the data folder.
+func (c *Config) mailer() mail.Sender {
+	if c.SMTPURL != "" {
+		if s, err := mail.ParseSMTPURL(c.SMTPURL, c.MailFrom); err == nil {
+			return s
+		}
+	}
+	return &mail.Outbox{Dir: filepath.Join(c.DataDir, "outbox"), From: c.MailFrom}
+}
 
 // Config is the server's configuration: flags, then KEYHOLE_* variables,
 // then defaults.
@@ -43,6 +57,9 @@ type Config struct {
 	// Drain is how long readiness answers 503 before the listener closes
 	// at shutdown; ShutdownTimeout bounds the requests in flight after.
 	Drain, ShutdownTimeout time.Duration
+	// SMTPURL, smtp://user:pass@host:port, relays mail; empty writes it
+	// to DataDir/outbox. MailFrom is the sender address.
+	SMTPURL, MailFrom string
 
 	// problems are settings that could not be read, reported by validate
 	// with the rest.
@@ -67,6 +84,8 @@ func (c *Config) storeFlags(fs *flag.FlagSet, getenv func(string) string) {
 		c.SecretKey = strings.TrimSpace(string(b))
 		return nil
 	})
+	fs.StringVar(&c.SMTPURL, "smtp-url", getenv("KEYHOLE_SMTP_URL"), "mail server smtp://user:password@host:port (STARTTLS when offered) or smtps://…;\nempty writes mail as .eml files to <data-dir>/outbox (env KEYHOLE_SMTP_URL)")
+	fs.StringVar(&c.MailFrom, "mail-from", envOr(getenv, "KEYHOLE_MAIL_FROM", "Keyhole <keyhole@localhost>"), "sender address of Keyhole's mail (env KEYHOLE_MAIL_FROM)")
 	if f := getenv("KEYHOLE_SECRET_KEY_FILE"); f != "" {
 		if err := fs.Set("secret-key-file", f); err != nil {
 			c.problems = append(c.problems, "KEYHOLE_SECRET_KEY_FILE: "+err.Error())
@@ -198,6 +217,14 @@ func (c *Config) validate(serving bool) error {
 		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
 			problems = append(problems, "--redis-url must be a redis:// or rediss:// URL")
 		}
+	}
+	if c.SMTPURL != "" {
+		if _, err := mail.ParseSMTPURL(c.SMTPURL, c.MailFrom); err != nil {
+			problems = append(problems, "--smtp-url: "+err.Error())
+		}
+	}
+	if _, err := netmail.ParseAddress(c.MailFrom); err != nil {
+		problems = append(problems, fmt.Sprintf("--mail-from %q must be an address such as Keyhole <keyhole@example.com>", c.MailFrom))
 	}
 	if c.SecretKey != "" {
 		if _, err := secret.DecodeKey(c.SecretKey); err != nil {

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/keyhole/keyhole/internal/mail"
 	"github.com/keyhole/keyhole/internal/metrics"
 	"github.com/keyhole/keyhole/internal/secret"
 	"github.com/keyhole/keyhole/internal/server"
@@ -91,10 +92,6 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	case *sqlite.DB:
 		m.SQLDB(db.SQL())
 	}
-	svc, err := service.New(service.Deps{Store: cache, Sealer: sealer, Log: log, Limits: limits, Recorder: m})
-	if err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -108,6 +105,11 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if issuer == "" {
 		issuer = scheme + "://" + ln.Addr().String()
 	}
+	svc, err := service.New(service.Deps{Store: cache, Sealer: sealer, Log: log, Limits: limits, Recorder: m, Mail: cfg.mailer(), Issuer: issuer})
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
 	var draining atomic.Bool
 	sc := server.Config{
 		Service: svc, Keys: sealer, Log: log, Issuer: issuer, Signup: cfg.Signup,
@@ -145,7 +147,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	} else {
 		go func() { errc <- srv.Serve(ln) }()
 	}
-	log.Info("keyhole listening", "addr", ln.Addr().String(), "issuer", issuer, "database", describeStore(cfg))
+	log.Info("keyhole listening", "addr", ln.Addr().String(), "issuer", issuer, "database", describeStore(cfg), "mail", describeMail(cfg))
 	fmt.Fprintf(env.Stdout, "Keyhole is serving on %s\n", issuer)
 
 	go sweep(ctx, svc, st, log)
@@ -234,4 +236,12 @@ func describeStore(cfg Config) string {
 		return "postgres"
 	}
 	return "sqlite:" + filepath.Join(cfg.DataDir, "keyhole.db")
+}
+
+// describeMail names where mail goes, without the SMTP password.
+func describeMail(cfg Config) string {
+	if s, ok := cfg.mailer().(*mail.SMTP); ok {
+		return "smtp:" + s.Addr
+	}
+	return "outbox:" + filepath.Join(cfg.DataDir, "outbox")
 }

@@ -16,7 +16,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/pquerna/otp/totp"
 
+	"github.com/keyhole/keyhole/internal/keyhole"
+	"github.com/keyhole/keyhole/internal/mail"
 	"github.com/keyhole/keyhole/internal/ratelimit"
 	"github.com/keyhole/keyhole/internal/secret"
 	"github.com/keyhole/keyhole/internal/server"
@@ -130,6 +133,10 @@ type Server struct {
 	Keys *secret.Sealer
 	// Issuer is the server's public base URL (equal to URL).
 	Issuer string
+	// Outbox is the folder the server's mail is written to, "" when
+	// Options.Mail delivers it elsewhere.
+	Outbox  string
+	mailbox *Mailbox
 }
 
 // Options tune NewServer.
@@ -157,6 +164,9 @@ type Options struct {
 	// DeviceInterval is the seconds a device waits between polls; 0 means
 	// the service's default (5).
 	DeviceInterval int
+	// Mail delivers the server's mail; nil writes it to an outbox folder
+	// of the test (Server.Outbox), as `keyhole serve` does by default.
+	Mail mail.Sender
 }
 
 // NewServer starts a Keyhole server for the test, closed when it ends.
@@ -197,17 +207,26 @@ func NewServer(tb testing.TB, o Options) *Server {
 		}
 		o.Limits = limits
 	}
-	svc, err := service.New(service.Deps{Store: o.Store, Sealer: sealer, Log: log, Now: o.Now, Password: FastPasswords, RefreshGrace: o.RefreshGrace, Limits: o.Limits, DeviceInterval: o.DeviceInterval})
+	ts := httptest.NewUnstartedServer(nil)
+	issuer := "http://" + ts.Listener.Addr().String()
+	var outbox string
+	if o.Mail == nil {
+		outbox = filepath.Join(tb.TempDir(), "outbox")
+		o.Mail = &mail.Outbox{Dir: outbox, From: "Keyhole <keyhole@example.com>"}
+	}
+	svc, err := service.New(service.Deps{Store: o.Store, Sealer: sealer, Log: log, Now: o.Now, Password: FastPasswords, RefreshGrace: o.RefreshGrace,
+		Limits: o.Limits, DeviceInterval: o.DeviceInterval, Mail: o.Mail, Issuer: issuer})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	lim := o.Limits.Budget("api", o.RateLimit, time.Hour)
-	ts := httptest.NewUnstartedServer(nil)
-	issuer := "http://" + ts.Listener.Addr().String()
 	ts.Config.Handler = server.New(server.Config{Service: svc, Keys: sealer, Log: log, Issuer: issuer, Signup: !o.NoSignup, RateLimit: lim})
 	ts.Start()
-	tb.Cleanup(ts.Close)
-	return &Server{Server: ts, Store: o.Store, Service: svc, RateLimit: lim, Keys: sealer, Issuer: issuer}
+	tb.Cleanup(func() {
+		ts.Close()
+		svc.Close()
+	})
+	return &Server{Server: ts, Store: o.Store, Service: svc, RateLimit: lim, Keys: sealer, Issuer: issuer, Outbox: outbox}
 }
 
 // CreateAccount signs up an account through the service and fails the test
@@ -234,14 +253,35 @@ func (s *Server) Login(tb testing.TB, email, password string) string {
 	return info.Access.Value.Reveal()
 }
 
-// APIKey returns the account's API key in clear, and fails the test on error.
+// APIKey returns the account's API key in clear, read from the store and
+// opened with the server key (as the dashboard's Reveal does, without its
+// session and re-authentication), and fails the test on error.
 func (s *Server) APIKey(tb testing.TB, email, password string) string {
 	tb.Helper()
-	key, err := s.Service.RevealAPIKey(context.Background(), email, password, "")
+	ctx := context.Background()
+	a, err := s.Service.Authenticate(ctx, email, password, service.Origin{IP: "127.0.0.1"})
 	if err != nil {
 		tb.Fatalf("API key of %s: %v", email, err)
 	}
-	return key.Reveal()
+	auth, err := s.Store.DefaultAuthorization(ctx, a.ID)
+	if err != nil {
+		tb.Fatalf("API key of %s: %v", email, err)
+	}
+	tokens, err := s.Store.Tokens(ctx, auth.ID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, t := range tokens {
+		if t.Kind == keyhole.AccessToken && t.UsedAt.IsZero() && len(t.Sealed) > 0 {
+			raw, err := s.Keys.Open(t.Sealed, []byte(auth.ID))
+			if err != nil {
+				tb.Fatal(err)
+			}
+			return string(raw)
+		}
+	}
+	tb.Fatalf("%s has no API key", email)
+	return ""
 }
 
 type testWriter struct{ tb testing.TB }
@@ -250,4 +290,49 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.tb.Helper()
 	w.tb.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// EnableMFA turns two-factor authentication on for the account the way the
+// dashboard does (a browser session, a new seed, the password and a first
+// code) and returns the TOTP seed and the recovery codes. The first code
+// used the current time step: the next sign-in needs another step's code
+// (TOTPCode with an offset).
+func (s *Server) EnableMFA(tb testing.TB, email, password string) (seed string, codes []string) {
+	tb.Helper()
+	ctx := context.Background()
+	in, err := s.Service.StartSession(ctx, service.BrowserLogin{Email: email, Password: password, IP: "127.0.0.1"})
+	if err != nil || in.Secret == "" {
+		tb.Fatalf("enable MFA for %s: sign in: %v", email, err)
+	}
+	actor, _, err := s.Service.SessionActor(ctx, in.Secret.Reveal())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	actor.IP = "127.0.0.1"
+	e, err := s.Service.StartMFA(ctx, actor)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	secrets, err := s.Service.EnableMFA(ctx, actor, e.Handle, password, TOTPCode(tb, e.Secret.Reveal(), s.Service.Now(), 0))
+	if err != nil {
+		tb.Fatalf("enable MFA for %s: %v", email, err)
+	}
+	for _, c := range secrets {
+		codes = append(codes, c.Reveal())
+	}
+	if err := s.Service.EndSession(ctx, in.Secret.Reveal(), service.Origin{}); err != nil {
+		tb.Fatal(err)
+	}
+	return e.Secret.Reveal(), codes
+}
+
+// TOTPCode computes the one-time code of seed for the time step `steps`
+// steps of 30 seconds away from at, as an authenticator app shows it.
+func TOTPCode(tb testing.TB, seed string, at time.Time, steps int) string {
+	tb.Helper()
+	code, err := totp.GenerateCode(seed, at.Add(time.Duration(steps)*30*time.Second))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return code
 }

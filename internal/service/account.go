@@ -23,11 +23,21 @@ type NewAccount struct {
 	IP string
 }
 
-// CreateAccount signs up an account. Invalid if the email, name or password
-// is unacceptable (a weak password is, with the reason); Conflict if the
-// email is taken; RateLimited after too many sign-ups for the email or
-// from the address.
+// CreateAccount makes an account for an administrator (the command line,
+// tests): its address counts as verified. Invalid if the email, name or
+// password is unacceptable (a weak password is, with the reason);
+// Conflict if the email is taken; RateLimited after too many sign-ups for
+// the email or from the address.
 func (s *Service) CreateAccount(ctx context.Context, in NewAccount) (keyhole.Account, error) {
+	a, err := s.newAccount(ctx, in, true)
+	if err == nil {
+		s.log.InfoContext(ctx, "account created", "account_id", a.ID)
+	}
+	return a, err
+}
+
+// newAccount checks and stores a new account with its API key.
+func (s *Service) newAccount(ctx context.Context, in NewAccount, verified bool) (keyhole.Account, error) {
 	email, err := normalizeEmail(in.Email)
 	if err != nil {
 		return keyhole.Account{}, err
@@ -53,8 +63,8 @@ func (s *Service) CreateAccount(ctx context.Context, in NewAccount) (keyhole.Acc
 	}
 	now := s.clock()
 	a := keyhole.Account{
-		ID: newID(), Email: email, Name: strings.TrimSpace(in.Name), PasswordHash: hash, CredentialsVersion: 1,
-		CreatedAt: now, UpdatedAt: now,
+		ID: newID(), Email: email, Name: strings.TrimSpace(in.Name), PasswordHash: hash, EmailVerified: verified,
+		CredentialsVersion: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	key, tokens := s.apiKey(a.ID, now)
 	if err := s.store.CreateAccount(ctx, a, key, tokens); err != nil {
@@ -63,7 +73,6 @@ func (s *Service) CreateAccount(ctx context.Context, in NewAccount) (keyhole.Acc
 		}
 		return keyhole.Account{}, storeErr(err, "account")
 	}
-	s.log.InfoContext(ctx, "account created", "account_id", a.ID)
 	return a, nil
 }
 
@@ -87,11 +96,14 @@ type AccountUpdate struct {
 }
 
 // UpdateAccount changes the actor's account. Changing the email or the
-// password needs the current password, checked under the sign-in throttle,
-// and moves the credentials version on, so that sign-ins checked against
-// the old credentials fail. A password change also revokes every other
-// authorization and session of the account, so that whoever knew the old
-// password is locked out; the caller's own authorization stays.
+// password needs the current password, checked under the sign-in throttle.
+// A new email takes effect only once the link mailed to it is opened
+// (VerifyEmail); until then the account keeps its address. A password
+// change moves the credentials version on, so that sign-ins checked
+// against the old password fail, and revokes every other authorization
+// and session of the account, so that whoever knew the old password is
+// locked out; the caller's own authorization (or browser session) stays.
+// It is recorded and mailed as a notice.
 func (s *Service) UpdateAccount(ctx context.Context, actor Actor, in AccountUpdate) (keyhole.Account, error) {
 	if err := actor.NeedAccount(); err != nil {
 		return keyhole.Account{}, err
@@ -129,12 +141,20 @@ func (s *Service) UpdateAccount(ctx context.Context, actor Actor, in AccountUpda
 		}
 		// The slow check runs before the write transaction; inside it the
 		// credentials must still be the ones checked.
-		if err := s.checkPassword(ctx, cur, in.CurrentPassword, actor.IP); err != nil {
-			if keyhole.ErrorCode(err) == keyhole.Unauthorized {
-				return keyhole.Account{}, keyhole.Errorf(keyhole.Invalid, "The current password is incorrect.")
-			}
+		if err := s.reauthPassword(ctx, cur, in.CurrentPassword, actor.origin()); err != nil {
 			return keyhole.Account{}, err
 		}
+	}
+	if in.Email != nil && email != cur.Email {
+		if other, err := s.store.AccountByEmail(ctx, email); err == nil && other.ID != cur.ID {
+			return keyhole.Account{}, keyhole.Errorf(keyhole.Conflict, "An account with that email already exists.")
+		} else if err != nil && !isNotFound(err) {
+			return keyhole.Account{}, storeErr(err, "account")
+		}
+		if err := s.sendVerification(ctx, cur.ID, email, true); err != nil {
+			return keyhole.Account{}, err
+		}
+		s.log.InfoContext(ctx, "email change requested", "account_id", cur.ID)
 	}
 	var newHash string
 	if in.NewPassword != nil {
@@ -146,13 +166,8 @@ func (s *Service) UpdateAccount(ctx context.Context, actor Actor, in AccountUpda
 		if in.Name != nil {
 			a.Name = strings.TrimSpace(*in.Name)
 		}
-		if in.Email != nil {
-			a.Email = email
-		}
 		if newHash != "" {
 			a.PasswordHash = newHash
-		}
-		if sensitive {
 			a.CredentialsVersion = cur.CredentialsVersion + 1
 		}
 		a.UpdatedAt = s.clock()
@@ -170,7 +185,8 @@ func (s *Service) UpdateAccount(ctx context.Context, actor Actor, in AccountUpda
 			key, tokens = s.apiKey(a.ID, a.UpdatedAt)
 		}
 		n, err := s.store.ResetAccount(ctx, store.Reset{Account: a, Version: cur.CredentialsVersion, Keep: actor.Authorization.ID,
-			KeepSession: actor.Authorization.SessionID, Key: key, Tokens: tokens})
+			KeepSession: actor.Authorization.SessionID, Key: key, Tokens: tokens,
+			Events: []keyhole.Event{s.event(a.ID, keyhole.EventPasswordChanged, actor.origin(), "", "")}})
 		if err != nil {
 			return keyhole.Account{}, accountErr(err)
 		}
@@ -178,12 +194,14 @@ func (s *Service) UpdateAccount(ctx context.Context, actor Actor, in AccountUpda
 			s.rec.Revoked("password_change")
 		}
 		s.log.InfoContext(ctx, "password changed", "account_id", a.ID, "revoked_authorizations", n)
+		s.notify(ctx, a.Email, "your password was changed", actor.origin(),
+			"The password of your Keyhole account was changed. Every other session and application was signed out.")
 		return a, nil
 	}
+	if in.Name == nil {
+		return cur, nil
+	}
 	a, err := s.store.UpdateAccount(ctx, actor.AccountID, func(a *keyhole.Account) error {
-		if sensitive && a.CredentialsVersion != cur.CredentialsVersion {
-			return store.ErrStale
-		}
 		apply(a)
 		return nil
 	})
@@ -209,16 +227,17 @@ var errCredentials = keyhole.Errorf(keyhole.Unauthorized, "Invalid credentials p
 
 // Authenticate checks an email and password and returns the account.
 // Unauthorized, with one message whether the email or the password was
-// wrong. Every check first reserves an attempt of the email's and of the
+// wrong; a wrong password for a known email is recorded in its activity.
+// Every check first reserves an attempt of the email's and of the
 // address's sign-in budgets (RateLimited when one is spent), so that
 // parallel guesses cannot all reach the check; a right password gives it
 // back.
-func (s *Service) Authenticate(ctx context.Context, email, password, ip string) (keyhole.Account, error) {
+func (s *Service) Authenticate(ctx context.Context, email, password string, o Origin) (keyhole.Account, error) {
 	if len(password) > maxPasswordLen || len(email) > maxEmailLen {
 		return keyhole.Account{}, errCredentials
 	}
 	email = strings.TrimSpace(email)
-	r, err := s.throttles.password.reserve(ctx, email, ip)
+	r, err := s.throttles.password.reserve(ctx, email, o.IP)
 	if err != nil {
 		return keyhole.Account{}, err
 	}
@@ -249,23 +268,27 @@ func (s *Service) Authenticate(ctx context.Context, email, password, ip string) 
 	r.done(ok)
 	if !ok {
 		s.rec.SignInFailed()
-		s.log.InfoContext(ctx, "wrong password", "account_id", a.ID, "ip", ip)
+		s.log.InfoContext(ctx, "wrong password", "account_id", a.ID, "ip", o.IP)
+		s.record(ctx, s.event(a.ID, keyhole.EventLoginFailed, o, "", "wrong password"))
 		return keyhole.Account{}, errCredentials
 	}
 	return a, nil
 }
 
-// checkPassword re-checks the password of a signed-in account, under the
-// same throttle as a sign-in.
-func (s *Service) checkPassword(ctx context.Context, a keyhole.Account, password, ip string) error {
-	got, err := s.Authenticate(ctx, a.Email, password, ip)
-	if err != nil {
-		return err
+// reauthPassword re-checks the password of a signed-in account, under the
+// same throttle as a sign-in: Invalid when it is wrong.
+func (s *Service) reauthPassword(ctx context.Context, a keyhole.Account, password string, o Origin) error {
+	if password == "" {
+		return keyhole.Errorf(keyhole.Invalid, "Enter your password.")
 	}
-	if got.ID != a.ID {
-		return errCredentials
+	got, err := s.Authenticate(ctx, a.Email, password, o)
+	if err == nil && got.ID != a.ID {
+		err = errCredentials
 	}
-	return nil
+	if keyhole.ErrorCode(err) == keyhole.Unauthorized {
+		return keyhole.Errorf(keyhole.Invalid, "The current password is incorrect.")
+	}
+	return err
 }
 
 // hashPassword hashes a new password in one of the limited hashing slots.

@@ -77,7 +77,8 @@ func (s *Service) CreateAuthorization(ctx context.Context, actor Actor, p Author
 	now := s.clock()
 	auth := s.direct(acct.ID, p, now)
 	tokens, g := s.mint(now, issue{auth: auth, ttl: p.ttl()})
-	if err := s.store.CreateAuthorization(ctx, auth, tokens); err != nil {
+	ev := s.event(acct.ID, keyhole.EventAuthorizationMade, actor.origin(), auth.ID, auth.Description)
+	if err := s.store.CreateAuthorization(ctx, auth, tokens, ev); err != nil {
 		return AuthorizationInfo{}, storeErr(err, "authorization")
 	}
 	s.rec.Issued("direct")
@@ -93,14 +94,41 @@ func (s *Service) direct(accountID string, p AuthorizationParams, now time.Time)
 	}
 }
 
-// RevealAPIKey returns the account's API key in clear, after checking the
-// password again (under the sign-in throttle): the dashboard's "Reveal".
-func (s *Service) RevealAPIKey(ctx context.Context, email, password, ip string) (token.Secret, error) {
-	a, err := s.Authenticate(ctx, email, password, ip)
+// RevealAPIKey returns the account's API key in clear: the dashboard's
+// "Reveal". It needs the password re-entered in the actor's browser
+// session within ReauthTTL: password, when given, is checked (under the
+// sign-in throttle) and starts that; without it, Forbidden unless it is
+// recent. The reveal is recorded.
+func (s *Service) RevealAPIKey(ctx context.Context, actor Actor, password string) (token.Secret, error) {
+	if err := s.reauthenticate(ctx, actor, password); err != nil {
+		return "", err
+	}
+	key, err := s.apiKeyOf(ctx, actor.AccountID)
 	if err != nil {
 		return "", err
 	}
-	auth, err := s.store.DefaultAuthorization(ctx, a.ID)
+	s.record(ctx, s.event(actor.AccountID, keyhole.EventAPIKeyRevealed, actor.origin(), "", ""))
+	return key, nil
+}
+
+// RegenerateAPIKey replaces the account's API key, after the password
+// (or a re-authentication of the actor's browser session within
+// ReauthTTL, as RevealAPIKey), and returns the new key in clear; the old
+// one stops working at once.
+func (s *Service) RegenerateAPIKey(ctx context.Context, actor Actor, password string) (token.Secret, error) {
+	if err := s.reauthenticate(ctx, actor, password); err != nil {
+		return "", err
+	}
+	info, err := s.RegenerateTokens(ctx, actor, "~")
+	if err != nil {
+		return "", err
+	}
+	return info.Access.Value, nil
+}
+
+// apiKeyOf opens the account's API key.
+func (s *Service) apiKeyOf(ctx context.Context, accountID string) (token.Secret, error) {
+	auth, err := s.store.DefaultAuthorization(ctx, accountID)
 	if err != nil {
 		return "", storeErr(err, "authorization")
 	}
@@ -296,7 +324,12 @@ func (s *Service) RevokeAuthorization(ctx context.Context, actor Actor, id strin
 	if err != nil {
 		return AuthorizationInfo{}, err
 	}
-	if err := s.store.DeleteAuthorization(ctx, auth.ID); err != nil {
+	what := auth.Description
+	if info.Client != nil {
+		what = info.Client.Name
+	}
+	ev := s.event(actor.AccountID, keyhole.EventAuthorizationRevoke, actor.origin(), auth.ID, what)
+	if err := s.store.DeleteAuthorization(ctx, auth.ID, ev); err != nil {
 		return AuthorizationInfo{}, storeErr(err, "authorization")
 	}
 	s.rec.Revoked("account")

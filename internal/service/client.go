@@ -55,10 +55,14 @@ func (s *Service) CreateClient(ctx context.Context, actor Actor, p ClientParams)
 	if !p.Public {
 		sec = s.newClientSecret(&c)
 	}
-	if err := s.store.CreateClient(ctx, c); err != nil {
+	if err := s.store.CreateClient(ctx, c, s.event(actor.AccountID, keyhole.EventClientCreated, actor.origin(), c.ID, c.Name)); err != nil {
 		return ClientInfo{}, storeErr(err, "client")
 	}
 	s.log.InfoContext(ctx, "client created", "account_id", actor.AccountID, "client_id", c.ID)
+	if acct, err := s.store.Account(ctx, actor.AccountID); err == nil {
+		s.notify(ctx, acct.Email, "a new OAuth client was registered", actor.origin(),
+			"An OAuth client named \""+c.Name+"\" (redirect URI "+c.RedirectURI+") was registered with your Keyhole account.")
+	}
 	return ClientInfo{Client: c, Secret: sec}, nil
 }
 
@@ -184,7 +188,8 @@ func (s *Service) Clients(ctx context.Context, actor Actor, r store.Range) ([]Cl
 
 // UpdateClient changes a client's name or redirect URI.
 func (s *Service) UpdateClient(ctx context.Context, actor Actor, id string, p ClientParams) (ClientInfo, error) {
-	if _, err := s.ownClient(ctx, actor, id); err != nil {
+	old, err := s.ownClient(ctx, actor, id)
+	if err != nil {
 		return ClientInfo{}, err
 	}
 	if problems := p.check(); len(problems) > 0 {
@@ -199,7 +204,7 @@ func (s *Service) UpdateClient(ctx context.Context, actor Actor, id string, p Cl
 		}
 		c.UpdatedAt = s.clock()
 		return nil
-	})
+	}, s.event(actor.AccountID, keyhole.EventClientUpdated, actor.origin(), id, old.Name))
 	if err != nil {
 		return ClientInfo{}, storeErr(err, "client")
 	}
@@ -217,7 +222,7 @@ func (s *Service) DeleteClient(ctx context.Context, actor Actor, id string) (Cli
 	if err != nil {
 		return ClientInfo{}, err
 	}
-	if err := s.store.DeleteClient(ctx, id); err != nil {
+	if err := s.store.DeleteClient(ctx, id, s.event(actor.AccountID, keyhole.EventClientDeleted, actor.origin(), id, c.Name)); err != nil {
 		return ClientInfo{}, storeErr(err, "client")
 	}
 	s.rec.Revoked("client_deleted")
@@ -240,12 +245,33 @@ func (s *Service) RotateClientSecret(ctx context.Context, actor Actor, id string
 		sec = s.newClientSecret(c)
 		c.UpdatedAt = s.clock()
 		return nil
-	})
+	}, s.event(actor.AccountID, keyhole.EventClientRotated, actor.origin(), id, c.Name))
 	if err != nil {
 		return ClientInfo{}, storeErr(err, "client")
 	}
 	s.log.InfoContext(ctx, "client secret rotated", "account_id", actor.AccountID, "client_id", id)
 	return ClientInfo{Client: c, Secret: sec}, nil
+}
+
+// RevealClientSecret returns one of the actor's clients with its secret,
+// as the dashboard shows it: it needs the password re-entered in the
+// browser session, as RevealAPIKey does, and is recorded.
+func (s *Service) RevealClientSecret(ctx context.Context, actor Actor, id, password string) (ClientInfo, error) {
+	c, err := s.ownClient(ctx, actor, id)
+	if err != nil {
+		return ClientInfo{}, err
+	}
+	if err := s.reauthenticate(ctx, actor, password); err != nil {
+		return ClientInfo{}, err
+	}
+	info, err := s.clientInfo(c)
+	if err != nil {
+		return ClientInfo{}, err
+	}
+	if !c.Public() {
+		s.record(ctx, s.event(actor.AccountID, keyhole.EventClientSecretShown, actor.origin(), c.ID, c.Name))
+	}
+	return info, nil
 }
 
 var errClient = keyhole.Errorf(keyhole.InvalidClient, "Client authentication failed.")

@@ -257,7 +257,8 @@ func (s *Service) CreateGrant(ctx context.Context, actor Actor, p GrantParams) (
 	}
 	code, raw := newToken(auth.ID, keyhole.GrantCode, now, now.Add(GrantTTL))
 	code.RedirectURI, code.CodeChallenge = p.RedirectURI, p.CodeChallenge
-	if err := s.store.CreateAuthorization(ctx, auth, []keyhole.Token{code}); err != nil {
+	ev := s.event(acct.ID, keyhole.EventAuthorizationGrant, actor.origin(), auth.ID, c.Name+": "+keyhole.JoinScope(auth.Scope))
+	if err := s.store.CreateAuthorization(ctx, auth, []keyhole.Token{code}, ev); err != nil {
 		return AuthorizationInfo{}, storeErr(err, "authorization")
 	}
 	s.log.InfoContext(ctx, "grant created", "account_id", acct.ID, "client_id", c.ID, "authorization_id", auth.ID)

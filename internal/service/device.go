@@ -182,6 +182,10 @@ func (s *Service) AnswerDevice(ctx context.Context, actor Actor, handle string, 
 	if g.ID != cr.DeviceGrantID {
 		return keyhole.Client{}, errConsent
 	}
+	var ev []keyhole.Event
+	if allow {
+		ev = append(ev, s.event(actor.AccountID, keyhole.EventAuthorizationGrant, actor.origin(), g.ID, c.Name+" (device): "+keyhole.JoinScope(g.Scope)))
+	}
 	_, err = s.store.UpdateDeviceGrant(ctx, g.ID, func(g *keyhole.DeviceGrant) error {
 		if g.Status != keyhole.DevicePending {
 			return keyhole.Errorf(keyhole.Invalid, "This code was already answered.")
@@ -192,7 +196,7 @@ func (s *Service) AnswerDevice(ctx context.Context, actor Actor, handle string, 
 		}
 		g.AccountID, g.SessionID = actor.AccountID, actor.Authorization.SessionID
 		return nil
-	})
+	}, ev...)
 	if err != nil {
 		return keyhole.Client{}, storeErr(err, "device grant")
 	}

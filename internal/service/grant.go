@@ -355,7 +355,8 @@ func (s *Service) refresh(ctx context.Context, req TokenRequest) (TokenGrant, er
 // revokeReplayed deletes an authorization whose code or refresh token came
 // back after use, and answers invalid_grant.
 func (s *Service) revokeReplayed(ctx context.Context, auth keyhole.Authorization, why string) error {
-	if err := s.store.DeleteAuthorization(ctx, auth.ID); err != nil && !isNotFound(err) {
+	if err := s.store.DeleteAuthorization(ctx, auth.ID,
+		s.event(auth.AccountID, keyhole.EventAuthorizationRevoke, Origin{}, auth.ID, auth.Description+": "+why)); err != nil && !isNotFound(err) {
 		return storeErr(err, "authorization")
 	}
 	s.rec.Revoked("replay")
@@ -434,10 +435,18 @@ func (s *Service) RegenerateTokens(ctx context.Context, actor Actor, id string) 
 	}
 	now := s.clock()
 	tokens, g := s.mint(now, in)
-	if err := s.store.ReplaceTokens(ctx, auth.ID, tokens); err != nil {
+	var ev []keyhole.Event
+	if auth.Default {
+		ev = append(ev, s.event(auth.AccountID, keyhole.EventAPIKeyRegenerated, actor.origin(), auth.ID, ""))
+	}
+	if err := s.store.ReplaceTokens(ctx, auth.ID, tokens, ev...); err != nil {
 		return AuthorizationInfo{}, storeErr(err, "authorization")
 	}
 	s.rec.Issued("regenerate")
+	if auth.Default {
+		s.notify(ctx, info.User.Email, "your API key was regenerated", actor.origin(),
+			"The API key of your Keyhole account was regenerated: the old key stopped working.")
+	}
 	info.Access, info.Refresh, info.UpdatedAt = &g.Access, g.Refresh, now
 	return info, nil
 }

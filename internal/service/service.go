@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
+	"github.com/keyhole/keyhole/internal/mail"
 	"github.com/keyhole/keyhole/internal/ratelimit"
 	"github.com/keyhole/keyhole/internal/secret"
 	"github.com/keyhole/keyhole/internal/store"
@@ -25,6 +26,11 @@ type Deps struct {
 	Store  store.Store
 	Sealer *secret.Sealer
 	Log    *slog.Logger
+	// Mail delivers verification links, reset links and security
+	// notices; the service sends through a queue in front of it.
+	Mail mail.Sender
+	// Issuer is the public base URL the links in mails point to.
+	Issuer string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Password is the argon2id cost; the zero value means secret.OWASP.
@@ -119,6 +125,8 @@ type Service struct {
 	throttles      throttles
 	rec            Recorder
 	deviceInterval int
+	mail           *mail.Queue
+	issuer         string
 	// dummyHash is verified against when an email is unknown, so that a
 	// login takes as long for a missing account as for a wrong password.
 	dummyHash string
@@ -126,11 +134,11 @@ type Service struct {
 
 // New returns a Service.
 func New(d Deps) (*Service, error) {
-	if d.Store == nil || d.Sealer == nil {
-		return nil, errors.New("service: Store and Sealer are required")
+	if d.Store == nil || d.Sealer == nil || d.Mail == nil {
+		return nil, errors.New("service: Store, Sealer and Mail are required")
 	}
 	s := &Service{
-		store: d.Store, sealer: d.Sealer, log: d.Log, now: d.Now,
+		store: d.Store, sealer: d.Sealer, log: d.Log, now: d.Now, issuer: strings.TrimRight(d.Issuer, "/"),
 		accessTTL: d.AccessTTL, clientTokenTTL: d.ClientTokenTTL, refreshGrace: d.RefreshGrace,
 	}
 	if s.accessTTL <= 0 {
@@ -174,8 +182,13 @@ func New(d Deps) (*Service, error) {
 	}
 	s.throttles = newThrottles(d.FailedLogins, d.Limits, s.rec)
 	s.dummyHash = secret.HashPassword("keyhole-dummy-password", d.Password)
+	s.mail = mail.NewQueue(d.Mail, s.log)
 	return s, nil
 }
+
+// Close sends the mail still queued and stops the queue. The service must
+// not be used afterwards.
+func (s *Service) Close() { s.mail.Close() }
 
 // Ready reports whether the database answers.
 func (s *Service) Ready(ctx context.Context) error {
@@ -247,8 +260,9 @@ const (
 // Sweep deletes what has expired, in batches: tokens and codes past their
 // expiry (rotated refresh tokens once their reuse horizon is over), login
 // sessions with what was made through them, device authorizations nobody
-// finished, and the successors rotated refresh tokens keep for their
-// grace. Serve runs it periodically; any replica may, concurrently with
+// finished, the successors rotated refresh tokens keep for their grace,
+// mailed links, one-time code steps past every window they could be
+// replayed in, and activity older than ActivityRetention. Serve runs it periodically; any replica may, concurrently with
 // others.
 func (s *Service) Sweep(ctx context.Context) error {
 	now := s.clock()
@@ -263,6 +277,13 @@ func (s *Service) Sweep(ctx context.Context) error {
 		{"tokens", at(s.store.DeleteExpiredTokens)},
 		{"sessions", at(s.store.DeleteExpiredSessions)},
 		{"device_grants", at(s.store.DeleteExpiredDeviceGrants)},
+		{"mail_tokens", at(s.store.DeleteExpiredMailTokens)},
+		{"otp_steps", func(ctx context.Context, n int) (int64, error) {
+			return s.store.DeleteUsedOTPSteps(ctx, now.Add(-otpStepRetention), n)
+		}},
+		{"events", func(ctx context.Context, n int) (int64, error) {
+			return s.store.DeleteExpiredEvents(ctx, now.Add(-ActivityRetention), n)
+		}},
 		// The grace is measured by the database's clock, as rotation does.
 		{"successors", func(ctx context.Context, n int) (int64, error) {
 			return s.store.ClearSuccessors(ctx, s.refreshGrace, n)

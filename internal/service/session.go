@@ -2,7 +2,10 @@ package service
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
@@ -23,7 +26,22 @@ type LoginRequest struct {
 	Params               AuthorizationParams
 }
 
-var errTwoFactor = keyhole.Errorf(keyhole.TwoFactor, "A second authentication factor is required: send the code from your authenticator app in the Heroku-Two-Factor-Code header.")
+var errTwoFactor = keyhole.Errorf(keyhole.TwoFactor, "A second authentication factor is required: send the code from your authenticator app (or a recovery code) in the Heroku-Two-Factor-Code header.")
+
+// signInAccount checks the credentials of a sign-in: the password (see
+// Authenticate), then that the address was verified. Forbidden until it
+// is: an account someone signed up with another's address is unusable.
+func (s *Service) signInAccount(ctx context.Context, email, password string, o Origin) (keyhole.Account, error) {
+	a, err := s.Authenticate(ctx, email, password, o)
+	if err != nil {
+		return keyhole.Account{}, err
+	}
+	if !a.EmailVerified {
+		return keyhole.Account{}, keyhole.Errorf(keyhole.Forbidden,
+			"Confirm your email address first: open the link we mailed to %s when you signed up (signing up again with the same address sends a new one).", a.Email)
+	}
+	return a, nil
+}
 
 // Login checks an email and password (and, for an account with MFA, the
 // one-time code) and starts a CLI login session with a direct authorization
@@ -36,14 +54,23 @@ func (s *Service) Login(ctx context.Context, in LoginRequest) (AuthorizationInfo
 	if err := p.validate(); err != nil {
 		return AuthorizationInfo{}, err
 	}
-	a, err := s.Authenticate(ctx, in.Email, in.Password, in.IP)
+	o := Origin{IP: in.IP, UserAgent: in.UserAgent}
+	a, err := s.signInAccount(ctx, in.Email, in.Password, o)
 	if err != nil {
 		return AuthorizationInfo{}, err
 	}
 	if a.MFAEnabled {
-		// Until one-time codes can be verified, an account with a second
-		// factor cannot log in with a password alone, whatever code comes.
-		return AuthorizationInfo{}, errTwoFactor
+		// Heroku's CLI answers two_factor by asking for the code and
+		// sending it in Heroku-Two-Factor-Code with the password again.
+		if strings.TrimSpace(in.OTP) == "" {
+			return AuthorizationInfo{}, errTwoFactor
+		}
+		if err := s.secondFactor(ctx, a, in.OTP, o); err != nil {
+			if keyhole.ErrorCode(err) == keyhole.TwoFactor {
+				s.record(ctx, s.event(a.ID, keyhole.EventLoginFailed, o, "", "wrong two-factor code"))
+			}
+			return AuthorizationInfo{}, err
+		}
 	}
 	now := s.clock()
 	sess := keyhole.Session{
@@ -56,7 +83,8 @@ func (s *Service) Login(ctx context.Context, in LoginRequest) (AuthorizationInfo
 	auth := s.direct(a.ID, p, now)
 	auth.SessionID = sess.ID
 	tokens, g := s.mint(now, issue{auth: auth, ttl: p.ttl(), until: sess.ExpiresAt})
-	if err := s.store.CreateSession(ctx, sess, a.CredentialsVersion, &auth, tokens); err != nil {
+	ev := s.event(a.ID, keyhole.EventLoginSucceeded, o, sess.ID, "CLI login: "+clipText(sess.Description, 200))
+	if err := s.store.CreateSession(ctx, sess, a.CredentialsVersion, &auth, tokens, ev); err != nil {
 		return AuthorizationInfo{}, signInErr(err)
 	}
 	a.LastLogin = now
@@ -74,48 +102,110 @@ func signInErr(err error) error {
 	return storeErr(err, "session")
 }
 
-// BrowserLogin is a person signing in on the login page.
+// BrowserLogin is a person signing in on the login page. Binding ties a
+// pending second step to this browser (the web surface passes its
+// pre-session cookie), so that its handle is worth nothing elsewhere.
 type BrowserLogin struct {
 	Email, Password string
 	IP, UserAgent   string
+	Binding         string
 }
 
-// StartSession checks an email and password and starts a browser session.
-// It returns the session and its secret, the cookie value; the server keeps
-// only its hash. An account with MFA gets TwoFactor (the MFA issue adds the
-// second step).
-func (s *Service) StartSession(ctx context.Context, in BrowserLogin) (keyhole.Session, token.Secret, error) {
-	a, err := s.Authenticate(ctx, in.Email, in.Password, in.IP)
+// SignIn is the outcome of the password step of a browser sign-in: a
+// session and its secret (the cookie value; the server keeps its hash),
+// or, for an account with MFA, only the handle of the pending second step,
+// which grants nothing by itself.
+type SignIn struct {
+	Session keyhole.Session
+	Secret  token.Secret
+	Pending string
+}
+
+// PendingTTL is how long the second step of a sign-in may be answered.
+const PendingTTL = 5 * time.Minute
+
+type pendingSignIn struct {
+	AccountID string    `json:"account_id"`
+	Version   int64     `json:"version"`
+	Expires   time.Time `json:"expires"`
+}
+
+// StartSession checks an email and password. An account without MFA gets
+// a browser session; one with MFA the handle of the second step (see
+// FinishSignIn): sealed under the server key, bound to in.Binding, valid
+// PendingTTL.
+func (s *Service) StartSession(ctx context.Context, in BrowserLogin) (SignIn, error) {
+	o := Origin{IP: in.IP, UserAgent: in.UserAgent}
+	a, err := s.signInAccount(ctx, in.Email, in.Password, o)
 	if err != nil {
-		return keyhole.Session{}, "", err
+		return SignIn{}, err
 	}
 	if a.MFAEnabled {
-		return keyhole.Session{}, "", keyhole.Errorf(keyhole.TwoFactor, "This account needs a second factor.")
+		b, _ := json.Marshal(pendingSignIn{AccountID: a.ID, Version: a.CredentialsVersion, Expires: s.clock().Add(PendingTTL)})
+		return SignIn{Pending: base64.RawURLEncoding.EncodeToString(s.sealer.Seal(b, []byte("sign-in:"+in.Binding)))}, nil
 	}
-	return s.startSession(ctx, a, in.IP, in.UserAgent)
+	sess, raw, err := s.startSession(ctx, a, o, "password")
+	return SignIn{Session: sess, Secret: raw}, err
 }
 
-func (s *Service) startSession(ctx context.Context, a keyhole.Account, ip, ua string) (keyhole.Session, token.Secret, error) {
+// SecondStep is the answer to the second step of a browser sign-in.
+type SecondStep struct {
+	Pending, Binding, Code string
+	IP, UserAgent          string
+}
+
+var errPending = keyhole.Errorf(keyhole.Unauthorized, "This sign-in expired or was started in another browser. Sign in again.")
+
+// FinishSignIn checks the one-time or recovery code of a pending sign-in
+// and starts its browser session. Unauthorized for a handle that expired
+// or is not this browser's; TwoFactor for a wrong or used code (throttled
+// like passwords); Unauthorized when the password changed meanwhile.
+func (s *Service) FinishSignIn(ctx context.Context, in SecondStep) (keyhole.Session, token.Secret, error) {
+	var p pendingSignIn
+	sealed, err := base64.RawURLEncoding.DecodeString(in.Pending)
+	if err != nil {
+		return keyhole.Session{}, "", errPending
+	}
+	b, err := s.sealer.Open(sealed, []byte("sign-in:"+in.Binding))
+	if err != nil || json.Unmarshal(b, &p) != nil || !s.clock().Before(p.Expires) {
+		return keyhole.Session{}, "", errPending
+	}
+	a, err := s.store.Account(ctx, p.AccountID)
+	if err != nil {
+		if isNotFound(err) {
+			return keyhole.Session{}, "", errPending
+		}
+		return keyhole.Session{}, "", storeErr(err, "account")
+	}
+	if a.CredentialsVersion != p.Version {
+		return keyhole.Session{}, "", errPending
+	}
+	o := Origin{IP: in.IP, UserAgent: in.UserAgent}
+	if !a.MFAEnabled {
+		return keyhole.Session{}, "", errPending
+	}
+	if err := s.secondFactor(ctx, a, in.Code, o); err != nil {
+		if keyhole.ErrorCode(err) == keyhole.TwoFactor {
+			s.record(ctx, s.event(a.ID, keyhole.EventLoginFailed, o, "", "wrong two-factor code"))
+		}
+		return keyhole.Session{}, "", err
+	}
+	return s.startSession(ctx, a, o, "password and two-factor code")
+}
+
+func (s *Service) startSession(ctx context.Context, a keyhole.Account, o Origin, how string) (keyhole.Session, token.Secret, error) {
 	now := s.clock()
 	raw := token.New(token.Session)
 	sess := keyhole.Session{
-		ID: newID(), AccountID: a.ID, Hash: token.Hash(raw.Reveal()), Description: "Browser session @ " + ip,
-		IP: ip, UserAgent: clipText(ua, 255), CreatedAt: now, ExpiresAt: now.Add(SessionTTL),
+		ID: newID(), AccountID: a.ID, Hash: token.Hash(raw.Reveal()), Description: "Browser session @ " + o.IP,
+		IP: o.IP, UserAgent: clipText(o.UserAgent, 255), CreatedAt: now, ExpiresAt: now.Add(SessionTTL), LastSeenAt: now,
 	}
-	if err := s.store.CreateSession(ctx, sess, a.CredentialsVersion, nil, nil); err != nil {
+	ev := s.event(a.ID, keyhole.EventLoginSucceeded, o, sess.ID, "browser, with "+how)
+	if err := s.store.CreateSession(ctx, sess, a.CredentialsVersion, nil, nil, ev); err != nil {
 		return keyhole.Session{}, "", signInErr(err)
 	}
-	s.log.InfoContext(ctx, "browser login", "account_id", a.ID, "session_id", sess.ID, "ip", ip)
+	s.log.InfoContext(ctx, "browser login", "account_id", a.ID, "session_id", sess.ID, "ip", o.IP)
 	return sess, raw, nil
-}
-
-// SignUp creates an account and starts a browser session for it.
-func (s *Service) SignUp(ctx context.Context, in NewAccount, ua string) (keyhole.Session, token.Secret, error) {
-	a, err := s.CreateAccount(ctx, in)
-	if err != nil {
-		return keyhole.Session{}, "", err
-	}
-	return s.startSession(ctx, a, in.IP, ua)
 }
 
 // SessionActor returns the account behind a browser session cookie, as an
@@ -133,8 +223,14 @@ func (s *Service) SessionActor(ctx context.Context, cookie string) (Actor, keyho
 		}
 		return Actor{}, keyhole.Session{}, storeErr(err, "session")
 	}
-	if !sess.ExpiresAt.After(s.clock()) {
+	now := s.clock()
+	if !sess.ExpiresAt.After(now) {
 		return Actor{}, keyhole.Session{}, bad
+	}
+	if now.Sub(sess.LastSeenAt) >= touchEvery {
+		if err := s.store.TouchSession(ctx, sess.ID, now, touchEvery); err != nil {
+			s.log.WarnContext(ctx, "touch session", "err", err)
+		}
 	}
 	scope := []string{keyhole.ScopeGlobal}
 	actor := Actor{AccountID: sess.AccountID, Scope: scope, Authorization: keyhole.Authorization{
@@ -147,7 +243,7 @@ func (s *Service) SessionActor(ctx context.Context, cookie string) (Actor, keyho
 // the session and the CLI logins made through it; applications the person
 // authorized keep their access until it is revoked or expires. An unknown
 // cookie is not an error.
-func (s *Service) EndSession(ctx context.Context, cookie string) error {
+func (s *Service) EndSession(ctx context.Context, cookie string, o Origin) error {
 	_, sess, err := s.SessionActor(ctx, cookie)
 	if err != nil {
 		if keyhole.ErrorCode(err) == keyhole.Unauthorized {
@@ -155,7 +251,8 @@ func (s *Service) EndSession(ctx context.Context, cookie string) error {
 		}
 		return err
 	}
-	if err := s.store.DeleteSession(ctx, sess.ID); err != nil && !isNotFound(err) {
+	ev := s.event(sess.AccountID, keyhole.EventSessionEnded, o, sess.ID, "signed out: "+sess.Description)
+	if err := s.store.DeleteSession(ctx, sess.ID, ev); err != nil && !isNotFound(err) {
 		return storeErr(err, "session")
 	}
 	return nil
@@ -200,10 +297,78 @@ func (s *Service) DeleteSession(ctx context.Context, actor Actor, id string) (ke
 	if ss.AccountID != actor.AccountID {
 		return keyhole.Session{}, keyhole.NotFoundError("session")
 	}
-	if err := s.store.DeleteSession(ctx, ss.ID); err != nil {
+	ev := s.event(ss.AccountID, keyhole.EventSessionEnded, actor.origin(), ss.ID, ss.Description)
+	if err := s.store.DeleteSession(ctx, ss.ID, ev); err != nil {
 		return keyhole.Session{}, storeErr(err, "session")
 	}
 	s.rec.Revoked("session")
 	s.log.InfoContext(ctx, "session deleted", "account_id", actor.AccountID, "session_id", ss.ID)
 	return ss, nil
+}
+
+// EndOtherSessions ends every session of the actor's account but the one
+// the actor is in (browser and CLI logins alike, with what was authorized
+// through them), and returns how many.
+func (s *Service) EndOtherSessions(ctx context.Context, actor Actor) (int, error) {
+	if err := actor.NeedAccount(); err != nil {
+		return 0, err
+	}
+	keep := actor.Authorization.SessionID
+	ev := s.event(actor.AccountID, keyhole.EventSessionEnded, actor.origin(), "", "every other session")
+	n, err := s.store.DeleteOtherSessions(ctx, actor.AccountID, keep, ev)
+	if err != nil {
+		return 0, storeErr(err, "session")
+	}
+	return n, nil
+}
+
+// ReauthTTL is how long a re-entered password counts, per browser session,
+// for the actions that ask for it again (revealing the API key or a
+// client's secret).
+const ReauthTTL = 5 * time.Minute
+
+// touchEvery is how often, at most, a session's or authorization's last
+// use is written.
+const touchEvery = time.Minute
+
+// Reauthenticated reports whether the person entered their password again
+// in the session within ReauthTTL.
+func (s *Service) Reauthenticated(sess keyhole.Session) bool {
+	return !sess.ReauthAt.IsZero() && s.clock().Sub(sess.ReauthAt) < ReauthTTL
+}
+
+var errReauth = keyhole.Errorf(keyhole.Forbidden, "Enter your password again to see this.")
+
+// reauthenticate makes sure the actor's browser session re-entered the
+// password within ReauthTTL: with password given, it checks it (under
+// the sign-in throttle) and stamps the session; without, the stamp must
+// be recent (Forbidden otherwise).
+func (s *Service) reauthenticate(ctx context.Context, actor Actor, password string) error {
+	if err := actor.NeedAccount(); err != nil {
+		return err
+	}
+	if actor.Authorization.SessionID == "" || actor.Authorization.ID != "" {
+		return keyhole.Errorf(keyhole.Forbidden, "This needs a browser session.")
+	}
+	if password == "" {
+		sess, err := s.store.Session(ctx, actor.Authorization.SessionID)
+		if err != nil {
+			return storeErr(err, "session")
+		}
+		if !s.Reauthenticated(sess) {
+			return errReauth
+		}
+		return nil
+	}
+	a, err := s.Account(ctx, actor)
+	if err != nil {
+		return err
+	}
+	if err := s.reauthPassword(ctx, a, password, actor.origin()); err != nil {
+		return err
+	}
+	if err := s.store.Reauthenticated(ctx, actor.Authorization.SessionID, s.clock()); err != nil {
+		return storeErr(err, "session")
+	}
+	return nil
 }

@@ -30,8 +30,8 @@ type throttle struct {
 // throttles are every secret check's budgets. The figures are in the
 // README's choices.
 type throttles struct {
-	password, signup, clientSecret, userCode, introspect throttle
-	cliLogin, pollToken                                  throttle
+	password, signup, clientSecret, userCode, introspect, code, reset throttle
+	cliLogin, pollToken                                               throttle
 }
 
 func newThrottles(failedLogins int, limits ratelimit.Limits, rec Recorder) throttles {
@@ -64,6 +64,12 @@ func newThrottles(failedLogins int, limits ratelimit.Limits, rec Recorder) throt
 		cliLogin: mk("clilogin", "logins started", 1, 30, 10*time.Minute, false),
 		// Browser logins' poll tokens that name nothing, per address.
 		pollToken: mk("polltoken", "unknown login tokens", 1, 30, time.Minute, true),
+		// Two-factor codes (sign-in, enrolment, disabling), like
+		// passwords: per account, and per address.
+		code: mk("code", "wrong two-factor codes", failedLogins, 100, FailedLoginWindow, true),
+		// Password-reset mails: every request counts, per email and per
+		// address, so that nobody is flooded with them.
+		reset: mk("reset", "password reset requests", 5, 20, time.Hour, false),
 	}
 }
 

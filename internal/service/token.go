@@ -18,8 +18,9 @@ type Actor struct {
 	// Scope is what the caller may do: its token's scope, which may be
 	// narrower than its authorization's.
 	Scope []string
-	// IP is the address the request came from, for throttles and logs.
-	IP string
+	// IP is the address the request came from, for throttles and logs,
+	// and UserAgent the program that sent it, for the activity log.
+	IP, UserAgent string
 }
 
 var errClientActor = keyhole.Errorf(keyhole.Forbidden, "This token acts for an OAuth client (client credentials), not for an account: it cannot reach account resources.")
@@ -83,6 +84,18 @@ func (s *Service) VerifyToken(ctx context.Context, raw string) (Actor, error) {
 	if !ok {
 		return Actor{}, errBadToken
 	}
+	if now := s.clock(); a.AccountID != "" && now.Sub(a.LastUsedAt) >= touchEvery {
+		// The last use shown on the dashboard, written at most once a
+		// minute per authorization (and its CLI login session).
+		if err := s.store.TouchAuthorization(ctx, a.ID, now, touchEvery); err != nil {
+			s.log.WarnContext(ctx, "touch authorization", "err", err)
+		}
+		if a.SessionID != "" {
+			if err := s.store.TouchSession(ctx, a.SessionID, now, touchEvery); err != nil {
+				s.log.WarnContext(ctx, "touch session", "err", err)
+			}
+		}
+	}
 	return Actor{AccountID: a.AccountID, Authorization: a, TokenID: t.ID, Scope: t.ScopeOf(a)}, nil
 }
 
@@ -103,7 +116,8 @@ func (s *Service) Revoke(ctx context.Context, ca ClientAuth, raw string) error {
 	if auth.AccountID == "" {
 		err = s.store.DeleteToken(ctx, t.ID)
 	} else {
-		err = s.store.DeleteAuthorization(ctx, auth.ID)
+		err = s.store.DeleteAuthorization(ctx, auth.ID,
+			s.event(auth.AccountID, keyhole.EventAuthorizationRevoke, Origin{IP: ca.IP}, auth.ID, c.Name+" revoked its own access"))
 	}
 	if err != nil && !isNotFound(err) {
 		return storeErr(err, "authorization")

@@ -31,9 +31,11 @@ const (
 	ClientSecret Type = "khs" // OAuth client secret
 	DeviceCode   Type = "khd" // RFC 8628 device code
 	Session      Type = "khx" // browser login session
+	EmailLink    Type = "khe" // mailed link that verifies an address
+	ResetLink    Type = "khp" // mailed link that resets a password
 )
 
-var types = map[Type]bool{Access: true, Refresh: true, Code: true, ClientSecret: true, DeviceCode: true, Session: true}
+var types = map[Type]bool{Access: true, Refresh: true, Code: true, ClientSecret: true, DeviceCode: true, Session: true, EmailLink: true, ResetLink: true}
 
 const (
 	alphabet  = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

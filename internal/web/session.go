@@ -12,6 +12,7 @@ import (
 	"github.com/keyhole/keyhole/internal/keyhole"
 	"github.com/keyhole/keyhole/internal/requestid"
 	"github.com/keyhole/keyhole/internal/service"
+	"github.com/keyhole/keyhole/internal/store"
 	"github.com/keyhole/keyhole/internal/token"
 )
 
@@ -82,8 +83,22 @@ func (h *Web) current(r *http.Request) (service.Actor, keyhole.Session, bool) {
 		}
 		return service.Actor{}, keyhole.Session{}, false
 	}
-	actor.IP = clientIP(r)
+	actor.IP, actor.UserAgent = clientIP(r), r.UserAgent()
 	return actor, sess, true
+}
+
+// from is where the request comes from, for the activity log.
+func from(r *http.Request) service.Origin {
+	return service.Origin{IP: clientIP(r), UserAgent: r.UserAgent()}
+}
+
+// preSession is the browser's pre-session cookie: what a pending sign-in
+// is bound to.
+func (h *Web) preSession(r *http.Request) string {
+	if c, err := r.Cookie(h.csrfCookie); err == nil {
+		return c.Value
+	}
+	return ""
 }
 
 func (h *Web) setSession(w http.ResponseWriter, value string) {
@@ -102,7 +117,7 @@ func (h *Web) clearSession(w http.ResponseWriter) {
 // one's cookie is set, and the browser goes on to next.
 func (h *Web) signedIn(w http.ResponseWriter, r *http.Request, session token.Secret, next string) {
 	if old := h.sessionValue(r); old != "" {
-		if err := h.svc.EndSession(r.Context(), old); err != nil {
+		if err := h.svc.EndSession(r.Context(), old, from(r)); err != nil {
 			h.log.WarnContext(r.Context(), "end previous session", "err", err)
 		}
 	}
@@ -160,27 +175,56 @@ func (h *Web) login(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p := page{Title: "Sign in", Email: r.PostFormValue("email"), Next: localNext(r.PostFormValue("next"))}
-		_, value, err := h.svc.StartSession(r.Context(), service.BrowserLogin{
-			Email: p.Email, Password: r.PostFormValue("password"), IP: clientIP(r), UserAgent: r.UserAgent(),
+		in, err := h.svc.StartSession(r.Context(), service.BrowserLogin{
+			Email: p.Email, Password: r.PostFormValue("password"), IP: clientIP(r), UserAgent: r.UserAgent(), Binding: h.preSession(r),
 		})
-		switch keyhole.ErrorCode(err) {
-		case keyhole.Unauthorized:
+		if keyhole.ErrorCode(err) == keyhole.Unauthorized {
 			err = keyhole.Errorf(keyhole.Unauthorized, "Incorrect email or password.")
-		case keyhole.TwoFactor:
-			// The seam for the MFA step: it will go on to /login/mfa with
-			// the pending sign-in, instead of explaining.
-			err = keyhole.Errorf(keyhole.TwoFactor, "This account is protected by a second factor. The two-factor step that asks for your code is not available on this server yet, so you cannot sign in here for now.")
 		}
-		if err != nil {
+		switch {
+		case err != nil:
 			h.formError(w, r, "login", p, err)
-			return
+		case in.Pending != "":
+			// The password was right; the second step asks for the code.
+			// Its handle grants nothing: no session exists yet.
+			h.render(w, r, http.StatusOK, "login_mfa", page{Title: "Two-factor authentication", Handle: in.Pending, Next: p.Next})
+		default:
+			h.signedIn(w, r, in.Secret, p.Next)
 		}
-		h.signedIn(w, r, value, p.Next)
 	default:
 		h.methodNotAllowed(w, r)
 	}
 }
 
+// loginMFA is the second step of a sign-in for an account with MFA: the
+// code from the authenticator app, or a recovery code.
+func (h *Web) loginMFA(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	case http.MethodPost:
+		if !h.parsePost(w, r) {
+			return
+		}
+		p := page{Title: "Two-factor authentication", Handle: r.PostFormValue("handle"), Next: localNext(r.PostFormValue("next"))}
+		_, value, err := h.svc.FinishSignIn(r.Context(), service.SecondStep{
+			Pending: p.Handle, Binding: h.preSession(r), Code: r.PostFormValue("code"), IP: clientIP(r), UserAgent: r.UserAgent(),
+		})
+		switch keyhole.ErrorCode(err) {
+		case "":
+			h.signedIn(w, r, value, p.Next)
+		case keyhole.Unauthorized:
+			h.formError(w, r, "login", page{Title: "Sign in", Next: p.Next}, err)
+		default:
+			h.formError(w, r, "login_mfa", p, err)
+		}
+	default:
+		h.methodNotAllowed(w, r)
+	}
+}
+
+// signupPage takes new accounts. Whether or not the address has an
+// account already, the answer is the same page: check your mail.
 func (h *Web) signupPage(w http.ResponseWriter, r *http.Request) {
 	if !h.signup {
 		h.message(w, r, http.StatusNotFound, "Sign-up is closed", "This Keyhole does not take new accounts. Ask its administrator for one.")
@@ -194,14 +238,14 @@ func (h *Web) signupPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p := page{Title: "Sign up", Email: r.PostFormValue("email"), Name: r.PostFormValue("name"), Next: localNext(r.PostFormValue("next"))}
-		_, value, err := h.svc.SignUp(r.Context(), service.NewAccount{
+		err := h.svc.SignUp(r.Context(), service.NewAccount{
 			Email: p.Email, Name: p.Name, Password: r.PostFormValue("password"), IP: clientIP(r),
-		}, r.UserAgent())
+		})
 		if err != nil {
 			h.formError(w, r, "signup", p, err)
 			return
 		}
-		h.signedIn(w, r, value, p.Next)
+		h.render(w, r, http.StatusOK, "signup_sent", page{Title: "Check your mail", Email: strings.TrimSpace(p.Email)})
 	default:
 		h.methodNotAllowed(w, r)
 	}
@@ -218,7 +262,7 @@ func (h *Web) logout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if v := h.sessionValue(r); v != "" {
-			if err := h.svc.EndSession(r.Context(), v); err != nil {
+			if err := h.svc.EndSession(r.Context(), v, from(r)); err != nil {
 				h.fail(w, r, err)
 				return
 			}
@@ -228,4 +272,49 @@ func (h *Web) logout(w http.ResponseWriter, r *http.Request) {
 	default:
 		h.methodNotAllowed(w, r)
 	}
+}
+
+// session is one login session as the sessions page lists it.
+type sessionRow struct {
+	keyhole.Session
+	Current, CLI bool
+}
+
+// sessionsPage is /dashboard/sessions: browser and CLI sessions, this one
+// marked, each with its End button, and End all others.
+func (h *Web) sessionsPage(w http.ResponseWriter, r *http.Request, m me) {
+	list, err := h.svc.Sessions(r.Context(), m.actor, store.Range{})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	rows := make([]sessionRow, len(list))
+	for i, s := range list {
+		rows[i] = sessionRow{Session: s, Current: s.ID == m.sess.ID, CLI: s.Hash == ""}
+	}
+	h.show(w, r, m, http.StatusOK, "sessions", "sessions", page{Title: "Sessions", Data: rows})
+}
+
+// sessionEnd ends one session; ending this browser's own is signing out.
+func (h *Web) sessionEnd(w http.ResponseWriter, r *http.Request, m me) {
+	id := r.PostFormValue("id")
+	if _, err := h.svc.DeleteSession(r.Context(), m.actor, id); err != nil {
+		h.showError(w, r, m, "message", "sessions", page{Title: "No session was ended", Link: "/dashboard/sessions", LinkText: "Back to sessions"}, err)
+		return
+	}
+	if id == m.sess.ID {
+		h.clearSession(w)
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	done(w, r, "/dashboard/sessions", "session-ended")
+}
+
+// sessionsEndOthers ends every session but this browser's.
+func (h *Web) sessionsEndOthers(w http.ResponseWriter, r *http.Request, m me) {
+	if _, err := h.svc.EndOtherSessions(r.Context(), m.actor); err != nil {
+		h.showError(w, r, m, "message", "sessions", page{Title: "No session was ended", Link: "/dashboard/sessions", LinkText: "Back to sessions"}, err)
+		return
+	}
+	done(w, r, "/dashboard/sessions", "others-ended")
 }

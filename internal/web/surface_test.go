@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keyhole/keyhole/internal/mail"
 	"github.com/keyhole/keyhole/internal/secret"
 	"github.com/keyhole/keyhole/internal/service"
 	"github.com/keyhole/keyhole/internal/store/sqlite"
@@ -33,10 +34,12 @@ func newTestWeb(tb testing.TB) (*Web, *bytes.Buffer) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	svc, err := service.New(service.Deps{Store: db, Sealer: sealer, Log: log,
-		Password: secret.PasswordParams{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}})
+		Password: secret.PasswordParams{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16},
+		Mail:     &mail.Outbox{Dir: filepath.Join(tb.TempDir(), "outbox"), From: "keyhole@keyhole.test"}, Issuer: "http://keyhole.test"})
 	if err != nil {
 		tb.Fatal(err)
 	}
+	tb.Cleanup(svc.Close)
 	return New(Deps{Service: svc, Keys: sealer, Log: log, Issuer: "http://keyhole.test"}), &logs
 }
 

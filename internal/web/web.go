@@ -1,7 +1,11 @@
-// Package web is Keyhole's HTML surface: sign-in, sign-up, sign-out, the
-// OAuth consent page (/oauth/authorize) and the device page (/device).
-// Pages are server-rendered html/template with no JavaScript. Handlers read
-// the form, call one service method and render.
+// Package web is Keyhole's HTML surface: sign-in (with its two-factor
+// step), sign-up, sign-out, mailed links (email verification, password
+// reset), the OAuth consent page (/oauth/authorize), the device page
+// (/device) and the dashboard (/dashboard/…), where people manage their
+// account, API key, two-factor authentication, OAuth clients, authorized
+// applications and sessions, and read their activity. Pages are
+// server-rendered html/template with no JavaScript. Handlers read the
+// form, call one service method and render. routes.go lists them all.
 package web
 
 import (
@@ -63,8 +67,25 @@ type Web struct {
 	cop                       *http.CrossOriginProtection
 }
 
-// pageNames are the templates; each is parsed with layout.html at start-up.
-var pageNames = []string{"login", "signup", "logout", "home", "consent", "device", "message"}
+// pageNames are the templates; each is parsed with layout.html and
+// dashboard.html (the dashboard's navigation) at start-up.
+var pageNames = []string{
+	"login", "login_mfa", "signup", "signup_sent", "logout", "home", "consent", "device", "message",
+	"verify", "forgot", "reset",
+	"dashboard", "account", "api_key", "applications", "authorized", "sessions", "activity", "two_factor", "recovery_codes",
+}
+
+// funcs are the templates' helpers.
+var funcs = template.FuncMap{
+	// when writes a time for people, in UTC; "never" for the zero time.
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return "never"
+		}
+		return t.UTC().Format("2 Jan 2006, 15:04 UTC")
+	},
+	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+}
 
 // New returns the HTML surface. It panics if an embedded template does not
 // parse, which is a build defect.
@@ -81,7 +102,8 @@ func New(d Deps) *Web {
 		h.log = slog.New(slog.DiscardHandler)
 	}
 	for _, p := range pageNames {
-		h.pages[p] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html"))
+		h.pages[p] = template.Must(template.New(p).Funcs(funcs).ParseFS(templateFS,
+			"templates/layout.html", "templates/dashboard_nav.html", "templates/"+p+".html"))
 	}
 	h.static, _ = fs.Sub(staticFS, "static")
 	// Cross-site POSTs are refused by Sec-Fetch-Site / Origin before any
@@ -89,24 +111,6 @@ func New(d Deps) *Web {
 	h.cop = http.NewCrossOriginProtection()
 	h.cop.SetDenyHandler(http.HandlerFunc(h.forbidden))
 	return h
-}
-
-// Register mounts the pages on mux.
-func (h *Web) Register(mux *http.ServeMux) {
-	for _, p := range []struct {
-		pattern string
-		h       http.HandlerFunc
-	}{
-		{"/login", h.login},
-		{"/logout", h.logout},
-		{"/signup", h.signupPage},
-		{"/oauth/authorize", h.authorize},
-		{"/device", h.device},
-		{"/static/", h.staticFile},
-		{"/{$}", h.home},
-	} {
-		mux.Handle(p.pattern, h.surface(p.h))
-	}
 }
 
 // NotFound is the page for an address nothing serves.
@@ -137,12 +141,19 @@ func (h *Web) surface(fn http.HandlerFunc) http.Handler {
 // csp is the pages' Content Security Policy. extraFormAction lets the
 // consent form's answer redirect to the client (browsers apply form-action
 // to the redirect after a POST).
-func csp(extraFormAction string) string {
-	fa := "'self'"
+func csp(extraFormAction string) string { return policy(extraFormAction, "") }
+
+// policy is the Content Security Policy with extra form-action and
+// img-src sources: the two-factor page's QR code is a data: image.
+func policy(extraFormAction, extraImg string) string {
+	fa, img := "'self'", "'self'"
 	if extraFormAction != "" {
 		fa += " " + extraFormAction
 	}
-	return "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action " + fa
+	if extraImg != "" {
+		img += " " + extraImg
+	}
+	return "default-src 'none'; style-src 'self'; img-src " + img + "; base-uri 'none'; frame-ancestors 'none'; form-action " + fa
 }
 
 // page is what every template gets; each page reads the fields it needs.
@@ -151,12 +162,26 @@ type page struct {
 	Email, Name, UserCode    string
 	Signup                   bool
 	Client, RedirectHost     string
+	RedirectURI              string
 	Action                   string
 	Scopes                   []scopeLine
 	Hidden                   []hidden
 	Message, Link, LinkText  string
 	// Detail is what a device said about itself, on its consent page.
 	Detail string
+	// Notice is a success message above a dashboard page.
+	Notice string
+	// Nav is the dashboard section shown ("" outside the dashboard), and
+	// Me the signed-in account it belongs to.
+	Nav string
+	Me  *keyhole.Account
+	// Handle is what a two-step form carries between its steps (a pending
+	// sign-in, a two-factor enrolment), Token a mailed link's secret.
+	Handle, Token string
+	// NeedsCode asks for a two-factor code on the reset page.
+	NeedsCode bool
+	// Data is the page's own content.
+	Data any
 }
 
 type scopeLine struct{ Name, Description string }
@@ -242,7 +267,7 @@ var errorPages = map[string]struct {
 	keyhole.UnsupportedResponse: {http.StatusBadRequest, "That did not work", "unsupported_response_type"},
 	keyhole.InvalidGrant:        {http.StatusBadRequest, "That did not work", ""},
 	keyhole.Unauthorized:        {http.StatusUnauthorized, "Please sign in", ""},
-	keyhole.TwoFactor:           {http.StatusUnauthorized, "Second factor needed", ""},
+	keyhole.TwoFactor:           {http.StatusUnauthorized, "Two-factor code needed", ""},
 	keyhole.Forbidden:           {http.StatusForbidden, "Not allowed", ""},
 	keyhole.AccessDenied:        {http.StatusForbidden, "Not allowed", "access_denied"},
 	keyhole.NotFound:            {http.StatusNotFound, "Not found", ""},

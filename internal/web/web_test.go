@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -215,19 +216,79 @@ func TestSignup(t *testing.T) {
 		t.Errorf("bad email: %d", p.status)
 	}
 	p = b.do("POST", ts.URL+"/signup", url.Values{"csrf": {tok}, "email": {"new@example.com"}, "name": {"New"}, "password": {password}})
-	if p.status != 303 || b.cookie(ts.URL, "keyhole_session") == nil {
-		t.Fatalf("signup: %d", p.status)
+	if p.status != 200 || !strings.Contains(p.body, "Check your mail") || b.cookie(ts.URL, "keyhole_session") != nil {
+		t.Fatalf("signup: %d, want the check-your-mail page and no session", p.status)
 	}
-	tok = b.do("GET", ts.URL+"/signup", nil).csrf(t)
-	p = b.do("POST", ts.URL+"/signup", url.Values{"csrf": {tok}, "email": {"NEW@example.com"}, "password": {password}})
-	if p.status != 409 {
-		t.Errorf("duplicate: %d", p.status)
+	// The account cannot sign in before its address is confirmed.
+	if p := login(t, b, ts.URL, "new@example.com", password); p.status != 403 || !strings.Contains(p.body, "Confirm your email address first") {
+		t.Errorf("sign-in before confirming: %d %s", p.status, errorText(p))
+	}
+	link := ts.Mail().Take(t, "new@example.com", "confirm your email address").Link("/email/verify?token=")
+	verify := b.do("GET", link, nil)
+	if verify.status != 200 || !strings.Contains(verify.body, "new@example.com") {
+		t.Fatalf("verification page: %d %s", verify.status, verify.body)
+	}
+	fields := formFields(verify)
+	if p := b.do("POST", ts.URL+"/email/verify", fields); p.status != 200 || !strings.Contains(p.body, "confirmed") {
+		t.Fatalf("confirm: %d %s", p.status, p.body)
+	}
+	if p := b.do("POST", ts.URL+"/email/verify", fields); p.status != 400 {
+		t.Errorf("the link worked twice: %d", p.status)
+	}
+	if p := login(t, b, ts.URL, "new@example.com", password); p.status != 303 {
+		t.Fatalf("sign-in after confirming: %d %s", p.status, errorText(p))
 	}
 
 	closed := keyholetest.NewServer(t, keyholetest.Options{NoSignup: true})
 	if p := newBrowser(t).do("GET", closed.URL+"/signup", nil); p.status != 404 || !strings.Contains(p.body, "Sign-up is closed") {
 		t.Errorf("signup off: %d", p.status)
 	}
+}
+
+// TestSignupLooksTheSameForExistingAddresses: signing up with an address
+// that has an account answers exactly as for a new one (status, page,
+// cookies set), and the owner gets a mail about it instead of a link.
+func TestSignupLooksTheSameForExistingAddresses(t *testing.T) {
+	eachBackend(t, func(t *testing.T, be keyholetest.Backend) {
+		ts := keyholetest.NewServer(t, keyholetest.Options{Store: be.Open(t)})
+		ts.CreateAccount(t, "ada@example.com", password)
+		signup := func(email string) page {
+			b := newBrowser(t)
+			tok := b.do("GET", ts.URL+"/signup", nil).csrf(t)
+			return b.do("POST", ts.URL+"/signup", url.Values{"csrf": {tok}, "email": {email}, "name": {"Someone"}, "password": {"another long passphrase"}})
+		}
+		fresh, taken := signup("bob@example.com"), signup("ADA@example.com")
+		norm := func(p page) string {
+			return strings.NewReplacer("bob@example.com", "EMAIL", "ADA@example.com", "EMAIL").Replace(csrfRe.ReplaceAllString(p.body, ""))
+		}
+		if fresh.status != taken.status || norm(fresh) != norm(taken) {
+			t.Errorf("new address: %d, existing address: %d; the pages differ:\n%s\n---\n%s", fresh.status, taken.status, norm(fresh), norm(taken))
+		}
+		cookieNames := func(p page) []string {
+			var names []string
+			for _, c := range (&http.Response{Header: p.header}).Cookies() {
+				names = append(names, c.Name)
+			}
+			return names
+		}
+		if !slices.Equal(cookieNames(fresh), cookieNames(taken)) {
+			t.Errorf("cookies differ: %v vs %v", cookieNames(fresh), cookieNames(taken))
+		}
+		for _, h := range []string{"Content-Type", "Cache-Control", "Content-Security-Policy"} {
+			if fresh.header.Get(h) != taken.header.Get(h) {
+				t.Errorf("%s differs: %q vs %q", h, fresh.header.Get(h), taken.header.Get(h))
+			}
+		}
+		ts.Mail().Take(t, "bob@example.com", "confirm your email address")
+		m := ts.Mail().Take(t, "ada@example.com", "someone tried to sign up")
+		if m.Link("/email/verify") != "" || !strings.Contains(m.Body, "/password/forgot") {
+			t.Errorf("the owner's mail: %s", m.Body)
+		}
+		// The existing account is untouched: its password still works.
+		if p := login(t, newBrowser(t), ts.URL, "ada@example.com", password); p.status != 303 {
+			t.Errorf("the owner's sign-in after the attempt: %d", p.status)
+		}
+	})
 }
 
 // TestSecureCookiesOverHTTPS checks that an https issuer makes the session

@@ -171,6 +171,48 @@ func TestEveryChangeDropsWhatItAffects(t *testing.T) {
 				t.Errorf("account name = %q after the change", a.Name)
 			}
 		}},
+		{"two-factor on and off", func(t *testing.T, f fixture) {
+			must(t, f.s.EnableMFA(ctx, f.acct.ID, []byte("seed"), nil, t0))
+			if a, _ := f.s.Account(ctx, f.acct.ID); !a.MFAEnabled {
+				t.Error("MFA off in the cache after EnableMFA")
+			}
+			must(t, f.s.DisableMFA(ctx, f.acct.ID, t0))
+		}, func(t *testing.T, f fixture) {
+			if a, _ := f.s.Account(ctx, f.acct.ID); a.MFAEnabled {
+				t.Error("MFA on in the cache after DisableMFA")
+			}
+		}},
+		{"email verified", func(t *testing.T, f fixture) {
+			must(t, f.s.CreateMailToken(ctx, keyhole.MailToken{Hash: "m1", AccountID: f.acct.ID, Purpose: keyhole.MailVerify, Email: "ada@new.example", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
+			_, err := f.s.VerifyEmail(ctx, "m1", t0)
+			must(t, err)
+		}, func(t *testing.T, f fixture) {
+			if a, _ := f.s.Account(ctx, f.acct.ID); a.Email != "ada@new.example" || !a.EmailVerified || a.CredentialsVersion != 2 {
+				t.Errorf("account in the cache after the email change: %+v", a)
+			}
+		}},
+		{"token used", func(t *testing.T, f fixture) {
+			must(t, f.s.TouchAuthorization(ctx, f.auth.ID, t0.Add(time.Hour), time.Minute))
+		}, func(t *testing.T, f fixture) {
+			if _, a, err := f.s.TokenByHash(ctx, f.tok.Hash); err != nil || !a.LastUsedAt.Equal(t0.Add(time.Hour)) {
+				t.Errorf("LastUsedAt of the cached token's authorization = %v, %v", a.LastUsedAt, err)
+			}
+		}},
+		{"every other session ended", func(t *testing.T, f fixture) {
+			sess := keyhole.Session{ID: uuid.NewString(), AccountID: f.acct.ID, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+			cli := keyhole.Authorization{ID: uuid.NewString(), AccountID: f.acct.ID, SessionID: sess.ID, Scope: []string{"global"}, CreatedAt: t0, UpdatedAt: t0}
+			tok := keyhole.Token{ID: uuid.NewString(), AuthorizationID: cli.ID, Kind: keyhole.AccessToken, Hash: "cli-" + uuid.NewString(), CreatedAt: t0}
+			must(t, f.s.CreateSession(ctx, sess, 1, &cli, []keyhole.Token{tok}))
+			for range 2 {
+				_, _, err := f.s.TokenByHash(ctx, tok.Hash)
+				must(t, err)
+			}
+			_, err := f.s.DeleteOtherSessions(ctx, f.acct.ID, "")
+			must(t, err)
+			if _, _, err := f.s.TokenByHash(ctx, tok.Hash); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("CLI token after every other session ended: %v", err)
+			}
+		}, func(t *testing.T, f fixture) {}},
 		{"client secret rotated", func(t *testing.T, f fixture) {
 			_, err := f.s.UpdateClient(ctx, f.client.ID, func(c *keyhole.Client) error { c.SecretHash = "s2"; return nil })
 			must(t, err)
