@@ -210,10 +210,10 @@ func (h *Web) loginMFA(w http.ResponseWriter, r *http.Request) {
 		_, value, err := h.svc.FinishSignIn(r.Context(), service.SecondStep{
 			Pending: p.Handle, Binding: h.preSession(r), Code: r.PostFormValue("code"), IP: clientIP(r), UserAgent: r.UserAgent(),
 		})
-		switch keyhole.ErrorCode(err) {
-		case "":
+		switch {
+		case err == nil:
 			h.signedIn(w, r, value, p.Next)
-		case keyhole.Unauthorized:
+		case keyhole.ErrorCode(err) == keyhole.Unauthorized:
 			h.formError(w, r, "login", page{Title: "Sign in", Next: p.Next}, err)
 		default:
 			h.formError(w, r, "login_mfa", p, err)
