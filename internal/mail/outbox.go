@@ -37,15 +37,26 @@ func (o *Outbox) Send(_ context.Context, m Message) error {
 	}
 	suffix := make([]byte, 4)
 	rand.Read(suffix)
-	name := filepath.Join(o.Dir, t.UTC().Format("20060102T150405.000000000Z")+"-"+hex.EncodeToString(suffix)+".eml")
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	base := t.UTC().Format("20060102T150405.000000000Z") + "-" + hex.EncodeToString(suffix) + ".eml"
+	// Written under a hidden name and renamed, so that whoever reads the
+	// folder never sees half a message.
+	tmp := filepath.Join(o.Dir, "."+base+".tmp")
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("mail: outbox: %w", err)
 	}
 	if _, err := f.Write(b); err != nil {
 		f.Close()
-		os.Remove(name)
+		os.Remove(tmp)
 		return fmt.Errorf("mail: outbox: %w", err)
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("mail: outbox: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(o.Dir, base)); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("mail: outbox: %w", err)
+	}
+	return nil
 }

@@ -1,0 +1,189 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/keyhole/keyhole/internal/keyhole"
+	"github.com/keyhole/keyhole/internal/keyholetest"
+	"github.com/keyhole/keyhole/internal/service"
+	"github.com/keyhole/keyhole/internal/store"
+)
+
+const password = "correct horse battery"
+
+// lockedBuffer is a log sink the server may write from any goroutine.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// signIn starts a browser session and returns its actor.
+func signIn(t *testing.T, ts *keyholetest.Server, email, pw string) service.Actor {
+	t.Helper()
+	ctx := context.Background()
+	in, err := ts.Service.StartSession(ctx, service.BrowserLogin{Email: email, Password: pw, IP: "192.0.2.7", UserAgent: "Browser/1"})
+	if err != nil || in.Secret == "" {
+		t.Fatalf("sign in %s: %+v, %v", email, in, err)
+	}
+	actor, _, err := ts.Service.SessionActor(ctx, in.Secret.Reveal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	actor.IP, actor.UserAgent = "192.0.2.7", "Browser/1"
+	return actor
+}
+
+// linkToken reads the token of the mailed link with path.
+func linkToken(t *testing.T, m keyholetest.Mail, path string) string {
+	t.Helper()
+	u, err := url.Parse(m.Link(path + "?token="))
+	if err != nil || u.Query().Get("token") == "" {
+		t.Fatalf("no %s link in %q", path, m.Body)
+	}
+	return u.Query().Get("token")
+}
+
+// TestEveryEventIsRecorded drives every change the activity log records,
+// through the service, on each backend, and finds each in the log with
+// where it came from; no secret reaches the server's log meanwhile.
+func TestEveryEventIsRecorded(t *testing.T) {
+	for _, be := range keyholetest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			var logs lockedBuffer
+			ts := keyholetest.NewServer(t, keyholetest.Options{Store: be.Open(t), Log: slog.New(slog.NewTextHandler(&logs, nil))})
+			ctx := context.Background()
+			svc := ts.Service
+			must := func(err error) {
+				t.Helper()
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			web := service.Origin{IP: "192.0.2.7", UserAgent: "Browser/1"}
+
+			must(svc.SignUp(ctx, service.NewAccount{Email: "ada@example.com", Name: "Ada", Password: password, IP: web.IP}))
+			acct, err := svc.VerifyEmail(ctx, linkToken(t, ts.Mail().Take(t, "ada@example.com", "confirm your email address"), service.VerifyPath), web)
+			must(err)
+			if _, err := svc.StartSession(ctx, service.BrowserLogin{Email: "ada@example.com", Password: "wrong password!", IP: web.IP, UserAgent: web.UserAgent}); keyhole.ErrorCode(err) != keyhole.Unauthorized {
+				t.Fatalf("wrong password: %v", err)
+			}
+			actor := signIn(t, ts, "ada@example.com", password)
+
+			_, err = svc.RevealAPIKey(ctx, actor, password)
+			must(err)
+			_, err = svc.RegenerateAPIKey(ctx, actor, "")
+			must(err)
+			name, redirect := "Notebook", "https://notebook.example/cb"
+			c, err := svc.CreateClient(ctx, actor, service.ClientParams{Name: &name, RedirectURI: &redirect})
+			must(err)
+			renamed := "Notebook 2"
+			_, err = svc.UpdateClient(ctx, actor, c.ID, service.ClientParams{Name: &renamed})
+			must(err)
+			_, err = svc.RotateClientSecret(ctx, actor, c.ID)
+			must(err)
+			_, err = svc.RevealClientSecret(ctx, actor, c.ID, "")
+			must(err)
+			grant, err := svc.CreateGrant(ctx, actor, service.GrantParams{ClientID: c.ID, Scope: []string{"identity"}})
+			must(err)
+			_, err = svc.RevokeAuthorization(ctx, actor, grant.ID)
+			must(err)
+			_, err = svc.CreateAuthorization(ctx, actor, service.AuthorizationParams{Description: "script"})
+			must(err)
+			_, err = svc.DeleteClient(ctx, actor, c.ID)
+			must(err)
+
+			e, err := svc.StartMFA(ctx, actor)
+			must(err)
+			_, err = svc.EnableMFA(ctx, actor, e.Handle, password, keyholetest.TOTPCode(t, e.Secret.Reveal(), svc.Now(), 0))
+			must(err)
+			codes, err := svc.RegenerateRecoveryCodes(ctx, actor, password)
+			must(err)
+			_, err = svc.Login(ctx, service.LoginRequest{Email: "ada@example.com", Password: password, OTP: codes[0].Reveal(), IP: "192.0.2.8", UserAgent: "heroku-cli/11"})
+			must(err)
+			must(svc.DisableMFA(ctx, actor, password, keyholetest.TOTPCode(t, e.Secret.Reveal(), svc.Now(), 1)))
+
+			newEmail := "ada@lovelace.example"
+			_, err = svc.UpdateAccount(ctx, actor, service.AccountUpdate{Email: &newEmail, CurrentPassword: password})
+			must(err)
+			_, err = svc.VerifyEmail(ctx, linkToken(t, ts.Mail().Take(t, newEmail, "confirm your new email"), service.VerifyPath), web)
+			must(err)
+			newPW := "an entirely new passphrase"
+			_, err = svc.UpdateAccount(ctx, actor, service.AccountUpdate{NewPassword: &newPW, CurrentPassword: password})
+			must(err)
+			other := signIn(t, ts, newEmail, newPW)
+			_, err = svc.DeleteSession(ctx, actor, other.Authorization.SessionID)
+			must(err)
+			must(svc.RequestPasswordReset(ctx, newEmail, web))
+			must(svc.ResetPassword(ctx, service.PasswordReset{
+				Token: linkToken(t, ts.Mail().Take(t, newEmail, "reset your password"), service.ResetPath), NewPassword: "yet another new passphrase", Origin: web,
+			}))
+
+			events, err := ts.Store.Events(ctx, acct.ID, store.Range{})
+			must(err)
+			seen := map[keyhole.EventType]keyhole.Event{}
+			for _, e := range events {
+				if e.AccountID != acct.ID || e.IP == "" || e.CreatedAt.IsZero() {
+					t.Errorf("event without its account, address or time: %+v", e)
+				}
+				if _, ok := seen[e.Type]; !ok {
+					seen[e.Type] = e
+				}
+			}
+			for typ := range keyhole.EventTitles {
+				if _, ok := seen[typ]; !ok {
+					t.Errorf("no %s event recorded; got %v", typ, types(events))
+				}
+			}
+			if e := seen[keyhole.EventRecoveryCodeUsed]; e.IP != "192.0.2.8" || e.UserAgent != "heroku-cli/11" {
+				t.Errorf("recovery code event = %+v, want the CLI's address and agent", e)
+			}
+			if e := seen[keyhole.EventClientCreated]; e.Subject != c.ID || e.Detail != name {
+				t.Errorf("client event = %+v", e)
+			}
+			for i := 1; i < len(events); i++ {
+				if events[i].CreatedAt.Before(events[i-1].CreatedAt) {
+					t.Errorf("events out of time order at %d: %v then %v", i, events[i-1].CreatedAt, events[i].CreatedAt)
+				}
+			}
+
+			// Nothing secret reached the server's log.
+			log := logs.String()
+			secrets := []string{"kha_", "khr_", "khs_", "khe_", "khp_", "khx_", password, newPW, e.Secret.Reveal()}
+			for _, c := range codes {
+				secrets = append(secrets, c.Reveal())
+			}
+			for _, s := range secrets {
+				if strings.Contains(log, s) {
+					t.Errorf("the log holds a secret (%.6s…)", s)
+				}
+			}
+		})
+	}
+}
+
+func types(ev []keyhole.Event) []keyhole.EventType {
+	var out []keyhole.EventType
+	for _, e := range ev {
+		out = append(out, e.Type)
+	}
+	return slices.Compact(out)
+}
