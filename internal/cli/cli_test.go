@@ -7,13 +7,17 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/keyhole/keyhole/internal/cli"
+	"github.com/keyhole/keyhole/internal/keyholetest"
 )
 
 // run runs the keyhole command with args, stdin and environment vars.
@@ -50,6 +54,92 @@ func TestInvalidConfigListsEveryProblem(t *testing.T) {
 	if strings.Contains(stderr, "hunter2") {
 		t.Errorf("password echoed: %s", stderr)
 	}
+	code, _, stderr = run(t, map[string]string{"KEYHOLE_SMTP_URL": "http://user:hunter2@mail.example.com"}, "", "serve", "--mail-from", "not an address")
+	if code != cli.ExitUsage || !strings.Contains(stderr, "--smtp-url") || !strings.Contains(stderr, "--mail-from") || strings.Contains(stderr, "hunter2") {
+		t.Errorf("bad mail settings: exit %d, stderr %s", code, stderr)
+	}
+}
+
+// TestServeSendsMail starts `keyhole serve` with the default outbox and
+// with --smtp-url (a real SMTP server), signs up through the page, and
+// finds the verification mail where it should be.
+func TestServeSendsMail(t *testing.T) {
+	for _, viaSMTP := range []bool{false, true} {
+		t.Run(map[bool]string{false: "outbox", true: "smtp"}[viaSMTP], func(t *testing.T) {
+			dir := t.TempDir()
+			args := []string{"--data-dir", dir}
+			mailbox := keyholetest.NewMailbox(filepath.Join(dir, "outbox"))
+			if viaSMTP {
+				srv := keyholetest.StartSMTP(t, "", "")
+				args = append(args, "--smtp-url", "smtp://"+srv.Addr, "--mail-from", "Keyhole <id@example.com>")
+				mailbox = srv.Mailbox
+			}
+			base := serve(t, args...)
+			jar, _ := cookiejar.New(nil)
+			c := &http.Client{Jar: jar}
+			resp, err := c.Get(base + "/signup")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(string(body))
+			if csrf == nil {
+				t.Fatalf("no form token: %s", body)
+			}
+			resp, err = c.PostForm(base+"/signup", url.Values{"csrf": {csrf[1]}, "email": {"ada@example.com"}, "password": {"correct horse battery"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			m := mailbox.Take(t, "ada@example.com", "confirm your email address")
+			if !strings.HasPrefix(m.Link("/email/verify"), base+"/email/verify?token=khe_") {
+				t.Errorf("link = %q, want one to %s", m.Link("/email/verify"), base)
+			}
+			if !viaSMTP {
+				fi, err := os.Stat(m.File)
+				if err != nil || fi.Mode().Perm() != 0o600 {
+					t.Errorf("%s: %v %v, want mode 0600", m.File, fi.Mode(), err)
+				}
+			} else if from := m.Header.Get("From"); !strings.Contains(from, "id@example.com") {
+				t.Errorf("From = %q", from)
+			}
+		})
+	}
+}
+
+// serve runs `keyhole serve` with args on a free port until the test
+// ends, and returns its base URL once it answers.
+func serve(t *testing.T, args ...string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	var out, errb bytes.Buffer
+	go func() {
+		defer close(done)
+		cli.Main(ctx, append([]string{"keyhole", "serve", "--addr", addr}, args...), cli.Env{
+			Getenv: func(string) string { return "" }, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	for range 100 {
+		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
+			resp.Body.Close()
+			return "http://" + addr
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("server never answered:\n%s", errb.String())
+	return ""
 }
 
 func TestCreateAccount(t *testing.T) {

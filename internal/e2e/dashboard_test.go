@@ -141,7 +141,7 @@ func TestBrowserPeoplesSide(t *testing.T) {
 	step("sign up", chromedp.Navigate(ts.URL+"/signup"), chromedp.WaitVisible(chromedp.CSS("#email")),
 		chromedp.SendKeys(chromedp.CSS("#email"), email), chromedp.SendKeys(chromedp.CSS("#name"), "Grace Hopper"),
 		chromedp.SendKeys(chromedp.CSS("#password"), password), submit(`form[action="/signup"]`),
-		chromedp.WaitVisible(chromedp.CSS("main h1")))
+		chromedp.WaitNotPresent(chromedp.CSS(`form[action="/signup"]`)))
 	if h := text("main h1"); h != "Check your mail" {
 		t.Fatalf("after sign-up: %q", h)
 	}
@@ -290,7 +290,8 @@ func TestBrowserPeoplesSide(t *testing.T) {
 	step("sign out again", submit(`header form[action="/logout"]`), chromedp.WaitVisible(chromedp.CSS("#email")))
 	step("forgot password", chromedp.Navigate(ts.URL+"/login"), chromedp.Click(chromedp.CSS(`a[href="/password/forgot"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/password/forgot"]`)),
-		chromedp.SendKeys(chromedp.CSS("#email"), email), submit(`form[action="/password/forgot"]`), chromedp.WaitVisible(chromedp.CSS("main p")))
+		chromedp.SendKeys(chromedp.CSS("#email"), email), submit(`form[action="/password/forgot"]`),
+		chromedp.WaitNotPresent(chromedp.CSS(`form[action="/password/forgot"]`)))
 	if h := text("main h1"); h != "Check your mail" {
 		t.Fatalf("after asking for a reset: %q", h)
 	}
