@@ -610,3 +610,40 @@ func TestClientCredentialsOnAccountRoutes(t *testing.T) {
 		}
 	})
 }
+
+// TestActivityRange: GET /account/activity pages like every list: 206
+// with Next-Range while more remain, newest first with order=desc.
+func TestActivityRange(t *testing.T) {
+	eachWire(t, func(t *testing.T, ts *keyholetest.Server, c wire) {
+		ts.CreateAccount(t, ada, password)
+		key := ts.APIKey(t, ada, password)
+		for i := range 5 {
+			c.do("POST", "/oauth/authorizations", map[string]any{"description": fmt.Sprint("token ", i)}, bearer(key))
+		}
+		r := c.do("GET", "/account/activity", nil, bearer(key), header("Range", "id ..; max=3, order=desc"))
+		next := r.header.Get("Next-Range")
+		if r.status != 206 || count206(t, r) != 3 || next == "" || !strings.Contains(r.header.Get("Content-Range"), "order=desc") {
+			t.Fatalf("first page: %d %v %s", r.status, r.header, r.body)
+		}
+		var first []struct{ Type, Detail string }
+		json.Unmarshal(r.body, &first)
+		if first[0].Detail != "token 4" {
+			t.Errorf("newest first: %+v", first[0])
+		}
+		r = c.do("GET", "/account/activity", nil, bearer(key), header("Range", next))
+		var rest []struct{ Type, Detail string }
+		if err := json.Unmarshal(r.body, &rest); err != nil || r.status != 200 || len(rest) != 2 || rest[1].Detail != "token 0" {
+			t.Errorf("second page: %d %s", r.status, r.body)
+		}
+		c.do("GET", "/account/activity", nil, bearer(key), header("Range", "name ..")).wantError(t, 416, "requested_range_not_satisfiable")
+	})
+}
+
+func count206(t testing.TB, r reply) int {
+	t.Helper()
+	var list []json.RawMessage
+	if err := json.Unmarshal(r.body, &list); err != nil {
+		t.Fatalf("list: %v; body %s", err, r.body)
+	}
+	return len(list)
+}

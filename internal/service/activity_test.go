@@ -187,3 +187,39 @@ func types(ev []keyhole.Event) []keyhole.EventType {
 	}
 	return slices.Compact(out)
 }
+
+// TestConcurrentPasswordReset: 20 resets with one link at once, on each
+// backend: exactly one sets the password; the others are refused.
+func TestConcurrentPasswordReset(t *testing.T) {
+	for _, be := range keyholetest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			ts := keyholetest.NewServer(t, keyholetest.Options{Store: be.Open(t)})
+			ctx := context.Background()
+			ts.CreateAccount(t, "ada@example.com", password)
+			if err := ts.Service.RequestPasswordReset(ctx, "ada@example.com", service.Origin{IP: "192.0.2.1"}); err != nil {
+				t.Fatal(err)
+			}
+			tok := linkToken(t, ts.Mail().Take(t, "ada@example.com", "reset your password"), service.ResetPath)
+			errs := make([]error, 20)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range errs {
+				wg.Go(func() {
+					<-start
+					errs[i] = ts.Service.ResetPassword(ctx, service.PasswordReset{Token: tok, NewPassword: "a new passphrase number " + string(rune('a'+i))})
+				})
+			}
+			close(start)
+			wg.Wait()
+			ok := 0
+			for _, err := range errs {
+				if err == nil {
+					ok++
+				}
+			}
+			if ok != 1 {
+				t.Fatalf("20 concurrent resets with one link: %d succeeded (%v); want exactly one", ok, errs)
+			}
+		})
+	}
+}
