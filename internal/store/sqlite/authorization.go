@@ -360,6 +360,9 @@ func (s *DB) RotateRefreshToken(ctx context.Context, r store.Rotation) (store.Ro
 		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE authorization_id = ? AND used_at IS NULL AND kind IN ('access', 'refresh')`, authID); err != nil {
 			return mapErr(err)
 		}
+		// The database's clock counts milliseconds: rotations within one
+		// share a used_at, so the token just used is kept first, whatever
+		// the tie.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE authorization_id = ?1 AND kind = 'refresh' AND used_at IS NOT NULL
 			AND id NOT IN (SELECT id FROM tokens WHERE authorization_id = ?1 AND kind = 'refresh' AND used_at IS NOT NULL ORDER BY used_at DESC, created_at DESC, id LIMIT ?2)`,
 			authID, r.Keep); err != nil {
