@@ -377,15 +377,16 @@ func TestAppsAndConfigVars(t *testing.T) {
 // factor, and a cancelled context stops a call before it is sent.
 func TestTwoFactorAndContext(t *testing.T) {
 	ts := keyholetest.NewServer(t, keyholetest.Options{})
-	id := ts.CreateAccount(t, "mfa@example.com", password)
-	if _, err := ts.Store.UpdateAccount(context.Background(), id, func(a *keyhole.Account) error { a.MFAEnabled = true; return nil }); err != nil {
-		t.Fatal(err)
-	}
+	ts.CreateAccount(t, "mfa@example.com", password)
+	seed, _ := ts.EnableMFA(t, "mfa@example.com", password)
 	rec := &recorder{tb: t}
 	c := newClient(t, ts, rec, "")
 	_, err := c.Login(context.Background(), "mfa@example.com", password, "", keyholeapi.AuthorizationCreate{})
 	if !keyholeapi.IsTwoFactor(err) {
 		t.Fatalf("MFA login: got %v, want two_factor", err)
+	}
+	if _, err := c.Login(context.Background(), "mfa@example.com", password, keyholetest.TOTPCode(t, seed, ts.Service.Now(), 1), keyholeapi.AuthorizationCreate{}); err != nil {
+		t.Fatalf("MFA login with the code: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

@@ -22,7 +22,6 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/keyhole/keyhole/internal/cli"
-	"github.com/keyhole/keyhole/internal/keyhole"
 	"github.com/keyhole/keyhole/internal/keyholetest"
 )
 
@@ -157,7 +156,9 @@ func approveBrowser(start, email, pw string, deny bool) error {
 // TestScripts runs testdata/script/*.txtar: the real commands against a
 // server of their own on each backend, with an account ada@example.com
 // ($EMAIL, $PASSWORD; $API_KEY is its API key) and one with two-factor
-// authentication, mfa@example.com. $HOME is $WORK/home.
+// authentication, mfa@example.com, whose login -i input (email, password,
+// code) is in $WORK/mfa-code.txt (a valid code), mfa-recovery.txt (a recovery
+// code) and mfa-wrong.txt. $HOME is $WORK/home.
 func TestScripts(t *testing.T) {
 	// The CLI is a client of the API: one backend is enough here (the
 	// last: PostgreSQL where there is one); the stores' suites cover both.
@@ -174,9 +175,22 @@ func TestScripts(t *testing.T) {
 					// Devices poll every second, not five: the scripts wait less.
 					ts := keyholetest.NewServer(tb, keyholetest.Options{Store: b.Open(tb), DeviceInterval: 1})
 					ts.CreateAccount(tb, "ada@example.com", password)
-					mfa := ts.CreateAccount(tb, "mfa@example.com", password)
-					if _, err := ts.Store.UpdateAccount(context.Background(), mfa, func(a *keyhole.Account) error { a.MFAEnabled = true; return nil }); err != nil {
-						return err
+					ts.CreateAccount(tb, "mfa@example.com", password)
+					// What login -i reads for it: email, password and a code.
+					seed, codes := ts.EnableMFA(tb, "mfa@example.com", password)
+					now := ts.Service.Now()
+					wrong := "000000"
+					for d := -1; d <= 1; d++ {
+						if keyholetest.TOTPCode(tb, seed, now, d) == wrong {
+							wrong = "999999"
+						}
+					}
+					for name, code := range map[string]string{
+						"mfa-code.txt": keyholetest.TOTPCode(tb, seed, now, 1), "mfa-recovery.txt": codes[0], "mfa-wrong.txt": wrong,
+					} {
+						if err := os.WriteFile(filepath.Join(e.WorkDir, name), []byte("mfa@example.com\n"+password+"\n"+code+"\n"), 0o600); err != nil {
+							return err
+						}
 					}
 					home := filepath.Join(e.WorkDir, "home")
 					if err := os.MkdirAll(home, 0o700); err != nil {
