@@ -2,7 +2,6 @@ package bouncer
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/oauth2"
+
+	"github.com/keyhole/keyhole/keyholeapi"
 )
 
 var (
@@ -23,48 +24,30 @@ var (
 )
 
 // fetchAccount reads the account the access token acts for: GET /account
-// of Keyhole's Platform API at apiURL. It returns errUnauthorized for a
-// 401, errForbidden for a 403, and another error when Keyhole cannot be
-// reached or answers otherwise.
-//
-// It is the bouncer's one call to the Platform API, made with plain HTTP;
-// when package keyholeapi (the Platform API's Go client) exists, this
-// function becomes a call to it.
+// of Keyhole's Platform API at apiURL, through keyholeapi with hc. It
+// returns errUnauthorized for a 401, errForbidden for a 403, and another
+// error when Keyhole cannot be reached or answers otherwise.
 func fetchAccount(ctx context.Context, hc *http.Client, apiURL, accessToken string) (Account, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, apiURL+"/account", nil)
+	c, err := keyholeapi.New(apiURL, keyholeapi.WithHTTPClient(hc), keyholeapi.WithToken(accessToken))
 	if err != nil {
 		return Account{}, err
 	}
-	req.Header.Set("Accept", "application/vnd.heroku+json; version=3")
-	req.Header.Set("Authorization", "Bearer "+accessToken)
-	resp, err := hc.Do(req)
-	if err != nil {
-		return Account{}, fmt.Errorf("GET /account: %w", err)
-	}
-	defer resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusOK:
-	case http.StatusUnauthorized:
+	acct, err := c.Account(ctx)
+	var apiErr *keyholeapi.Error
+	switch {
+	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized:
 		return Account{}, errUnauthorized
-	case http.StatusForbidden:
+	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusForbidden:
 		return Account{}, errForbidden
-	default:
-		return Account{}, fmt.Errorf("GET /account: status %d", resp.StatusCode)
-	}
-	var body struct {
-		ID    string  `json:"id"`
-		Email string  `json:"email"`
-		Name  *string `json:"name"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&body); err != nil {
+	case err != nil:
 		return Account{}, fmt.Errorf("GET /account: %w", err)
 	}
-	if body.ID == "" || body.Email == "" {
+	if acct.ID == "" || acct.Email == "" {
 		return Account{}, errors.New("GET /account: no id or email in the answer")
 	}
-	a := Account{ID: body.ID, Email: body.Email}
-	if body.Name != nil {
-		a.Name = *body.Name
+	a := Account{ID: acct.ID, Email: acct.Email}
+	if acct.Name != nil {
+		a.Name = *acct.Name
 	}
 	return a, nil
 }
