@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -19,7 +16,8 @@ import (
 // TestBrowser is the example app end to end in headless Chromium, with
 // JavaScript off: Keyhole and the app on loopback ports, a person clicks
 // "Sign in with Keyhole", signs in, allows, and is greeted by email; the
-// app's access is revoked at Keyhole and the app asks to sign in again;
+// person revokes the app's access on Keyhole's "Authorized applications"
+// page and the app asks to sign in again;
 // signing in again and denying consent shows the app's "You declined"
 // page, whose way back leads to the start.
 func TestBrowser(t *testing.T) {
@@ -91,7 +89,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("greeted at %s, want %s/user", loc, appURL)
 	}
 
-	revokeOnKeyhole(t, bctx, kh, "ada@example.com", id)
+	revokeOnKeyhole(t, bctx, kh.URL, "ada@example.com", "Example")
 
 	step("come back to the app", chromedp.Navigate(appURL+"/user"), chromedp.WaitVisible(chromedp.CSS("#notice")))
 	if got := text("#notice"); got != "Please sign in again" {
@@ -113,49 +111,64 @@ func TestBrowser(t *testing.T) {
 	step("back to the start", chromedp.Click(chromedp.CSS("#way-back")), chromedp.WaitVisible(chromedp.CSS("#signin")))
 }
 
-// revokeOnKeyhole ends every authorization the account gave the client, as
-// the person does on Keyhole's "Authorized applications" page. Until that
-// page exists on this branch it goes through the Platform API (DELETE
-// /oauth/authorizations/{id} with the account's API key); when it does,
-// this becomes a visit to /dashboard/authorized-applications in the
-// browser (bctx) and a click on the row's Revoke button.
-func revokeOnKeyhole(t *testing.T, bctx context.Context, kh *keyholetest.Server, email, clientID string) {
+// revokeOnKeyhole revokes the app's access as the person does, in the
+// browser (bctx): on Keyhole's "Authorized applications" page, the Revoke
+// button of the app's row. The browser is still signed in to Keyhole from
+// the app's sign-in; if it is not, it signs in as email on the way.
+func revokeOnKeyhole(t *testing.T, bctx context.Context, khURL, email, appName string) {
 	t.Helper()
-	_ = bctx
-	key := kh.APIKey(t, email, password)
-	api := func(method, path string) []byte {
-		req, _ := http.NewRequest(method, kh.URL+path, nil)
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Accept", "application/vnd.heroku+json; version=3")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, body)
-		}
-		return body
+	page := khURL + "/dashboard/authorized-applications"
+	if err := chromedp.Do(bctx, chromedp.Navigate(page)); err != nil {
+		t.Fatalf("open %s: %v", page, err)
 	}
-	var list []struct {
-		ID     string `json:"id"`
-		Client *struct {
-			ID string `json:"id"`
-		} `json:"client"`
-	}
-	if err := json.Unmarshal(api("GET", "/oauth/authorizations"), &list); err != nil {
+	loc, err := chromedp.Run(bctx, chromedp.Location())
+	if err != nil {
 		t.Fatal(err)
 	}
-	revoked := 0
-	for _, a := range list {
-		if a.Client != nil && a.Client.ID == clientID {
-			api("DELETE", "/oauth/authorizations/"+a.ID)
-			revoked++
+	if strings.HasPrefix(loc, khURL+"/login?") {
+		t.Logf("not signed in to Keyhole's dashboard (%s): signing in", loc)
+		err := chromedp.Do(bctx,
+			chromedp.SendKeys(chromedp.CSS("#email"), email),
+			chromedp.SendKeys(chromedp.CSS("#password"), password),
+			chromedp.Click(chromedp.CSS("button[type=submit]")),
+			chromedp.WaitVisible(chromedp.CSS(`form[action="/dashboard/authorized-applications/revoke"]`)),
+		)
+		if err != nil {
+			t.Fatalf("sign in to Keyhole's dashboard: %v", err)
 		}
 	}
-	if revoked != 1 {
-		t.Fatalf("revoked %d authorizations of the app, want 1", revoked)
+	if loc, _ := chromedp.Run(bctx, chromedp.Location()); loc != page {
+		t.Fatalf("at %s, want %s", loc, page)
+	}
+	// The rows have the authorization's id; the app is known by the name
+	// in the row's heading.
+	rows, err := chromedp.Run(bctx, chromedp.AttributesAll(chromedp.Search(`//li[@class="row"][h2[normalize-space()="`+appName+`"]]`)))
+	if err != nil {
+		t.Fatalf("rows of %s: %v", appName, err)
+	}
+	if len(rows) != 1 {
+		t.Fatalf("%d rows of %s on the authorized applications page, want 1", len(rows), appName)
+	}
+	row := rows[0]["id"]
+	if err := chromedp.Do(bctx,
+		chromedp.Click(chromedp.CSS(`[id="`+row+`"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("p.notice")),
+	); err != nil {
+		t.Fatalf("click Revoke on the %s row: %v", appName, err)
+	}
+	if loc, _ := chromedp.Run(bctx, chromedp.Location()); loc != page+"?done=revoked" {
+		t.Errorf("after Revoke at %s, want %s?done=revoked", loc, page)
+	}
+	notice, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("p.notice")))
+	if want := "The authorization was revoked: its tokens stopped working."; err != nil || strings.TrimSpace(notice) != want {
+		t.Errorf("notice %q (%v), want %q", notice, err, want)
+	}
+	listed, err := chromedp.Run(bctx, chromedp.OuterHTML(chromedp.CSS("main")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(listed, `id="`+row+`"`) || strings.Contains(listed, "<h2>"+appName+"</h2>") {
+		t.Errorf("the %s row is still listed after Revoke:\n%s", appName, listed)
 	}
 }
 
