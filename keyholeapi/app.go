@@ -62,7 +62,7 @@ func (c *Client) CreateApp(ctx context.Context, in AppCreate) (*App, error) {
 // Apps lists the account's apps, every page of them (GET /apps). opts may
 // be nil.
 func (c *Client) Apps(ctx context.Context, opts *ListOptions) ([]App, error) {
-	return list[App](ctx, c, "/apps", opts)
+	return list[App](ctx, c, "/apps", opts, false)
 }
 
 // App returns an app by id or name (GET /apps/{app}).

@@ -140,7 +140,7 @@ func (c *Client) Login(ctx context.Context, email, password, otp string, in Auth
 // Authorizations lists the account's authorizations, every page of them
 // (GET /oauth/authorizations). opts may be nil.
 func (c *Client) Authorizations(ctx context.Context, opts *ListOptions) ([]Authorization, error) {
-	return list[Authorization](ctx, c, "/oauth/authorizations", opts)
+	return list[Authorization](ctx, c, "/oauth/authorizations", opts, false)
 }
 
 // Authorization returns one authorization (GET /oauth/authorizations/{id});

@@ -1,6 +1,7 @@
 // Package keyholeapi is a client of Keyhole's Platform API: Heroku's
 // Platform API v3 as Keyhole serves it (account, OAuth authorizations,
-// clients, tokens and sessions, apps and their config vars, rate limits).
+// clients, tokens and sessions, apps and their config vars, rate limits,
+// the activity log).
 //
 // Create a Client with New, giving the server's base URL and how to
 // authenticate:
@@ -297,10 +298,19 @@ type ListOptions struct {
 const maxPages = 10000
 
 // list fetches every page of the list at path, following Next-Range.
-func list[T any](ctx context.Context, c *Client, path string, opts *ListOptions) ([]T, error) {
-	rng := ""
+// desc asks for the list in reverse id order (order=desc): for the
+// activity log, newest first.
+func list[T any](ctx context.Context, c *Client, path string, opts *ListOptions, desc bool) ([]T, error) {
+	var params []string
 	if opts != nil && opts.PageSize > 0 {
-		rng = "id ..; max=" + strconv.Itoa(opts.PageSize)
+		params = append(params, "max="+strconv.Itoa(opts.PageSize))
+	}
+	if desc {
+		params = append(params, "order=desc")
+	}
+	rng := ""
+	if len(params) > 0 {
+		rng = "id ..; " + strings.Join(params, ", ")
 	}
 	var all []T
 	seen := map[string]bool{}

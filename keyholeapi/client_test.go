@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -369,6 +370,92 @@ func TestAppsAndConfigVars(t *testing.T) {
 		}
 		if _, err := c.App(ctx, newName); !keyholeapi.IsNotFound(err) {
 			t.Errorf("deleted app: %v", err)
+		}
+	})
+}
+
+// TestActivity reads the activity log: a failed and a good login and
+// five authorizations, newest first across pages of two (Next-Range, with
+// order=desc, followed to the end); a token without the global scope may
+// not read it.
+func TestActivity(t *testing.T) {
+	eachBackend(t, func(t *testing.T, ts *keyholetest.Server) {
+		ctx := context.Background()
+		ts.CreateAccount(t, "ada@example.com", password)
+		rec := &recorder{tb: t}
+		anon := newClient(t, ts, rec, "")
+		if _, err := anon.Login(ctx, "ada@example.com", "wrong password", "", keyholeapi.AuthorizationCreate{}); !keyholeapi.IsUnauthorized(err) {
+			t.Fatalf("wrong password: got %v, want 401", err)
+		}
+		login, err := anon.Login(ctx, "ada@example.com", password, "", keyholeapi.AuthorizationCreate{Description: "activity test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := newClient(t, ts, rec, login.AccessToken.Token)
+		var read string
+		for i := range 5 {
+			scope := "global"
+			if i == 4 {
+				scope = "read"
+			}
+			a, err := c.CreateAuthorization(ctx, keyholeapi.AuthorizationCreate{Description: "token " + string(rune('a'+i)), Scope: []string{scope}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			read = a.AccessToken.Token
+		}
+
+		events, err := c.Activity(ctx, &keyholeapi.ListOptions{PageSize: 2})
+		if err != nil {
+			t.Fatalf("Activity: %v", err)
+		}
+		var got []string
+		seen := map[string]bool{}
+		for i, e := range events {
+			detail := ""
+			if e.Detail != nil {
+				detail = *e.Detail
+			}
+			got = append(got, e.Type+" "+detail)
+			if e.ID == "" || seen[e.ID] || e.CreatedAt.IsZero() || e.Description == "" {
+				t.Errorf("event %d: %+v", i, e)
+			}
+			seen[e.ID] = true
+			if i > 0 && e.CreatedAt.After(events[i-1].CreatedAt) {
+				t.Errorf("event %d (%s) is newer than the one before it", i, e.Type)
+			}
+		}
+		want := []string{
+			"authorization.created token e", "authorization.created token d", "authorization.created token c",
+			"authorization.created token b", "authorization.created token a",
+		}
+		if len(got) < len(want)+2 || !slices.Equal(got[:len(want)], want) {
+			t.Fatalf("Activity, newest first:\n%s\nwant it to start with\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		// The good login came after the failed one, so it is listed first.
+		okAt := slices.IndexFunc(events, func(e keyholeapi.Event) bool { return e.Type == "login.succeeded" })
+		failedAt := slices.IndexFunc(events, func(e keyholeapi.Event) bool { return e.Type == "login.failed" })
+		if okAt < 0 || failedAt < okAt {
+			t.Fatalf("the logins in the log, newest first:\n%s", strings.Join(got, "\n"))
+		}
+		if ok := events[okAt]; ok.IP == nil || *ok.IP != "127.0.0.1" || ok.UserAgent == nil || *ok.UserAgent != "keyholeapi-test" {
+			t.Errorf("the good login's address and program: %v %v", ok.IP, ok.UserAgent)
+		}
+		pages := (len(events) + 1) / 2
+		if got := rec.count("GET /account/activity id ..; max=2, order=desc"); got != 1 {
+			t.Errorf("%d first pages asked for with order=desc, want 1", got)
+		}
+		if got := rec.count("GET /account/activity id "); got != pages {
+			t.Errorf("Activity: %d requests for %d events, want %d pages", got, len(events), pages)
+		}
+		if all, err := c.Activity(ctx, nil); err != nil || len(all) != len(events) || all[0].ID != events[0].ID {
+			t.Errorf("Activity(nil): %d events, %v; want the same %d, newest first", len(all), err, len(events))
+		}
+
+		_, err = newClient(t, ts, rec, read).Activity(ctx, nil)
+		var apiErr *keyholeapi.Error
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusForbidden {
+			t.Errorf("Activity with a read token: got %v, want 403", err)
 		}
 	})
 }

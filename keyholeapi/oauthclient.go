@@ -46,7 +46,7 @@ func (c *Client) CreateClient(ctx context.Context, in OAuthClientCreate) (*OAuth
 // Clients lists the account's OAuth clients, every page of them (GET
 // /oauth/clients). opts may be nil.
 func (c *Client) Clients(ctx context.Context, opts *ListOptions) ([]OAuthClient, error) {
-	return list[OAuthClient](ctx, c, "/oauth/clients", opts)
+	return list[OAuthClient](ctx, c, "/oauth/clients", opts, false)
 }
 
 // Client returns one of the account's OAuth clients with its secret (GET

@@ -18,7 +18,7 @@ type Session struct {
 // Sessions lists the account's live login sessions, every page of them
 // (GET /oauth/sessions). opts may be nil.
 func (c *Client) Sessions(ctx context.Context, opts *ListOptions) ([]Session, error) {
-	return list[Session](ctx, c, "/oauth/sessions", opts)
+	return list[Session](ctx, c, "/oauth/sessions", opts, false)
 }
 
 // DeleteSession ends a login session and every authorization made through
