@@ -339,8 +339,13 @@ func TestClientSecretThrottle(t *testing.T) {
 			if failed == 0 || failed > 20 {
 				t.Errorf("got %d of 40 wrong secrets checked, want at most 20 (and some)", failed)
 			}
-			// The budget is spent: even the right secret waits.
-			want429(t, f.post(e.path, e.form, creds(f.app)))
+			// The budget is spent: even the right secret waits, told whose
+			// budget it is.
+			a := f.post(e.path, e.form, creds(f.app))
+			want429(t, a)
+			if d, _ := a.body["error_description"].(string); !strings.Contains(d, "for this client") {
+				t.Errorf("error_description = %q, want it to name the client", d)
+			}
 			if a := f.post(e.path, e.form, creds(f.other)); a.status != 200 {
 				t.Errorf("another client from the same address: got %d %s, want 200", a.status, a.raw)
 			}

@@ -103,21 +103,32 @@ func (s Shared) Budget(name string, limit int, per time.Duration) Budget {
 // replica takes a lot of requests from the store at once and hands them
 // out in process until they run out or the lot's time is up. The lot is
 // as many requests as the budget earns in the lease time (at least one,
-// at most a tenth of the budget), so a lot is used up, or would have been
-// earned back in the store, by the time it lapses.
+// at most a tenth of the budget), and it lasts as long as the store takes
+// to earn it back, so by the time a lot lapses unused, the store has its
+// requests again.
+//
+// A request given back (a check that succeeded) goes back to the lot. When
+// more requests are in flight at once than a lot holds, the replica takes
+// further lots while the first lasts and keeps them together: the lot
+// grows to what the replica has in flight, and lasts until the store has
+// earned all of it back. So checks that succeed cost the store nothing in
+// the long run, however many run in parallel (up to the budget itself);
+// only failures spend it. A request given back cannot tell which lot it
+// came from: one taken from a lapsed lot may refill the next, by at most
+// what was in flight when the first lapsed.
 //
 // Across replicas, a budget is never exceeded: lots come out of the
 // store's budget. A replica's unused lot is not available to the others
-// while it lasts, and a request given back (a check that succeeded) goes
-// back to the lot, not to the store; both err on the side of refusing.
+// while it lasts, which errs on the side of refusing.
 type Leased struct {
 	store Store
 	name  string
 	limit int
 	per   time.Duration
 	lot   int
-	life  time.Duration
-	now   func() time.Time
+	// interval is how long the store takes to earn one request back.
+	interval time.Duration
+	now      func() time.Time
 
 	mu   sync.Mutex
 	lots map[string]*lot
@@ -125,7 +136,8 @@ type Leased struct {
 
 type lot struct {
 	left      int
-	remaining int // the store's remaining when the lot was taken
+	size      int // what the lot took from the store: left plus in flight
+	remaining int // the store's remaining when the lot was last topped up
 	until     time.Time
 	// fetching is closed when the store answers the one request for a new
 	// lot in flight; others wait for it rather than take lots of their own.
@@ -143,7 +155,7 @@ func NewLeased(st Store, name string, limit int, per, lease time.Duration, now f
 	}
 	n := int(int64(limit) * int64(lease) / int64(per))
 	n = max(1, min(n, limit/10))
-	return &Leased{store: st, name: name, limit: limit, per: per, lot: n, life: time.Duration(n) * (per / time.Duration(limit)), now: now, lots: map[string]*lot{}}
+	return &Leased{store: st, name: name, limit: limit, per: per, lot: n, interval: max(per/time.Duration(limit), 1), now: now, lots: map[string]*lot{}}
 }
 
 // Take hands out a request of the key's lot, taking a new lot from the
@@ -200,15 +212,24 @@ func (l *Leased) Take(ctx context.Context, key string) (Result, error) {
 	if err != nil || !res.OK {
 		return res, err
 	}
-	lt.left, lt.remaining, lt.until = n-1, res.Remaining, l.now().Add(time.Duration(n)*l.life/time.Duration(l.lot))
-	return Result{OK: true, Remaining: res.Remaining + n - 1}, nil
+	// The store earns the n requests back one interval after another,
+	// after what the lot already holds when it still lasts.
+	now, earn := l.now(), time.Duration(n)*l.interval
+	if now.Before(lt.until) {
+		lt.left, lt.size, lt.until = lt.left+n-1, lt.size+n, lt.until.Add(earn)
+	} else {
+		lt.left, lt.size, lt.until = n-1, n, now.Add(earn)
+	}
+	lt.remaining = res.Remaining
+	return Result{OK: true, Remaining: res.Remaining + lt.left}, nil
 }
 
-// Give gives the request back to the key's lot, while it lasts.
+// Give gives the request back to the key's lot, while it lasts and up to
+// what the lot took from the store.
 func (l *Leased) Give(ctx context.Context, key string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if lt := l.lots[key]; lt != nil && l.now().Before(lt.until) && lt.left < l.lot {
+	if lt := l.lots[key]; lt != nil && l.now().Before(lt.until) && lt.left < lt.size {
 		lt.left++
 	}
 	return nil

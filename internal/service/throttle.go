@@ -21,6 +21,7 @@ type throttle struct {
 	name           string
 	rec            Recorder
 	what           string // for messages: "failed sign-in attempts"
+	whom           string // the target, for messages: "this account"
 	target, source ratelimit.Budget
 	// refund: whether a success gives its attempt back. Sign-ups count
 	// every attempt.
@@ -35,11 +36,12 @@ type throttles struct {
 }
 
 func newThrottles(failedLogins int, limits ratelimit.Limits, rec Recorder) throttles {
-	mk := func(name, what string, target, source int, per time.Duration, refund bool) throttle {
+	mk := func(name, what, whom string, target, source int, per time.Duration, refund bool) throttle {
 		return throttle{
 			name:   name,
 			rec:    rec,
 			what:   what,
+			whom:   whom,
 			target: limits.Budget("throttle:"+name+":target", target, per),
 			source: limits.Budget("throttle:"+name+":source", source, per),
 			refund: refund,
@@ -48,28 +50,28 @@ func newThrottles(failedLogins int, limits ratelimit.Limits, rec Recorder) throt
 	return throttles{
 		// Passwords (API and browser sign-in, the current password of a
 		// change, re-authentication): per email, and per address.
-		password: mk("password", "failed sign-in attempts", failedLogins, 100, FailedLoginWindow, true),
+		password: mk("password", "failed sign-in attempts", "this account", failedLogins, 100, FailedLoginWindow, true),
 		// Sign-ups: every attempt counts, per email and per address.
-		signup: mk("signup", "sign-up attempts", 5, 20, time.Hour, false),
+		signup: mk("signup", "sign-up attempts", "this email address", 5, 20, time.Hour, false),
 		// Client secrets at the token, device, revocation and introspection
 		// endpoints: per client, and per address.
-		clientSecret: mk("client", "failed client authentications", 20, 100, time.Minute, true),
+		clientSecret: mk("client", "failed client authentications", "this client", 20, 100, time.Minute, true),
 		// User codes typed at /device: per account, and per address.
-		userCode: mk("usercode", "wrong codes", 10, 30, 15*time.Minute, true),
+		userCode: mk("usercode", "wrong codes", "this account", 10, 30, 15*time.Minute, true),
 		// Introspection answering inactive: per client, and per address,
 		// so that no client can scan for live tokens.
-		introspect: mk("introspect", "introspections of unknown tokens", 60, 300, time.Minute, true),
+		introspect: mk("introspect", "introspections of unknown tokens", "this client", 60, 300, time.Minute, true),
 		// Browser logins started (POST /auth), per address: every start
 		// counts, as it stores a pending login.
-		cliLogin: mk("clilogin", "logins started", 1, 30, 10*time.Minute, false),
+		cliLogin: mk("clilogin", "logins started", "", 1, 30, 10*time.Minute, false),
 		// Browser logins' poll tokens that name nothing, per address.
-		pollToken: mk("polltoken", "unknown login tokens", 1, 30, time.Minute, true),
+		pollToken: mk("polltoken", "unknown login tokens", "", 1, 30, time.Minute, true),
 		// Two-factor codes (sign-in, enrolment, disabling), like
 		// passwords: per account, and per address.
-		code: mk("code", "wrong two-factor codes", failedLogins, 100, FailedLoginWindow, true),
+		code: mk("code", "wrong two-factor codes", "this account", failedLogins, 100, FailedLoginWindow, true),
 		// Password-reset mails: every request counts, per email and per
 		// address, so that nobody is flooded with them.
-		reset: mk("reset", "password reset requests", 5, 20, time.Hour, false),
+		reset: mk("reset", "password reset requests", "this email address", 5, 20, time.Hour, false),
 	}
 }
 
@@ -94,7 +96,7 @@ func (t *throttle) reserve(ctx context.Context, target, source string) (reservat
 			return r, budgetErr(err)
 		}
 		if !res.OK {
-			return r, t.refused(res.RetryAfter, "this account")
+			return r, t.refused(res.RetryAfter, t.whom)
 		}
 		r.target = target
 	}

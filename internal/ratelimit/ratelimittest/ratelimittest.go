@@ -24,6 +24,7 @@ func Run(t *testing.T, open func(t *testing.T) ratelimit.Store) {
 		{"ConcurrentTakes", testConcurrentTakes},
 		{"LeasedAcrossReplicas", testLeasedAcrossReplicas},
 		{"LeasedReserveBeforeVerify", testLeasedReserve},
+		{"LeasedParallelSuccesses", testLeasedParallelSuccesses},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.f(t, open(t)) })
 	}
@@ -155,6 +156,52 @@ func testLeasedReserve(t *testing.T, s ratelimit.Store) {
 	})
 	if ok.Load() != 10 {
 		t.Errorf("40 parallel reservations on 10: %d succeeded, want 10", ok.Load())
+	}
+}
+
+// testLeasedParallelSuccesses: checks that succeed give their
+// reservations back, so 8 at a time on a throttle of 20 per minute, over
+// and over, are never refused and leave the store's budget as good as
+// whole; and failures still spend it.
+func testLeasedParallelSuccesses(t *testing.T, s ratelimit.Store) {
+	name := key()
+	b := ratelimit.NewLeased(s, name, 20, time.Minute, 0, nil)
+	for round := range 100 {
+		// All 8 are in flight at once before any gives back.
+		var taken, refused atomic.Int32
+		parallel(8, func(int) {
+			if res, err := b.Take(ctx, "client"); err == nil && res.OK {
+				taken.Add(1)
+			} else {
+				refused.Add(1)
+			}
+		})
+		for range taken.Load() {
+			b.Give(ctx, "client")
+		}
+		if n := refused.Load(); n > 0 {
+			t.Fatalf("round %d of 8 parallel successful checks: %d refused", round, n)
+		}
+	}
+	// The store lent what was in flight at most (8), and nothing more.
+	if left, err := s.Remaining(ctx, name+":client", 20, time.Minute); err != nil || left < 12 {
+		t.Errorf("after 800 successful checks the store has %d of 20 left (%v); want at least 12", left, err)
+	}
+	failures := 0
+	for {
+		res, err := b.Take(ctx, "client")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.OK {
+			break
+		}
+		if failures++; failures > 20 {
+			t.Fatal("more than 20 failures fit in a budget of 20")
+		}
+	}
+	if failures < 12 {
+		t.Errorf("%d failures fit after the successes, want at least 12", failures)
 	}
 }
 
