@@ -169,6 +169,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	rep := newReport(cfg, bin, began)
+	rep.BusyBefore = busyCores(ctx, time.Second)
+	if rep.BusyBefore > 0.25 {
+		fmt.Fprintf(stderr, "the machine is not quiet: %.2f cores were busy in the last second\n", rep.BusyBefore)
+	}
 	var dbs []func() (*database, error)
 	if cfg.sqlite {
 		dbs = append(dbs, func() (*database, error) { return newSQLite(tmp) })
@@ -346,6 +350,7 @@ func measure(ctx context.Context, cfg *config, srv *process, pl *plan) (*result,
 	if total1 > total0 {
 		res.MachineBusy = float64(busy1-busy0) / float64(total1-total0)
 		res.MachineSteal = float64(steal1-steal0) / float64(total1-total0)
+		res.OtherCPU = max(res.MachineBusy*float64(runtime.NumCPU())-res.ServerCPU-res.LoadCPU, 0)
 	}
 	res.WarmupErrors, res.Errors = warm.errors, timed.errors
 	res.Failures = map[string]int{}
@@ -355,6 +360,20 @@ func measure(ctx context.Context, cfg *config, srv *process, pl *plan) (*result,
 		}
 	}
 	return res, nil
+}
+
+// busyCores is how many cores the machine keeps busy over d.
+func busyCores(ctx context.Context, d time.Duration) float64 {
+	busy0, _, total0 := machineCPU()
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+	}
+	busy1, _, total1 := machineCPU()
+	if total1 <= total0 {
+		return 0
+	}
+	return float64(busy1-busy0) / float64(total1-total0) * float64(runtime.NumCPU())
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -27,7 +27,10 @@ type report struct {
 	Connections int       `json:"connections"`
 	Warmup      float64   `json:"warmup_seconds"`
 	Duration    float64   `json:"duration_seconds"`
-	Tables      []*table  `json:"tables"`
+	// BusyBefore is how many cores the machine used in the second before
+	// the harness started.
+	BusyBefore float64  `json:"busy_cores_before"`
+	Tables     []*table `json:"tables"`
 }
 
 // table is one database's figures.
@@ -47,16 +50,19 @@ type result struct {
 	Seconds  float64 `json:"seconds"`
 	RPS      float64 `json:"requests_per_second"`
 	// Ratio is RPS over the bare handler's in the same table: 1 for it.
-	Ratio        float64        `json:"ratio_to_bare"`
-	P50ms        float64        `json:"p50_ms"`
-	P99ms        float64        `json:"p99_ms"`
-	MaxMs        float64        `json:"max_ms"`
-	PeakRSS      int64          `json:"peak_rss_bytes"`
-	StartRSS     int64          `json:"start_rss_bytes"`
-	ServerCPU    float64        `json:"server_cpu_cores"`
-	LoadCPU      float64        `json:"load_generator_cpu_cores"`
-	MachineBusy  float64        `json:"machine_busy_fraction"`
-	MachineSteal float64        `json:"machine_steal_fraction"`
+	Ratio        float64 `json:"ratio_to_bare"`
+	P50ms        float64 `json:"p50_ms"`
+	P99ms        float64 `json:"p99_ms"`
+	MaxMs        float64 `json:"max_ms"`
+	PeakRSS      int64   `json:"peak_rss_bytes"`
+	StartRSS     int64   `json:"start_rss_bytes"`
+	ServerCPU    float64 `json:"server_cpu_cores"`
+	LoadCPU      float64 `json:"load_generator_cpu_cores"`
+	MachineBusy  float64 `json:"machine_busy_fraction"`
+	MachineSteal float64 `json:"machine_steal_fraction"`
+	// OtherCPU is what the rest of the machine used: PostgreSQL, and
+	// anything else running.
+	OtherCPU     float64        `json:"other_cpu_cores"`
 	Errors       int            `json:"errors"`
 	WarmupErrors int            `json:"warmup_errors"`
 	Failures     map[string]int `json:"failures,omitempty"`
@@ -150,13 +156,15 @@ func (r *report) writeJSON(w io.Writer) error {
 func (r *report) writeMarkdown(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Command: `%s`\n\n", r.Command)
-	fmt.Fprintf(&b, "- %s, built without -race; %s; started %s, took %s.\n", r.Keyhole, r.Machine, r.Started.Format(time.RFC3339), time.Duration(r.Seconds*float64(time.Second)).Round(time.Second))
+	fmt.Fprintf(&b, "- %s, built without -race; %s (%.2f cores busy in the second before the run); started %s, took %s.\n",
+		r.Keyhole, r.Machine, r.BusyBefore, r.Started.Format(time.RFC3339), time.Duration(r.Seconds*float64(time.Second)).Round(time.Second))
 	fmt.Fprintf(&b, "- Load: %d keep-alive connections on loopback, one request at a time each; per path %s warm-up (not counted), then %s timed. "+
 		"Every answer's status (and body, where it tells) is checked; req/s counts checked answers only.\n",
 		r.Connections, seconds(r.Warmup), seconds(r.Duration))
 	b.WriteString("- Each path runs against a fresh `keyhole serve` process on the table's database (so peak RSS, the kernel's VmHWM, is that path's, its preparation included); " +
 		"the database keeps what earlier paths wrote. × bare is req/s over the bare handler's in the same table. " +
-		"CPU is in cores (server: the measured process; load: this harness; machine: all cores busy, other processes included).\n")
+		"CPU is in cores, during the timed run: server is the measured process, load this harness, other the rest of the machine " +
+		"(PostgreSQL, and whatever else runs: on a machine that is not quiet the figures drop).\n")
 	for _, t := range r.Tables {
 		fmt.Fprintf(&b, "\n### %s", t.Database)
 		if t.Tokens > 0 {
@@ -167,7 +175,7 @@ func (r *report) writeMarkdown(w io.Writer) error {
 		if t.Tokens > 0 {
 			fmt.Fprintf(&b, " %s live access tokens written with the store API in %s.", thousands(float64(t.Tokens)), seconds(t.FillSeconds))
 		}
-		b.WriteString("\n\n| path | req/s | × bare | p50 | p99 | peak RSS (at start) | errors | server CPU | load CPU | machine busy |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		b.WriteString("\n\n| path | req/s | × bare | p50 | p99 | peak RSS (at start) | errors | server CPU | load CPU | other CPU |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		var notes []string
 		for _, res := range t.Results {
 			errs := fmt.Sprint(res.Errors)
@@ -178,9 +186,9 @@ func (r *report) writeMarkdown(w io.Writer) error {
 				errs = "**" + errs + "**"
 			}
 			ratio := fmt.Sprintf("%.2f", res.Ratio)
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.0f MB (%.0f) | %s | %.2f | %.2f | %.0f %% |\n",
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.0f MB (%.0f) | %s | %.2f | %.2f | %.2f |\n",
 				res.Path, thousands(res.RPS), ratio, millis(res.P50ms), millis(res.P99ms), mb(res.PeakRSS), mb(res.StartRSS),
-				errs, res.ServerCPU, res.LoadCPU, 100*res.MachineBusy)
+				errs, res.ServerCPU, res.LoadCPU, res.OtherCPU)
 			for _, n := range res.Notes {
 				notes = append(notes, fmt.Sprintf("%s: %s.", res.Path, n))
 			}
@@ -228,8 +236,8 @@ func (r *report) errors() int {
 
 // summary is a progress line.
 func (r *result) summary() string {
-	s := fmt.Sprintf("%-40s %9s req/s  p50 %s  p99 %s  peak RSS %.1f MB  server CPU %.2f  load CPU %.2f",
-		r.Path, thousands(r.RPS), millis(r.P50ms), millis(r.P99ms), mb(r.PeakRSS), r.ServerCPU, r.LoadCPU)
+	s := fmt.Sprintf("%-40s %9s req/s  p50 %s  p99 %s  peak RSS %.1f MB  CPU: server %.2f, load %.2f, other %.2f",
+		r.Path, thousands(r.RPS), millis(r.P50ms), millis(r.P99ms), mb(r.PeakRSS), r.ServerCPU, r.LoadCPU, r.OtherCPU)
 	if n := r.Errors + r.WarmupErrors; n > 0 {
 		s += fmt.Sprintf("  %d ERRORS", n)
 	}
