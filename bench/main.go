@@ -58,6 +58,7 @@ type config struct {
 	tokens           int
 	keyhole          string
 	json             bool
+	interleave       bool
 	procs            int
 	cpuProfile       string
 	rateLimit        string
@@ -82,6 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	pathList := fs.String("paths", strings.Join(keys, ","), "comma-separated paths to measure; the bare handler always runs")
 	fs.BoolVar(&cfg.sqlite, "sqlite", true, "measure on SQLite")
 	fs.StringVar(&cfg.postgres, "postgres", "", "also measure on PostgreSQL: a postgres:// URL of a database in which to create (and drop) a schema")
+	fs.BoolVar(&cfg.interleave, "interleave", true, "measure the bare handler right before each path, each path's ratio to that run; false: once per database")
 	fs.IntVar(&cfg.tokens, "tokens", 0, "live access tokens to write into each database before measuring (with the store API)")
 	fs.StringVar(&cfg.keyhole, "keyhole", "", "keyhole binary to run; default: built from this module without -race")
 	fs.BoolVar(&cfg.json, "json", false, "print the report as JSON instead of Markdown")
@@ -201,11 +203,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return rep.writeMarkdown(stdout)
 }
 
-// runTable sets one database up, measures the bare handler, then each path
-// against a fresh `keyhole serve` on that database. With --tokens, GET
-// /account is measured once more before the database is filled, so that
-// the table compares the two in the same run.
-func runTable(ctx context.Context, cfg *config, k *keyholeCmd, self string, stderr io.Writer) (*table, error) {
+// runTable sets one database up, then measures each path against a fresh
+// `keyhole serve` on that database, and the bare handler right before each
+// (or once, first, with --interleave=false). With --tokens, GET /account
+// is measured once more before the database is filled, so that the table
+// compares the two in the same run.
+func runTable(ctx context.Context, cfg *config, k *keyholeCmd, self string, stderr io.Writer) (_ *table, err error) {
 	t := &table{Database: k.db.name, Tokens: cfg.tokens}
 	say := func(format string, a ...any) { fmt.Fprintf(stderr, k.db.name+": "+format+"\n", a...) }
 	say("setting up (%d accounts with admin:create-account, logins, clients)…", accounts)
@@ -216,25 +219,40 @@ func runTable(ctx context.Context, cfg *config, k *keyholeCmd, self string, stde
 	}
 	t.SetupSeconds = time.Since(began).Seconds()
 
-	say("bare handler (GET /account, %d-byte body)…", fx.accountBody)
 	bare, err := startBare(ctx, self, k.logDir, fx)
 	if err != nil {
 		return nil, err
 	}
-	res, err := measure(ctx, cfg, bare, &plan{worker: accountWorkers(bare.addr, fx.tokens)})
-	if serr := bare.stop(); err == nil {
-		err = serr
+	defer func() {
+		if serr := bare.stop(); err == nil && serr != nil {
+			err = fmt.Errorf("bare handler: %w", serr)
+		}
+	}()
+	var neighbour *result
+	measureBare := func() error {
+		res, err := measure(ctx, cfg, bare, &plan{worker: accountWorkers(bare.addr, fx.tokens)})
+		if err != nil {
+			return fmt.Errorf("bare handler: %w", err)
+		}
+		res.Path = fmt.Sprintf("bare net/http handler (GET /account, Bearer check, %d-byte JSON)", fx.accountBody)
+		res.Key, res.Ratio, res.BareRPS = "bare", 1, res.RPS
+		say("%s", res.summary())
+		t.Bare = append(t.Bare, res)
+		neighbour = res
+		return nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("bare handler: %w", err)
+	if !cfg.interleave || len(cfg.paths) == 0 {
+		if err := measureBare(); err != nil {
+			return nil, err
+		}
 	}
-	res.Path = fmt.Sprintf("bare net/http handler (GET /account, Bearer check, %d-byte JSON)", fx.accountBody)
-	res.Key, res.Ratio = "bare", 1
-	say("%s", res.summary())
-	t.Results = append(t.Results, res)
-	base := res.RPS
 
 	run := func(p path) error {
+		if cfg.interleave {
+			if err := measureBare(); err != nil {
+				return err
+			}
+		}
 		srv, err := k.serve(ctx)
 		if err != nil {
 			return err
@@ -252,11 +270,11 @@ func runTable(ctx context.Context, cfg *config, k *keyholeCmd, self string, stde
 		if err != nil {
 			return fmt.Errorf("%s: %w", p.name, err)
 		}
-		res.Path, res.Key = p.name, p.key
-		if base > 0 {
-			res.Ratio = res.RPS / base
+		res.Path, res.Key, res.BareRPS = p.name, p.key, neighbour.RPS
+		if neighbour.RPS > 0 {
+			res.Ratio = res.RPS / neighbour.RPS
 		}
-		say("%s", res.summary())
+		say("%s  (%.2f× bare)", res.summary(), res.Ratio)
 		t.Results = append(t.Results, res)
 		return nil
 	}

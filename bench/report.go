@@ -26,6 +26,7 @@ type report struct {
 	CPUs        int       `json:"cpus"`
 	Connections int       `json:"connections"`
 	Warmup      float64   `json:"warmup_seconds"`
+	Interleave  bool      `json:"interleave"`
 	Duration    float64   `json:"duration_seconds"`
 	// BusyBefore is how many cores the machine used in the second before
 	// the harness started.
@@ -35,11 +36,14 @@ type report struct {
 
 // table is one database's figures.
 type table struct {
-	Database     string    `json:"database"`
-	Tokens       int       `json:"tokens"`
-	SetupSeconds float64   `json:"setup_seconds"`
-	FillSeconds  float64   `json:"fill_seconds,omitempty"`
-	Results      []*result `json:"results"`
+	Database     string  `json:"database"`
+	Tokens       int     `json:"tokens"`
+	SetupSeconds float64 `json:"setup_seconds"`
+	FillSeconds  float64 `json:"fill_seconds,omitempty"`
+	// Bare are the bare handler's runs: one right before each path, or
+	// one for the table (--interleave=false).
+	Bare    []*result `json:"bare"`
+	Results []*result `json:"results"`
 }
 
 // result is one path's figures.
@@ -49,7 +53,10 @@ type result struct {
 	Requests int     `json:"requests"`
 	Seconds  float64 `json:"seconds"`
 	RPS      float64 `json:"requests_per_second"`
-	// Ratio is RPS over the bare handler's in the same table: 1 for it.
+	// BareRPS is the bare handler's req/s the ratio is to: the run right
+	// before this one (or the table's one run).
+	BareRPS float64 `json:"bare_requests_per_second"`
+	// Ratio is RPS/BareRPS: 1 for the bare handler.
 	Ratio        float64 `json:"ratio_to_bare"`
 	P50ms        float64 `json:"p50_ms"`
 	P99ms        float64 `json:"p99_ms"`
@@ -73,7 +80,7 @@ func newReport(cfg *config, bin string, started time.Time) *report {
 	r := &report{
 		Command: "go run ./bench" + quoteArgs(cfg.args), Started: started.UTC().Truncate(time.Second),
 		Machine: machine(), CPUs: runtime.NumCPU(), Connections: cfg.connections,
-		Warmup: cfg.warmup.Seconds(), Duration: cfg.duration.Seconds(),
+		Warmup: cfg.warmup.Seconds(), Duration: cfg.duration.Seconds(), Interleave: cfg.interleave,
 		Keyhole: "keyhole (version unknown)",
 	}
 	if cfg.keyhole == "" {
@@ -162,8 +169,13 @@ func (r *report) writeMarkdown(w io.Writer) error {
 		"Every answer's status (and body, where it tells) is checked; req/s counts checked answers only.\n",
 		r.Connections, seconds(r.Warmup), seconds(r.Duration))
 	b.WriteString("- Each path runs against a fresh `keyhole serve` process on the table's database (so peak RSS, the kernel's VmHWM, is that path's, its preparation included); " +
-		"the database keeps what earlier paths wrote. × bare is req/s over the bare handler's in the same table. " +
-		"CPU is in cores, during the timed run: server is the measured process, load this harness, other the rest of the machine " +
+		"the database keeps what earlier paths wrote. ")
+	if r.Interleave {
+		b.WriteString("The bare handler (one process per table) is measured again right before each path: × bare is the path's req/s over that run's. ")
+	} else {
+		b.WriteString("The bare handler is measured once per table, first: × bare is the path's req/s over that run's. ")
+	}
+	b.WriteString("CPU is in cores, during the timed run: server is the measured process, load this harness, other the rest of the machine " +
 		"(PostgreSQL, and whatever else runs: on a machine that is not quiet the figures drop).\n")
 	for _, t := range r.Tables {
 		fmt.Fprintf(&b, "\n### %s", t.Database)
@@ -177,7 +189,11 @@ func (r *report) writeMarkdown(w io.Writer) error {
 		}
 		b.WriteString("\n\n| path | req/s | × bare | p50 | p99 | peak RSS (at start) | errors | server CPU | load CPU | other CPU |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		var notes []string
-		for _, res := range t.Results {
+		rows := t.Results
+		if bare := t.bareSummary(); bare != nil {
+			rows = append([]*result{bare}, rows...)
+		}
+		for _, res := range rows {
 			errs := fmt.Sprint(res.Errors)
 			if res.WarmupErrors > 0 {
 				errs += fmt.Sprintf(" (+%d in warm-up)", res.WarmupErrors)
@@ -185,9 +201,8 @@ func (r *report) writeMarkdown(w io.Writer) error {
 			if res.Errors+res.WarmupErrors > 0 {
 				errs = "**" + errs + "**"
 			}
-			ratio := fmt.Sprintf("%.2f", res.Ratio)
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.0f MB (%.0f) | %s | %.2f | %.2f | %.2f |\n",
-				res.Path, thousands(res.RPS), ratio, millis(res.P50ms), millis(res.P99ms), mb(res.PeakRSS), mb(res.StartRSS),
+			fmt.Fprintf(&b, "| %s | %s | %.2f | %s | %s | %.0f MB (%.0f) | %s | %.2f | %.2f | %.2f |\n",
+				res.Path, thousands(res.RPS), res.Ratio, millis(res.P50ms), millis(res.P99ms), mb(res.PeakRSS), mb(res.StartRSS),
 				errs, res.ServerCPU, res.LoadCPU, res.OtherCPU)
 			for _, n := range res.Notes {
 				notes = append(notes, fmt.Sprintf("%s: %s.", res.Path, n))
@@ -196,9 +211,16 @@ func (r *report) writeMarkdown(w io.Writer) error {
 				notes = append(notes, fmt.Sprintf("**%s failed**: %s.", res.Path, f))
 			}
 		}
+		if len(t.Bare) > 1 {
+			var each []string
+			for _, res := range t.Results {
+				each = append(each, fmt.Sprintf("%s before %s", thousands(res.BareRPS), res.Path))
+			}
+			notes = append(notes, fmt.Sprintf("The bare handler's row is the mean of its %d runs: %s.", len(t.Bare), strings.Join(each, ", ")))
+		}
 		if before, after := t.result("account_before_fill"), t.result("account"); before != nil && after != nil && before.RPS > 0 && before.P50ms > 0 {
-			notes = append(notes, fmt.Sprintf("With %s tokens in the database, GET /account did %.2f× the req/s of the same database before the fill (same run), p50 %+.0f %%, p99 %+.0f %%.",
-				thousands(float64(t.Tokens)), after.RPS/before.RPS, 100*(after.P50ms/before.P50ms-1), 100*(after.P99ms/before.P99ms-1)))
+			notes = append(notes, fmt.Sprintf("With %s tokens in the database, GET /account did %.2f× the req/s of the same database before the fill (same run; × bare %.2f before, %.2f after), p50 %+.0f %%, p99 %+.0f %%.",
+				thousands(float64(t.Tokens)), after.RPS/before.RPS, before.Ratio, after.Ratio, 100*(after.P50ms/before.P50ms-1), 100*(after.P99ms/before.P99ms-1)))
 		}
 		if len(notes) > 0 {
 			b.WriteString("\n")
@@ -214,6 +236,40 @@ func (r *report) writeMarkdown(w io.Writer) error {
 	return err
 }
 
+// bareSummary is one row for the bare handler's runs: the means of their
+// figures, the highest peak RSS and every error.
+func (t *table) bareSummary() *result {
+	if len(t.Bare) == 0 {
+		return nil
+	}
+	if len(t.Bare) == 1 {
+		return t.Bare[0]
+	}
+	s := &result{Key: "bare", Path: t.Bare[0].Path, Ratio: 1, StartRSS: t.Bare[0].StartRSS, Failures: map[string]int{}}
+	n := float64(len(t.Bare))
+	for _, r := range t.Bare {
+		s.Requests += r.Requests
+		s.Seconds += r.Seconds
+		s.RPS += r.RPS / n
+		s.P50ms += r.P50ms / n
+		s.P99ms += r.P99ms / n
+		s.MaxMs = max(s.MaxMs, r.MaxMs)
+		s.PeakRSS = max(s.PeakRSS, r.PeakRSS)
+		s.ServerCPU += r.ServerCPU / n
+		s.LoadCPU += r.LoadCPU / n
+		s.OtherCPU += r.OtherCPU / n
+		s.MachineBusy += r.MachineBusy / n
+		s.MachineSteal += r.MachineSteal / n
+		s.Errors += r.Errors
+		s.WarmupErrors += r.WarmupErrors
+		for m, c := range r.Failures {
+			s.Failures[m] += c
+		}
+	}
+	s.BareRPS = s.RPS
+	return s
+}
+
 // result is the result of the path with key, or nil.
 func (t *table) result(key string) *result {
 	for _, r := range t.Results {
@@ -227,7 +283,7 @@ func (t *table) result(key string) *result {
 func (r *report) errors() int {
 	n := 0
 	for _, t := range r.Tables {
-		for _, res := range t.Results {
+		for _, res := range append(t.Bare, t.Results...) {
 			n += res.Errors + res.WarmupErrors
 		}
 	}
