@@ -295,7 +295,7 @@ func (r *result) summary() string {
 	s := fmt.Sprintf("%-40s %9s req/s  p50 %s  p99 %s  peak RSS %.1f MB  CPU: server %.2f, load %.2f, other %.2f",
 		r.Path, thousands(r.RPS), millis(r.P50ms), millis(r.P99ms), mb(r.PeakRSS), r.ServerCPU, r.LoadCPU, r.OtherCPU)
 	if n := r.Errors + r.WarmupErrors; n > 0 {
-		s += fmt.Sprintf("  %d ERRORS", n)
+		s += fmt.Sprintf("  %d ERRORS: %s", n, strings.Join(topFailures(r.Failures, 3), "; "))
 	}
 	return s
 }

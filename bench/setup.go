@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -229,27 +230,49 @@ func (c *apiClient) form(ctx context.Context, path string, fx *fixture, v url.Va
 	return c.do(req, http.StatusOK, out)
 }
 
+// do sends req and decodes the answer into out, which must have the
+// status want. A 429 or 503 with Retry-After (a throttle, or the password
+// hashing slots busy) is waited out and sent again, up to five times, as a
+// well-behaved client would: set-up is not what is measured. The timed
+// runs count such answers as errors.
 func (c *apiClient) do(req *http.Request, want int, out any) error {
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != want {
-		return fmt.Errorf("%s %s: status %d, want %d: %s", req.Method, req.URL.Path, resp.StatusCode, want, clip(b, 200))
-	}
-	if raw, ok := out.(*json.RawMessage); ok {
-		*raw = b
+	for try := 1; ; try++ {
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			return err
+		}
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		wait, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		if (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) &&
+			wait > 0 && wait <= 60 && try < 5 && (req.Body == nil || req.GetBody != nil) {
+			select {
+			case <-time.After(time.Duration(wait) * time.Second):
+			case <-req.Context().Done():
+				return req.Context().Err()
+			}
+			if req.GetBody != nil {
+				if req.Body, err = req.GetBody(); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if resp.StatusCode != want {
+			return fmt.Errorf("%s %s: status %d, want %d: %s", req.Method, req.URL.Path, resp.StatusCode, want, clip(b, 200))
+		}
+		if raw, ok := out.(*json.RawMessage); ok {
+			*raw = b
+			return nil
+		}
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
+		}
 		return nil
 	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
-	}
-	return nil
 }
 
 // grantCode has the account of token consent to the client through the
