@@ -370,6 +370,10 @@ func measure(ctx context.Context, cfg *config, srv *process, pl *plan) (*result,
 		res.MachineSteal = float64(steal1-steal0) / float64(total1-total0)
 		res.OtherCPU = max(res.MachineBusy*float64(runtime.NumCPU())-res.ServerCPU-res.LoadCPU, 0)
 	}
+	if timed.exhausted {
+		timed.failures[errExhausted.Error()]++
+		timed.errors++
+	}
 	res.WarmupErrors, res.Errors = warm.errors, timed.errors
 	res.Failures = map[string]int{}
 	for _, ph := range []*phase{warm, timed} {

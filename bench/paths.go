@@ -285,7 +285,7 @@ func (w *redeem) answer(status int, body []byte) error {
 // codesFirst is how many grant codes are made per second of warm-up
 // before it starts; the warm-up's pace then sets how many the timed run
 // gets.
-const codesFirst = 1500
+const codesFirst = 2500
 
 // prepareCode pre-makes grant codes through the Platform API (the accounts
 // consenting to the client in turn): enough for the warm-up first, then,
