@@ -59,7 +59,6 @@ type config struct {
 	keyhole          string
 	json             bool
 	interleave       bool
-	procs            int
 	cpuProfile       string
 	rateLimit        string
 	args             []string
@@ -87,7 +86,6 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&cfg.tokens, "tokens", 0, "live access tokens to write into each database before measuring (with the store API)")
 	fs.StringVar(&cfg.keyhole, "keyhole", "", "keyhole binary to run; default: built from this module without -race")
 	fs.BoolVar(&cfg.json, "json", false, "print the report as JSON instead of Markdown")
-	fs.IntVar(&cfg.procs, "load-procs", 0, "GOMAXPROCS of the load generator (0: Go's default)")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write the load generator's CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -140,9 +138,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	began := time.Now()
-	if cfg.procs > 0 {
-		runtime.GOMAXPROCS(cfg.procs)
-	}
 	if cfg.cpuProfile != "" {
 		f, err := os.Create(cfg.cpuProfile)
 		if err != nil {
