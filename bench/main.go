@@ -1,0 +1,394 @@
+// Command bench is Keyhole's load harness. It builds `keyhole serve`, runs
+// it on loopback as a child process against a fresh SQLite database (and
+// PostgreSQL schema with --postgres), sets it up through its own admin
+// command and HTTP API, and measures the hot paths: requests per second,
+// p50 and p99 latency, the server's peak RSS and CPU. Every figure is
+// printed beside a bare net/http handler's, measured in the same run on the
+// same machine, as a ratio to it.
+//
+//	go run ./bench [--duration 10s] [--connections 8] [--paths account,introspect]
+//	               [--postgres postgres://…] [--tokens 1000000] [--keyhole PATH] [--json]
+//
+// It talks to loopback only, and stops by itself: every timed run is
+// bounded by --duration.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	var err error
+	if len(os.Args) > 1 && os.Args[1] == bareCommand {
+		err = runBare(ctx, os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
+	} else {
+		err = run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	}
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// config is the harness's flags.
+type config struct {
+	duration, warmup time.Duration
+	connections      int
+	paths            []path
+	sqlite           bool
+	postgres         string
+	tokens           int
+	keyhole          string
+	json             bool
+	interleave       bool
+	cpuProfile       string
+	rateLimit        string
+	args             []string
+}
+
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	cfg := &config{args: args, rateLimit: "1000000000/hour"}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: go run ./bench [flags]\n\nMeasures Keyhole's hot paths against a bare net/http handler, on loopback.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "timed run per path (at most 10m)")
+	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "warm-up per path, not counted (at most 1m)")
+	fs.IntVar(&cfg.connections, "connections", 8, "keep-alive connections, each one request at a time (like wrk -c)")
+	keys := make([]string, len(paths))
+	for i, p := range paths {
+		keys[i] = p.key
+	}
+	pathList := fs.String("paths", strings.Join(keys, ","), "comma-separated paths to measure; the bare handler always runs")
+	fs.BoolVar(&cfg.sqlite, "sqlite", true, "measure on SQLite")
+	fs.StringVar(&cfg.postgres, "postgres", "", "also measure on PostgreSQL: a postgres:// URL of a database in which to create (and drop) a schema")
+	fs.BoolVar(&cfg.interleave, "interleave", true, "measure the bare handler right before each path, each path's ratio to that run; false: once per database")
+	fs.IntVar(&cfg.tokens, "tokens", 0, "live access tokens to write into each database before measuring (with the store API)")
+	fs.StringVar(&cfg.keyhole, "keyhole", "", "keyhole binary to run; default: built from this module without -race")
+	fs.BoolVar(&cfg.json, "json", false, "print the report as JSON instead of Markdown")
+	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write the load generator's CPU profile to this file")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	var problems []string
+	if fs.NArg() > 0 {
+		problems = append(problems, "unexpected arguments: "+strings.Join(fs.Args(), " "))
+	}
+	if cfg.duration <= 0 || cfg.duration > 10*time.Minute {
+		problems = append(problems, "--duration must be more than 0 and at most 10m")
+	}
+	if cfg.warmup < 0 || cfg.warmup > time.Minute {
+		problems = append(problems, "--warmup must be from 0 to 1m")
+	}
+	if cfg.connections < 1 || cfg.connections > 1024 {
+		problems = append(problems, "--connections must be from 1 to 1024")
+	}
+	if cfg.tokens < 0 || cfg.tokens > 100_000_000 {
+		problems = append(problems, "--tokens must be from 0 to 100000000")
+	}
+	if !cfg.sqlite && cfg.postgres == "" {
+		problems = append(problems, "nothing to measure: --sqlite=false needs --postgres")
+	}
+	for _, k := range strings.Split(*pathList, ",") {
+		k = strings.TrimSpace(k)
+		i := slices.IndexFunc(paths, func(p path) bool { return p.key == k })
+		switch {
+		case k == "":
+		case i < 0:
+			problems = append(problems, fmt.Sprintf("unknown path %q in --paths (known: %s)", k, strings.Join(keys, ", ")))
+		case !slices.ContainsFunc(cfg.paths, func(p path) bool { return p.key == k }):
+			cfg.paths = append(cfg.paths, paths[i])
+		}
+	}
+	// Run in the table's order whatever the order asked.
+	slices.SortFunc(cfg.paths, func(a, b path) int {
+		return slices.IndexFunc(paths, func(p path) bool { return p.key == a.key }) - slices.IndexFunc(paths, func(p path) bool { return p.key == b.key })
+	})
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("invalid flags:\n  - %s", strings.Join(problems, "\n  - "))
+	}
+	return cfg, nil
+}
+
+// run runs the benchmark the flags describe and prints the report on
+// stdout; progress goes to stderr.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	began := time.Now()
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	tmp, err := os.MkdirTemp("", "keyhole-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	bin := cfg.keyhole
+	if bin == "" {
+		fmt.Fprintln(stderr, "building keyhole (without -race)…")
+		if bin, err = buildKeyhole(ctx, tmp); err != nil {
+			return err
+		}
+	}
+	rep := newReport(cfg, bin, began)
+	rep.BusyBefore = busyCores(ctx, time.Second)
+	if rep.BusyBefore > 0.25 {
+		fmt.Fprintf(stderr, "the machine is not quiet: %.2f cores were busy in the last second\n", rep.BusyBefore)
+	}
+	var dbs []func() (*database, error)
+	if cfg.sqlite {
+		dbs = append(dbs, func() (*database, error) { return newSQLite(tmp) })
+	}
+	if cfg.postgres != "" {
+		dbs = append(dbs, func() (*database, error) { return newPostgres(ctx, cfg.postgres) })
+	}
+	for _, open := range dbs {
+		db, err := open()
+		if err != nil {
+			return err
+		}
+		t, err := runTable(ctx, cfg, &keyholeCmd{bin: bin, db: db, logDir: tmp, rateLimit: cfg.rateLimit}, self, stderr)
+		if derr := db.drop(); derr != nil {
+			err = errors.Join(err, derr)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", db.name, err)
+		}
+		rep.Tables = append(rep.Tables, t)
+	}
+	rep.Seconds = time.Since(began).Seconds()
+	if cfg.json {
+		return rep.writeJSON(stdout)
+	}
+	return rep.writeMarkdown(stdout)
+}
+
+// runTable sets one database up, then measures each path against a fresh
+// `keyhole serve` on that database, and the bare handler right before each
+// (or once, first, with --interleave=false). With --tokens, GET /account
+// is measured once more before the database is filled, so that the table
+// compares the two in the same run.
+func runTable(ctx context.Context, cfg *config, k *keyholeCmd, self string, stderr io.Writer) (_ *table, err error) {
+	t := &table{Database: k.db.name, Tokens: cfg.tokens}
+	say := func(format string, a ...any) { fmt.Fprintf(stderr, k.db.name+": "+format+"\n", a...) }
+	say("setting up (%d accounts with admin:create-account, logins, clients)…", accounts)
+	began := time.Now()
+	fx, err := setUp(ctx, k, cfg.tokens > 0)
+	if err != nil {
+		return nil, fmt.Errorf("set-up: %w", err)
+	}
+	t.SetupSeconds = time.Since(began).Seconds()
+
+	bare, err := startBare(ctx, self, k.logDir, fx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if serr := bare.stop(); err == nil && serr != nil {
+			err = fmt.Errorf("bare handler: %w", serr)
+		}
+	}()
+	var neighbour *result
+	measureBare := func() error {
+		res, err := measure(ctx, cfg, bare, &plan{worker: accountWorkers(bare.addr, fx.tokens)})
+		if err != nil {
+			return fmt.Errorf("bare handler: %w", err)
+		}
+		res.Path = fmt.Sprintf("bare net/http handler (GET /account, Bearer check, %d-byte JSON)", fx.accountBody)
+		res.Key, res.Ratio, res.BareRPS = "bare", 1, res.RPS
+		say("%s", res.summary())
+		t.Bare = append(t.Bare, res)
+		neighbour = res
+		return nil
+	}
+	if !cfg.interleave || len(cfg.paths) == 0 {
+		if err := measureBare(); err != nil {
+			return nil, err
+		}
+	}
+
+	run := func(p path) error {
+		if cfg.interleave {
+			if err := measureBare(); err != nil {
+				return err
+			}
+		}
+		srv, err := k.serve(ctx)
+		if err != nil {
+			return err
+		}
+		s := &session{fx: fx, api: newAPIClient(srv.base), host: srv.addr, conns: cfg.connections, duration: cfg.duration, warmup: cfg.warmup}
+		pl, err := p.prepare(ctx, s)
+		var res *result
+		if err == nil {
+			res, err = measure(ctx, cfg, srv, pl)
+		}
+		s.api.hc.CloseIdleConnections()
+		if serr := srv.stop(); err == nil {
+			err = serr
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", p.name, err)
+		}
+		res.Path, res.Key, res.BareRPS = p.name, p.key, neighbour.RPS
+		if neighbour.RPS > 0 {
+			res.Ratio = res.RPS / neighbour.RPS
+		}
+		say("%s  (%.2f× bare)", res.summary(), res.Ratio)
+		t.Results = append(t.Results, res)
+		return nil
+	}
+
+	if cfg.tokens > 0 {
+		if i := slices.IndexFunc(cfg.paths, func(p path) bool { return p.key == "account" }); i >= 0 {
+			before := cfg.paths[i]
+			before.key, before.name = "account_before_fill", before.name+" (before the fill)"
+			if err := run(before); err != nil {
+				return nil, err
+			}
+		}
+		say("writing %d tokens with the store API…", cfg.tokens)
+		st, err := k.db.open(ctx)
+		if err != nil {
+			return nil, err
+		}
+		took, err := fill(ctx, st, fx.fillerID, cfg.tokens, stderr)
+		if cerr := st.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, err
+		}
+		t.FillSeconds = took.Seconds()
+	}
+	for _, p := range cfg.paths {
+		if err := run(p); err != nil {
+			return nil, err
+		}
+	}
+	return t, ctx.Err()
+}
+
+// startBare starts the bare handler: this program again, as a child, the
+// accounts' tokens on its standard input.
+func startBare(ctx context.Context, self, logDir string, fx *fixture) (*process, error) {
+	cmd := exec.Command(self, bareCommand, "--size", fmt.Sprint(fx.accountBody))
+	cmd.Stdin = strings.NewReader(strings.Join(fx.tokens, "\n") + "\n")
+	return startProcess(ctx, "bare handler", cmd, filepath.Join(logDir, "bare.log"), "/healthz")
+}
+
+// measure warms the server up, tops up what the path needs, then times
+// the run, and reads the server's CPU time and peak RSS.
+func measure(ctx context.Context, cfg *config, srv *process, pl *plan) (*result, error) {
+	p := newPool(srv.addr, cfg.connections, pl.worker)
+	defer p.close()
+	res := &result{Notes: pl.notes}
+	warm := p.run(ctx, cfg.warmup)
+	if pl.topUp != nil {
+		note, err := pl.topUp(ctx, warm)
+		if err != nil {
+			return nil, err
+		}
+		res.Notes = append(res.Notes, note)
+	}
+	cpu0, err := srv.cpuTime()
+	if err != nil {
+		return nil, err
+	}
+	own0 := ownCPU()
+	busy0, steal0, total0 := machineCPU()
+	timed := p.run(ctx, cfg.duration)
+	own1 := ownCPU()
+	busy1, steal1, total1 := machineCPU()
+	cpu1, err := srv.cpuTime()
+	if err != nil {
+		return nil, err
+	}
+	rss, err := srv.peakRSS()
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.alive(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	secs := timed.end.Sub(timed.start).Seconds()
+	lat := timed.lat.sorted()
+	res.Requests = timed.ok()
+	res.Seconds = secs
+	res.RPS = timed.rate()
+	res.P50ms = ms(lat.percentile(50))
+	res.P99ms = ms(lat.percentile(99))
+	res.MaxMs = ms(lat.percentile(100))
+	res.PeakRSS, res.StartRSS = rss, srv.startRSS
+	res.ServerCPU = (cpu1 - cpu0).Seconds() / secs
+	res.LoadCPU = (own1 - own0).Seconds() / secs
+	if total1 > total0 {
+		res.MachineBusy = float64(busy1-busy0) / float64(total1-total0)
+		res.MachineSteal = float64(steal1-steal0) / float64(total1-total0)
+		res.OtherCPU = max(res.MachineBusy*float64(runtime.NumCPU())-res.ServerCPU-res.LoadCPU, 0)
+	}
+	if timed.exhausted {
+		timed.failures[errExhausted.Error()]++
+		timed.errors++
+	}
+	res.WarmupErrors, res.Errors = warm.errors, timed.errors
+	res.Failures = map[string]int{}
+	for _, ph := range []*phase{warm, timed} {
+		for msg, n := range ph.failures {
+			res.Failures[msg] += n
+		}
+	}
+	return res, nil
+}
+
+// busyCores is how many cores the machine keeps busy over d.
+func busyCores(ctx context.Context, d time.Duration) float64 {
+	busy0, _, total0 := machineCPU()
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+	}
+	busy1, _, total1 := machineCPU()
+	if total1 <= total0 {
+		return 0
+	}
+	return float64(busy1-busy0) / float64(total1-total0) * float64(runtime.NumCPU())
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
