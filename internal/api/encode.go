@@ -115,7 +115,9 @@ func jsonKind(goKind string) string {
 // checkAccept serves version 3: a v3 vendor type (with any variant), plain
 // JSON, */* or no Accept header at all. Another version is 406.
 func checkAccept(accept string) error {
-	if accept == "" {
+	switch accept {
+	case "", heroku3, "application/vnd.heroku+json; version=3.sdk", "application/json", "*/*":
+		// What clients send, answered without parsing.
 		return nil
 	}
 	for _, part := range strings.Split(accept, ",") {
@@ -135,6 +137,8 @@ func checkAccept(accept string) error {
 	}
 	return &apiError{http.StatusNotAcceptable, "not_acceptable", "Keyhole serves version 3 of the API: send Accept: application/vnd.heroku+json; version=3."}
 }
+
+const heroku3 = "application/vnd.heroku+json; version=3"
 
 // timeJSON formats t as Heroku does (UTC, no fraction).
 func timeJSON(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }

@@ -56,7 +56,8 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if err := cfg.validate(true); err != nil {
 		return err
 	}
-	log := newLogger(env, cfg.LogJSON)
+	log, closeLog := newLogger(env, cfg.LogJSON)
+	defer closeLog()
 
 	var certs *certificate
 	if cfg.TLSCert != "" {
@@ -204,11 +205,15 @@ func sweep(ctx context.Context, svc *service.Service, st store.Store, log *slog.
 	}
 }
 
-func newLogger(env Env, asJSON bool) *slog.Logger {
+// newLogger is the server's logger, writing to standard error through a
+// buffer; close flushes it.
+func newLogger(env Env, asJSON bool) (log *slog.Logger, close func()) {
+	buf := newLogBuffer(env.Stderr)
+	var h slog.Handler = slog.NewTextHandler(buf, nil)
 	if asJSON {
-		return slog.New(slog.NewJSONHandler(env.Stderr, nil))
+		h = slog.NewJSONHandler(buf, nil)
 	}
-	return slog.New(slog.NewTextHandler(env.Stderr, nil))
+	return slog.New(flushOnWarn{h, buf}), buf.Close
 }
 
 // openStore opens PostgreSQL when cfg names one, else SQLite in the data

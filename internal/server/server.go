@@ -179,9 +179,10 @@ func accessLog(log *slog.Logger, m *metrics.Metrics, next http.Handler) http.Han
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
+		took := time.Since(start)
 		if m != nil {
 			// The mux records the pattern it matched on the request.
-			m.Request(r.Pattern, sw.status, time.Since(start))
+			m.Request(r.Pattern, sw.status, took)
 		}
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", requestid.From(r.Context())),
@@ -189,7 +190,7 @@ func accessLog(log *slog.Logger, m *metrics.Metrics, next http.Handler) http.Han
 			slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status),
 			slog.Int("bytes", sw.bytes),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", took),
 		)
 	})
 }

@@ -258,7 +258,10 @@ type Store interface {
 	// AddTokens inserts tokens into the authorization a, creating a first
 	// if no authorization has its id; tokens already there stay. It is how
 	// a client acting as itself gets one more access token. ErrNotFound if
-	// a's client does not exist; ErrConflict if a hash exists.
+	// a's client does not exist; ErrConflict if a hash exists. Calls made
+	// at once may be written in one transaction, which need not be durable
+	// the moment it returns: a token a crash forgets is refused, and its
+	// client asks again.
 	AddTokens(ctx context.Context, a keyhole.Authorization, tokens []keyhole.Token) error
 	// TokenByHash returns the token with the hash and its authorization, in
 	// one query: this is the hot path of every authenticated request.

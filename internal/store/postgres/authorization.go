@@ -232,12 +232,22 @@ func (db *DB) AddTokens(ctx context.Context, a keyhole.Authorization, tokens []k
 		ctx := context.WithoutCancel(ctx)
 		write := func(batch []addition) error {
 			return db.tx(ctx, op, func(tx pgx.Tx) error {
+				// New access tokens need not outlive a crash of the
+				// database: one forgotten is refused, and its client asks
+				// for another. So the commit does not wait for the
+				// write-ahead log to reach the disk.
 				b := &pgx.Batch{}
+				b.Queue(`SET LOCAL synchronous_commit = off`)
+				// Most of a group's tokens are one client's: its
+				// authorization is made once.
+				made := map[string]bool{}
 				for _, x := range batch {
-					a := x.a
-					b.Queue(`INSERT INTO authorizations (`+authorizationCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
-						a.ID, nullText(a.AccountID), nullText(a.ClientID), nullText(a.SessionID), scope(a.Scope), a.Description, a.Default,
-						a.CreatedAt, a.UpdatedAt, nullTime(a.LastUsedAt))
+					if a := x.a; !made[a.ID] {
+						made[a.ID] = true
+						b.Queue(`INSERT INTO authorizations (`+authorizationCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
+							a.ID, nullText(a.AccountID), nullText(a.ClientID), nullText(a.SessionID), scope(a.Scope), a.Description, a.Default,
+							a.CreatedAt, a.UpdatedAt, nullTime(a.LastUsedAt))
+					}
 					queueTokens(b, x.tokens)
 				}
 				return sendBatch(ctx, tx, op, b)

@@ -240,10 +240,14 @@ func (s *DB) AddTokens(ctx context.Context, a keyhole.Authorization, tokens []ke
 		ctx := context.WithoutCancel(ctx)
 		errs := make([]error, len(batch))
 		err := s.tx(ctx, func(tx queryer) error {
+			// Most of a group's tokens are one client's: its authorization
+			// is made once.
+			made := map[string]bool{}
 			for _, b := range batch {
-				if err := addTokens(ctx, tx, b); err != nil {
+				if err := addTokens(ctx, tx, b, !made[b.a.ID]); err != nil {
 					return err
 				}
+				made[b.a.ID] = true
 			}
 			return nil
 		})
@@ -254,20 +258,21 @@ func (s *DB) AddTokens(ctx context.Context, a keyhole.Authorization, tokens []ke
 			return errs
 		}
 		for i, b := range batch {
-			errs[i] = s.tx(ctx, func(tx queryer) error { return addTokens(ctx, tx, b) })
+			errs[i] = s.tx(ctx, func(tx queryer) error { return addTokens(ctx, tx, b, true) })
 		}
 		return errs
 	})
 }
 
-func addTokens(ctx context.Context, tx queryer, b addition) error {
-	a := b.a
-	_, err := tx.ExecContext(ctx, `INSERT INTO authorizations (`+authorizationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+func addTokens(ctx context.Context, tx queryer, b addition, makeAuthorization bool) error {
+	if a := b.a; makeAuthorization {
+		_, err := tx.ExecContext(ctx, `INSERT INTO authorizations (`+authorizationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
-		a.ID, nullString(a.AccountID), nullString(a.ClientID), nullString(a.SessionID), joinScope(a.Scope), a.Description, a.Default,
-		micros(a.CreatedAt), micros(a.UpdatedAt), nullMicros(a.LastUsedAt))
-	if err != nil {
-		return mapErr(err)
+			a.ID, nullString(a.AccountID), nullString(a.ClientID), nullString(a.SessionID), joinScope(a.Scope), a.Description, a.Default,
+			micros(a.CreatedAt), micros(a.UpdatedAt), nullMicros(a.LastUsedAt))
+		if err != nil {
+			return mapErr(err)
+		}
 	}
 	return insertTokens(ctx, tx, b.tokens)
 }

@@ -38,6 +38,9 @@ type DB struct {
 	// waiting here is woken the moment the writer before it commits.
 	write sync.Mutex
 	adds  store.Group[addition]
+	// stop ends the checkpointer, which closes done when it has.
+	stop, done chan struct{}
+	stopOnce   sync.Once
 }
 
 var _ store.Store = (*DB)(nil)
@@ -53,7 +56,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	f.Close()
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(10000)", "synchronous(NORMAL)"} {
+	// No connection checkpoints the write-ahead log when it commits (the
+	// default, every 1,000 pages, does it inside the commit, while every
+	// other writer waits): the checkpointer does it in the background.
+	for _, p := range []string{"journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(10000)", "synchronous(NORMAL)", "wal_autocheckpoint(0)"} {
 		q.Add("_pragma", p)
 	}
 	// Write transactions take the write lock at BEGIN, so that two of them
@@ -67,13 +73,40 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &DB{db: db, stmts: newStmts(db)}
+	s := &DB{db: db, stmts: newStmts(db), stop: make(chan struct{}), done: make(chan struct{})}
 	s.run = s.stmts
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
+	go s.checkpointer(CheckpointEvery)
 	return s, nil
+}
+
+// CheckpointEvery is how often the checkpointer copies the write-ahead
+// log's new pages into the database file.
+const CheckpointEvery = 250 * time.Millisecond
+
+// checkpointer checkpoints the write-ahead log every period, off the
+// write path: a passive checkpoint copies what no reader still needs,
+// waits for nobody and blocks no writer, and SQLite starts the log over
+// from the beginning once all of it is in the database file. The last
+// connection to close checkpoints the rest (so does a command-line
+// process, which has no checkpointer running long).
+func (s *DB) checkpointer(period time.Duration) {
+	defer close(s.done)
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			// A failure (the database busy or closing) is tried again at
+			// the next tick.
+			_, _ = s.db.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+		}
+	}
 }
 
 func (s *DB) migrate(ctx context.Context) error {
@@ -165,6 +198,8 @@ func (s *DB) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // Close closes the database.
 func (s *DB) Close() error {
+	s.stopOnce.Do(func() { close(s.stop) })
+	<-s.done
 	s.stmts.close()
 	return s.db.Close()
 }

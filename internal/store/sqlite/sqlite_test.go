@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/keyhole/keyhole/internal/keyhole"
 	"github.com/keyhole/keyhole/internal/store"
 	"github.com/keyhole/keyhole/internal/store/sqlite"
 	"github.com/keyhole/keyhole/internal/store/storetest"
@@ -98,5 +101,59 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	tk, auth, err := db.TokenByHash(ctx, "h2")
 	if err != nil || auth.SessionID != "" || !tk.ExpiresAt.Equal(t0.Add(2*time.Hour)) {
 		t.Errorf("consent to a client = %+v, %+v, %v; want untied from the session, expiry kept", auth, tk, err)
+	}
+}
+
+// TestBackgroundCheckpoint: no commit checkpoints the write-ahead log (the
+// writers would wait for it); the checkpointer copies it into the database
+// file in the background, while the database stays open.
+func TestBackgroundCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "keyhole.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	size := func(p string) int64 {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return 0
+		}
+		return fi.Size()
+	}
+	// Let the migrations reach the file first.
+	time.Sleep(3 * sqlite.CheckpointEvery)
+	before := size(path)
+
+	now := time.Now()
+	acct := keyhole.Account{ID: uuid.NewString(), Email: "ada@example.com", PasswordHash: "h", CreatedAt: now, UpdatedAt: now}
+	if err := db.CreateAccount(ctx, acct, keyhole.Authorization{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	c := keyhole.Client{ID: uuid.NewString(), AccountID: acct.ID, Name: "App", RedirectURI: "https://app.example/cb", SecretHash: "sh", CreatedAt: now, UpdatedAt: now}
+	if err := db.CreateClient(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	auth := keyhole.Authorization{ID: uuid.NewString(), ClientID: c.ID, Scope: []string{"identity"}, CreatedAt: now, UpdatedAt: now}
+	// About 1 MB in 5 commits: less than the 1,000 pages after which a
+	// commit would checkpoint by default.
+	for range 5 {
+		tokens := make([]keyhole.Token, 400)
+		for i := range tokens {
+			tokens[i] = keyhole.Token{ID: uuid.NewString(), AuthorizationID: auth.ID, Kind: keyhole.AccessToken, Hash: uuid.NewString() + uuid.NewString(), Sealed: make([]byte, 300), CreatedAt: now}
+		}
+		if err := db.AddTokens(ctx, auth, tokens); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if wal := size(path + "-wal"); wal < 512<<10 || wal > 3<<20 {
+		t.Fatalf("the write-ahead log holds %d bytes; the test meant to write about 1 MB", wal)
+	}
+	for deadline := time.Now().Add(5 * time.Second); size(path) < before+512<<10; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file stayed at %d bytes (%d before the writes): nothing checkpointed the log", size(path), before)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
