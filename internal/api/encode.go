@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -33,12 +34,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // respond writes v with status. Reads get an ETag, and a matching
 // If-None-Match gets 304 with no body.
 func (a *API) respond(w http.ResponseWriter, r *http.Request, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	buf := buffers.Get().(*bytes.Buffer)
+	defer putBuffer(buf)
+	// Encode writes what Marshal would, and the newline.
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
 		a.error(w, r, fmt.Errorf("encode response: %w", err))
 		return
 	}
-	b = append(b, '\n')
+	b := buf.Bytes()
 	if r.Method == http.MethodGet {
 		sum := sha256.Sum256(b)
 		etag := `"` + hex.EncodeToString(sum[:16]) + `"`
@@ -48,9 +51,24 @@ func (a *API) respond(w http.ResponseWriter, r *http.Request, status int, v any)
 			return
 		}
 	}
-	w.Header().Set("Content-Type", contentType)
+	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// jsonContentType is the Content-Type header's value, shared by every
+// answer rather than made for each (net/http copies it to write it).
+var jsonContentType = []string{contentType}
+
+// buffers hold answers while they are encoded.
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() > 64<<10 {
+		return // a long list: let it go
+	}
+	b.Reset()
+	buffers.Put(b)
 }
 
 func etagMatch(header, etag string) bool {

@@ -13,12 +13,14 @@ import (
 // a warning or an error. One write per request line would be a system
 // call on every request; a line waits at most flushEvery.
 type logBuffer struct {
-	out  io.Writer
-	mu   sync.Mutex // guards buf
-	buf  []byte
-	wmu  sync.Mutex // orders the writes to out
-	stop chan struct{}
-	done chan struct{}
+	out io.Writer
+	mu  sync.Mutex // guards buf
+	buf []byte
+	wmu sync.Mutex // orders the writes to out, and guards spare
+	// spare is the buffer written last, which takes the next lines.
+	spare []byte
+	stop  chan struct{}
+	done  chan struct{}
 }
 
 const (
@@ -27,7 +29,7 @@ const (
 )
 
 func newLogBuffer(out io.Writer) *logBuffer {
-	b := &logBuffer{out: out, buf: make([]byte, 0, logBufferSize), stop: make(chan struct{}), done: make(chan struct{})}
+	b := &logBuffer{out: out, buf: make([]byte, 0, logBufferSize), spare: make([]byte, 0, logBufferSize), stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(b.done)
 		t := time.NewTicker(flushEvery)
@@ -62,11 +64,14 @@ func (b *logBuffer) Flush() {
 	defer b.wmu.Unlock()
 	b.mu.Lock()
 	out := b.buf
-	b.buf = make([]byte, 0, logBufferSize)
-	b.mu.Unlock()
-	if len(out) > 0 {
-		_, _ = b.out.Write(out)
+	if len(out) == 0 {
+		b.mu.Unlock()
+		return
 	}
+	b.buf = b.spare[:0]
+	b.mu.Unlock()
+	_, _ = b.out.Write(out)
+	b.spare = out
 }
 
 // Close stops the flusher and writes what waits.

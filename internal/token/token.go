@@ -17,7 +17,6 @@ import (
 	"hash/crc32"
 	"log/slog"
 	"math/big"
-	"strings"
 )
 
 // Type is a value's prefix.
@@ -76,6 +75,18 @@ func appendBase62(dst []byte, n *big.Int, width int) []byte {
 	return append(dst, out...)
 }
 
+// digit is each byte's value in alphabet, or -1: Parse runs on every
+// request.
+var digit = func() (d [256]int8) {
+	for i := range d {
+		d[i] = -1
+	}
+	for i := range len(alphabet) {
+		d[alphabet[i]] = int8(i)
+	}
+	return d
+}()
+
 // Parse checks the form and checksum of s and returns its type.
 func Parse(s string) (Type, error) {
 	if len(s) != Len || s[prefixLen-1] != '_' {
@@ -87,14 +98,14 @@ func Parse(s string) (Type, error) {
 	}
 	var sum uint64
 	for i := len(s) - checkLen; i < len(s); i++ {
-		d := strings.IndexByte(alphabet, s[i])
+		d := digit[s[i]]
 		if d < 0 {
 			return "", ErrMalformed
 		}
 		sum = sum*62 + uint64(d)
 	}
 	for i := prefixLen; i < len(s)-checkLen; i++ {
-		if strings.IndexByte(alphabet, s[i]) < 0 {
+		if digit[s[i]] < 0 {
 			return "", ErrMalformed
 		}
 	}
