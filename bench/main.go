@@ -57,6 +57,7 @@ type config struct {
 	keyhole          string
 	json             bool
 	interleave       bool
+	rounds           int
 	cpuProfile       string
 	rateLimit        string
 	args             []string
@@ -80,7 +81,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	pathList := fs.String("paths", strings.Join(keys, ","), "comma-separated paths to measure; the bare handler always runs")
 	fs.BoolVar(&cfg.sqlite, "sqlite", true, "measure on SQLite")
 	fs.StringVar(&cfg.postgres, "postgres", "", "also measure on PostgreSQL: a postgres:// URL of a database in which to create (and drop) a schema")
-	fs.BoolVar(&cfg.interleave, "interleave", true, "measure the bare handler right before each path, each path's ratio to that run; false: once per database")
+	fs.BoolVar(&cfg.interleave, "interleave", true, "measure the bare handler with each path, taking turns in --rounds slices, each path's ratio to that; false: once per database")
+	fs.IntVar(&cfg.rounds, "rounds", 5, "slices the timed run is cut into, which the bare handler and the path take in turn")
 	fs.IntVar(&cfg.tokens, "tokens", 0, "live access tokens to write into each database before measuring (with the store API)")
 	fs.StringVar(&cfg.keyhole, "keyhole", "", "keyhole binary to run; default: built from this module without -race")
 	fs.BoolVar(&cfg.json, "json", false, "print the report as JSON instead of Markdown")
@@ -97,6 +99,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if cfg.warmup < 0 || cfg.warmup > time.Minute {
 		problems = append(problems, "--warmup must be from 0 to 1m")
+	}
+	if cfg.rounds < 1 || cfg.rounds > 100 || cfg.duration/time.Duration(max(cfg.rounds, 1)) < 100*time.Millisecond {
+		problems = append(problems, "--rounds must be from 1 to 100, each slice of --duration at least 100ms")
 	}
 	if cfg.connections < 1 || cfg.connections > 1024 {
 		problems = append(problems, "--connections must be from 1 to 1024")
@@ -197,8 +202,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // runTable sets one database up, then measures each path against a fresh
-// `keyhole serve` on that database, and the bare handler right before each
-// (or once, first, with --interleave=false). With --tokens, GET /account
+// `keyhole serve` on that database, the bare handler taking turns with
+// each (or once, first, with --interleave=false). With --tokens, GET /account
 // is measured once more before the database is filled, so that the table
 // compares the two in the same run.
 func runTable(ctx context.Context, cfg *config, k *keyholeCmd, self string, stderr io.Writer) (_ *table, err error) {
@@ -221,40 +226,42 @@ func runTable(ctx context.Context, cfg *config, k *keyholeCmd, self string, stde
 			err = fmt.Errorf("bare handler: %w", serr)
 		}
 	}()
-	var neighbour *result
-	measureBare := func() error {
-		res, err := measure(ctx, cfg, bare, &plan{worker: accountWorkers(bare.addr, fx.tokens)})
-		if err != nil {
-			return fmt.Errorf("bare handler: %w", err)
-		}
+	bareRun := func() *measured {
+		return &measured{srv: bare, pl: &plan{worker: accountWorkers(bare.addr, fx.tokens)}}
+	}
+	recordBare := func(m *measured) {
+		res := m.res
 		res.Path = fmt.Sprintf("bare net/http handler (GET /account, Bearer check, %d-byte JSON)", fx.accountBody)
 		res.Key, res.Ratio, res.BareRPS = "bare", 1, res.RPS
 		say("%s", res.summary())
 		t.Bare = append(t.Bare, res)
-		neighbour = res
-		return nil
 	}
+	var alone *result // the bare handler's one run, without --interleave
 	if !cfg.interleave || len(cfg.paths) == 0 {
-		if err := measureBare(); err != nil {
-			return nil, err
+		m := bareRun()
+		if err := measure(ctx, cfg, m); err != nil {
+			return nil, fmt.Errorf("bare handler: %w", err)
 		}
+		recordBare(m)
+		alone = m.res
 	}
 
 	run := func(p path) error {
-		if cfg.interleave {
-			if err := measureBare(); err != nil {
-				return err
-			}
-		}
 		srv, err := k.serve(ctx)
 		if err != nil {
 			return err
 		}
 		s := &session{fx: fx, api: newAPIClient(srv.base), host: srv.addr, conns: cfg.connections, duration: cfg.duration, warmup: cfg.warmup}
 		pl, err := p.prepare(ctx, s)
-		var res *result
+		path := &measured{srv: srv, pl: pl}
+		var b *measured
 		if err == nil {
-			res, err = measure(ctx, cfg, srv, pl)
+			if cfg.interleave {
+				b = bareRun()
+				err = measure(ctx, cfg, b, path)
+			} else {
+				err = measure(ctx, cfg, path)
+			}
 		}
 		s.api.hc.CloseIdleConnections()
 		if serr := srv.stop(); err == nil {
@@ -263,6 +270,12 @@ func runTable(ctx context.Context, cfg *config, k *keyholeCmd, self string, stde
 		if err != nil {
 			return fmt.Errorf("%s: %w", p.name, err)
 		}
+		neighbour := alone
+		if b != nil {
+			recordBare(b)
+			neighbour = b.res
+		}
+		res := path.res
 		res.Path, res.Key, res.BareRPS = p.name, p.key, neighbour.RPS
 		if neighbour.RPS > 0 {
 			res.Ratio = res.RPS / neighbour.RPS
@@ -310,71 +323,120 @@ func startBare(ctx context.Context, self, logDir string, fx *fixture) (*process,
 	return startProcess(ctx, "bare handler", cmd, filepath.Join(logDir, "bare.log"), "/healthz")
 }
 
-// measure warms the server up, tops up what the path needs, then times
-// the run, and reads the server's CPU time and peak RSS.
-func measure(ctx context.Context, cfg *config, srv *process, pl *plan) (*result, error) {
-	p := newPool(srv.addr, cfg.connections, pl.worker)
-	defer p.close()
-	res := &result{Notes: pl.notes}
-	warm := p.run(ctx, cfg.warmup)
-	if pl.topUp != nil {
-		note, err := pl.topUp(ctx, warm)
-		if err != nil {
-			return nil, err
+// measured is one server under load in a measurement: its connections
+// and what it has done so far.
+type measured struct {
+	srv  *process
+	pl   *plan
+	pool *pool
+	res  *result
+	// Sums over the timed slices.
+	phases             []*phase
+	cpu, own           time.Duration
+	busy, steal, total int64
+}
+
+// measure times one server, or two taking turns (the bare handler and a
+// path): each is warmed up and topped up with what its path needs, then
+// the timed run is cut into cfg.rounds slices, and the servers take the
+// slices in turn, so that a change in the machine's speed during the run
+// falls on both alike. Each result sums its own slices: requests, latency,
+// errors, its CPU, and the machine's.
+func measure(ctx context.Context, cfg *config, runs ...*measured) error {
+	for _, m := range runs {
+		m.pool = newPool(m.srv.addr, cfg.connections, m.pl.worker)
+		defer m.pool.close()
+		m.res = &result{Notes: m.pl.notes}
+	}
+	warm := make([]*phase, len(runs))
+	for i, m := range runs {
+		warm[i] = m.pool.run(ctx, cfg.warmup)
+	}
+	for i, m := range runs {
+		if m.pl.topUp != nil {
+			note, err := m.pl.topUp(ctx, warm[i])
+			if err != nil {
+				return err
+			}
+			m.res.Notes = append(m.res.Notes, note)
 		}
-		res.Notes = append(res.Notes, note)
 	}
-	cpu0, err := srv.cpuTime()
-	if err != nil {
-		return nil, err
+	slice := cfg.duration / time.Duration(cfg.rounds)
+rounds:
+	for range cfg.rounds {
+		for _, m := range runs {
+			cpu0, err := m.srv.cpuTime()
+			if err != nil {
+				return err
+			}
+			own0 := ownCPU()
+			busy0, steal0, total0 := machineCPU()
+			ph := m.pool.run(ctx, slice)
+			own1 := ownCPU()
+			busy1, steal1, total1 := machineCPU()
+			cpu1, err := m.srv.cpuTime()
+			if err != nil {
+				return err
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			m.phases = append(m.phases, ph)
+			m.cpu += cpu1 - cpu0
+			m.own += own1 - own0
+			m.busy, m.steal, m.total = m.busy+busy1-busy0, m.steal+steal1-steal0, m.total+total1-total0
+			if ph.exhausted {
+				break rounds
+			}
+		}
 	}
-	own0 := ownCPU()
-	busy0, steal0, total0 := machineCPU()
-	timed := p.run(ctx, cfg.duration)
-	own1 := ownCPU()
-	busy1, steal1, total1 := machineCPU()
-	cpu1, err := srv.cpuTime()
-	if err != nil {
-		return nil, err
-	}
-	rss, err := srv.peakRSS()
-	if err != nil {
-		return nil, err
-	}
-	if err := srv.alive(); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	secs := timed.end.Sub(timed.start).Seconds()
-	lat := timed.lat.sorted()
-	res.Requests = timed.ok()
-	res.Seconds = secs
-	res.RPS = timed.rate()
-	res.P50ms = ms(lat.percentile(50))
-	res.P99ms = ms(lat.percentile(99))
-	res.MaxMs = ms(lat.percentile(100))
-	res.PeakRSS, res.StartRSS = rss, srv.startRSS
-	res.ServerCPU = (cpu1 - cpu0).Seconds() / secs
-	res.LoadCPU = (own1 - own0).Seconds() / secs
-	if total1 > total0 {
-		res.MachineBusy = float64(busy1-busy0) / float64(total1-total0)
-		res.MachineSteal = float64(steal1-steal0) / float64(total1-total0)
-		res.OtherCPU = max(res.MachineBusy*float64(runtime.NumCPU())-res.ServerCPU-res.LoadCPU, 0)
-	}
-	if timed.exhausted {
-		timed.failures[errExhausted.Error()]++
-		timed.errors++
-	}
-	res.WarmupErrors, res.Errors = warm.errors, timed.errors
-	res.Failures = map[string]int{}
-	for _, ph := range []*phase{warm, timed} {
-		for msg, n := range ph.failures {
+	for i, m := range runs {
+		rss, err := m.srv.peakRSS()
+		if err != nil {
+			return err
+		}
+		if err := m.srv.alive(); err != nil {
+			return err
+		}
+		res := m.res
+		var lat latencies
+		var secs float64
+		exhausted := false
+		res.Failures = map[string]int{}
+		for _, ph := range m.phases {
+			lat = append(lat, ph.lat...)
+			secs += ph.end.Sub(ph.start).Seconds()
+			res.Errors += ph.errors
+			for msg, n := range ph.failures {
+				res.Failures[msg] += n
+			}
+			exhausted = exhausted || ph.exhausted
+		}
+		for msg, n := range warm[i].failures {
 			res.Failures[msg] += n
 		}
+		res.WarmupErrors = warm[i].errors
+		if exhausted {
+			res.Failures[errExhausted.Error()]++
+			res.Errors++
+		}
+		lat = lat.sorted()
+		res.Requests = len(lat)
+		res.Seconds = secs
+		res.RPS = float64(len(lat)) / secs
+		res.P50ms = ms(lat.percentile(50))
+		res.P99ms = ms(lat.percentile(99))
+		res.MaxMs = ms(lat.percentile(100))
+		res.PeakRSS, res.StartRSS = rss, m.srv.startRSS
+		res.ServerCPU = m.cpu.Seconds() / secs
+		res.LoadCPU = m.own.Seconds() / secs
+		if m.total > 0 {
+			res.MachineBusy = float64(m.busy) / float64(m.total)
+			res.MachineSteal = float64(m.steal) / float64(m.total)
+			res.OtherCPU = max(res.MachineBusy*float64(runtime.NumCPU())-res.ServerCPU-res.LoadCPU, 0)
+		}
 	}
-	return res, nil
+	return nil
 }
 
 // busyCores is how many cores the machine keeps busy over d.

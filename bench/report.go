@@ -27,6 +27,7 @@ type report struct {
 	Connections int       `json:"connections"`
 	Warmup      float64   `json:"warmup_seconds"`
 	Interleave  bool      `json:"interleave"`
+	Rounds      int       `json:"rounds"`
 	Duration    float64   `json:"duration_seconds"`
 	// BusyBefore is how many cores the machine used in the second before
 	// the harness started.
@@ -40,7 +41,7 @@ type table struct {
 	Tokens       int     `json:"tokens"`
 	SetupSeconds float64 `json:"setup_seconds"`
 	FillSeconds  float64 `json:"fill_seconds,omitempty"`
-	// Bare are the bare handler's runs: one right before each path, or
+	// Bare are the bare handler's runs: one in turns with each path, or
 	// one for the table (--interleave=false).
 	Bare    []*result `json:"bare"`
 	Results []*result `json:"results"`
@@ -80,7 +81,7 @@ func newReport(cfg *config, bin string, started time.Time) *report {
 	r := &report{
 		Command: "go run ./bench" + quoteArgs(cfg.args), Started: started.UTC().Truncate(time.Second),
 		Machine: machine(), CPUs: runtime.NumCPU(), Connections: cfg.connections,
-		Warmup: cfg.warmup.Seconds(), Duration: cfg.duration.Seconds(), Interleave: cfg.interleave,
+		Warmup: cfg.warmup.Seconds(), Duration: cfg.duration.Seconds(), Interleave: cfg.interleave, Rounds: cfg.rounds,
 		Keyhole: "keyhole (version unknown)",
 	}
 	if cfg.keyhole == "" {
@@ -171,7 +172,7 @@ func (r *report) writeMarkdown(w io.Writer) error {
 	b.WriteString("- Each path runs against a fresh `keyhole serve` process on the table's database (so peak RSS, the kernel's VmHWM, is that path's, its preparation included); " +
 		"the database keeps what earlier paths wrote. ")
 	if r.Interleave {
-		b.WriteString("The bare handler (one process per table) is measured again right before each path: × bare is the path's req/s over that run's. ")
+		fmt.Fprintf(&b, "The bare handler (one process per table) is measured with each path, the two taking turns in %d slices of the timed run, so that a change in the machine's speed falls on both: × bare is the path's req/s over the bare handler's in those turns. ", r.Rounds)
 	} else {
 		b.WriteString("The bare handler is measured once per table, first: × bare is the path's req/s over that run's. ")
 	}
@@ -214,7 +215,7 @@ func (r *report) writeMarkdown(w io.Writer) error {
 		if len(t.Bare) > 1 {
 			var each []string
 			for _, res := range t.Results {
-				each = append(each, fmt.Sprintf("%s before %s", thousands(res.BareRPS), res.Path))
+				each = append(each, fmt.Sprintf("%s with %s", thousands(res.BareRPS), res.Path))
 			}
 			notes = append(notes, fmt.Sprintf("The bare handler's row is the mean of its %d runs: %s.", len(t.Bare), strings.Join(each, ", ")))
 		}
