@@ -60,6 +60,7 @@ type config struct {
 	rounds           int
 	cpuProfile       string
 	rateLimit        string
+	cacheSize        int
 	args             []string
 }
 
@@ -83,6 +84,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.postgres, "postgres", "", "also measure on PostgreSQL: a postgres:// URL of a database in which to create (and drop) a schema")
 	fs.BoolVar(&cfg.interleave, "interleave", true, "measure the bare handler with each path, taking turns in --rounds slices, each path's ratio to that; false: once per database")
 	fs.IntVar(&cfg.rounds, "rounds", 5, "slices the timed run is cut into, which the bare handler and the path take in turn")
+	fs.IntVar(&cfg.cacheSize, "cache-size", -1, "keyhole serve --cache-size: 0 turns the cache off, so every token is looked up in the database (default: keyhole's)")
 	fs.IntVar(&cfg.tokens, "tokens", 0, "live access tokens to write into each database before measuring (with the store API)")
 	fs.StringVar(&cfg.keyhole, "keyhole", "", "keyhole binary to run; default: built from this module without -race")
 	fs.BoolVar(&cfg.json, "json", false, "print the report as JSON instead of Markdown")
@@ -105,6 +107,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if cfg.connections < 1 || cfg.connections > 1024 {
 		problems = append(problems, "--connections must be from 1 to 1024")
+	}
+	if cfg.cacheSize < -1 {
+		problems = append(problems, "--cache-size must be 0 or more")
 	}
 	if cfg.tokens < 0 || cfg.tokens > 100_000_000 {
 		problems = append(problems, "--tokens must be from 0 to 100000000")
@@ -185,7 +190,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		t, err := runTable(ctx, cfg, &keyholeCmd{bin: bin, db: db, logDir: tmp, rateLimit: cfg.rateLimit}, self, stderr)
+		t, err := runTable(ctx, cfg, &keyholeCmd{bin: bin, db: db, logDir: tmp, rateLimit: cfg.rateLimit, cacheSize: cfg.cacheSize}, self, stderr)
 		if derr := db.drop(); derr != nil {
 			err = errors.Join(err, derr)
 		}

@@ -41,6 +41,8 @@ type keyholeCmd struct {
 	db        *database
 	logDir    string
 	rateLimit string
+	// cacheSize, when not negative, is serve's --cache-size.
+	cacheSize int
 	starts    int
 }
 
@@ -50,6 +52,9 @@ type keyholeCmd struct {
 func (k *keyholeCmd) serve(ctx context.Context) (*process, error) {
 	k.starts++
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--rate-limit", k.rateLimit}, k.db.args...)
+	if k.cacheSize >= 0 {
+		args = append(args, "--cache-size", fmt.Sprint(k.cacheSize))
+	}
 	cmd := exec.Command(k.bin, args...)
 	cmd.Env = k.db.env
 	log := filepath.Join(k.logDir, fmt.Sprintf("keyhole-%s-%d.log", strings.ToLower(k.db.name), k.starts))

@@ -334,6 +334,12 @@ func TestRateLimitSetting(t *testing.T) {
 	if code, _, stderr := run(t, map[string]string{"KEYHOLE_RATE_LIMIT": "many"}, "", "serve"); code != cli.ExitUsage || !strings.Contains(stderr, "KEYHOLE_RATE_LIMIT") {
 		t.Errorf("KEYHOLE_RATE_LIMIT=many: exit %d %s", code, stderr)
 	}
+	if code, _, stderr := run(t, nil, "", "serve", "--cache-size", "-1"); code != cli.ExitUsage || !strings.Contains(stderr, "--cache-size") {
+		t.Errorf("--cache-size -1: exit %d %s", code, stderr)
+	}
+	if code, _, stderr := run(t, map[string]string{"KEYHOLE_CACHE_SIZE": "big"}, "", "serve"); code != cli.ExitUsage || !strings.Contains(stderr, "KEYHOLE_CACHE_SIZE") {
+		t.Errorf("KEYHOLE_CACHE_SIZE=big: exit %d %s", code, stderr)
+	}
 	dir := t.TempDir()
 	env := map[string]string{"KEYHOLE_RATE_LIMIT": "250/hour", "KEYHOLE_DATA_DIR": dir}
 	if code, _, stderr := run(t, env, "correct horse battery\n", "admin:create-account", "--email", "ada@example.com"); code != 0 {

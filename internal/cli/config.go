@@ -45,6 +45,9 @@ type Config struct {
 	// RateLimit is how many Platform API calls an account may make per
 	// hour.
 	RateLimit int
+	// CacheSize is how many values the in-process cache holds; 0 turns
+	// it off.
+	CacheSize int
 	// RedisURL, when set, is where rate limits and throttles are kept.
 	RedisURL string
 	// MetricsAddr, when set, serves the metrics there rather than at
@@ -121,6 +124,19 @@ func durationEnv(getenv func(string) string, key string, def time.Duration, c *C
 		return def
 	}
 	return d
+}
+
+func intEnv(getenv func(string) string, key string, def int, c *Config) int {
+	v := getenv(key)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		c.problems = append(c.problems, fmt.Sprintf("%s=%q must be a whole number", key, v))
+		return def
+	}
+	return n
 }
 
 // setRateLimit reads a rate limit written N or N/hour.
@@ -209,6 +225,9 @@ func (c *Config) validate(serving bool) error {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
 			problems = append(problems, fmt.Sprintf("--metrics-addr %q must be host:port", c.MetricsAddr))
 		}
+	}
+	if c.CacheSize < 0 || c.CacheSize > 100_000_000 {
+		problems = append(problems, "--cache-size must be from 0 (no cache) to 100000000")
 	}
 	if c.Drain < 0 || c.ShutdownTimeout < 0 {
 		problems = append(problems, "--drain and --shutdown-timeout must not be negative")

@@ -33,6 +33,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	cfg.boolFlag(fs, &cfg.Signup, "signup", true, env.Getenv, "KEYHOLE_SIGNUP", "let people sign up at /signup")
 	cfg.boolFlag(fs, &cfg.LogJSON, "log-json", false, env.Getenv, "KEYHOLE_LOG_JSON", "log as JSON")
 	cfg.RateLimit = 4500
+	fs.IntVar(&cfg.CacheSize, "cache-size", intEnv(env.Getenv, "KEYHOLE_CACHE_SIZE", server.DefaultCacheSize, &cfg), "live access tokens, accounts and clients kept in memory; 0 reads every one from the database (env KEYHOLE_CACHE_SIZE)")
 	fs.Func("rate-limit", "Platform API calls each account may make per hour, as `N/hour` or N (env KEYHOLE_RATE_LIMIT; default 4500/hour, Heroku's)", cfg.setRateLimit)
 	if v := env.Getenv("KEYHOLE_RATE_LIMIT"); v != "" {
 		if err := cfg.setRateLimit(v); err != nil {
@@ -85,7 +86,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	}
 	defer closeLimits()
 	m := metrics.New()
-	cache := server.CacheStore(ctx, st, log)
+	cache := server.CacheStore(ctx, st, cfg.CacheSize, log)
 	m.Cache(cache)
 	switch db := st.(type) {
 	case *postgres.DB:

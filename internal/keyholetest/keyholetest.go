@@ -199,7 +199,7 @@ func NewServer(tb testing.TB, o Options) *Server {
 	// test ends.
 	watch, stopWatch := context.WithCancel(context.Background())
 	tb.Cleanup(stopWatch)
-	o.Store = server.CacheStore(watch, o.Store, log)
+	o.Store = server.CacheStore(watch, o.Store, server.DefaultCacheSize, log)
 	if o.Limits == nil {
 		limits, _, err := server.Limits(context.Background(), o.Store, "", o.Now)
 		if err != nil {

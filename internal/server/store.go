@@ -12,17 +12,21 @@ import (
 	"github.com/keyhole/keyhole/internal/store/postgres"
 )
 
-// CacheStore puts the in-process cache in front of st. On PostgreSQL,
+// CacheStore puts the in-process cache of size values in front of st (0:
+// the cache is off, and every read goes to the database). On PostgreSQL,
 // which other replicas change too, it also starts watching the database's
 // change notifications until ctx ends: the cache is used only while they
 // flow. A store that already has the cache is returned as it is.
-func CacheStore(ctx context.Context, st store.Store, log *slog.Logger) *cached.Store {
+// DefaultCacheSize is how many values the cache holds unless told.
+const DefaultCacheSize = 100_000
+
+func CacheStore(ctx context.Context, st store.Store, size int, log *slog.Logger) *cached.Store {
 	if c, ok := st.(*cached.Store); ok {
 		return c
 	}
 	pg, shared := st.(*postgres.DB)
-	c := cached.New(st, cached.Options{Shared: shared})
-	if shared {
+	c := cached.New(st, cached.Options{Shared: shared, Max: size, Off: size == 0})
+	if shared && size > 0 {
 		go pg.WatchChanges(ctx, c, log)
 	}
 	return c

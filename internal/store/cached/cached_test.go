@@ -320,3 +320,17 @@ func TestBoundedSize(t *testing.T) {
 		}
 	}
 }
+
+// TestOff: a cache that is off holds nothing, and every read goes to the
+// store behind.
+func TestOff(t *testing.T) {
+	f := newFixture(t, cached.Options{Off: true})
+	for range 3 {
+		if _, _, err := f.s.TokenByHash(ctx, f.tok.Hash); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f.s.Len() != 0 || f.s.Stats.Hits.Load() != 0 || f.s.Stats.Bypassed.Load() != 3 {
+		t.Errorf("off: %d values, %d hits, %d bypassed; want none, none and 3", f.s.Len(), f.s.Stats.Hits.Load(), f.s.Stats.Bypassed.Load())
+	}
+}

@@ -29,6 +29,8 @@ import (
 type Options struct {
 	// Max is how many values the cache holds at most; 0 means 100,000.
 	Max int
+	// Off sends every read to the store behind: the cache holds nothing.
+	Off bool
 	// MaxAge bounds how long any value is kept; 0 means 10 minutes.
 	MaxAge time.Duration
 	// Now is the clock; nil means time.Now.
@@ -54,6 +56,7 @@ type Store struct {
 	inner  store.Store
 	c      *cache
 	shared bool
+	off    bool
 	now    func() time.Time
 	live   atomic.Bool
 	alive  atomic.Int64 // UnixNano of the last sign of life of the notifications
@@ -73,7 +76,7 @@ func New(inner store.Store, o Options) *Store {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Store{inner: inner, c: newCache(o.Max, o.MaxAge, o.Now), shared: o.Shared, now: o.Now}
+	return &Store{inner: inner, c: newCache(o.Max, o.MaxAge, o.Now), shared: o.Shared, off: o.Off, now: o.Now}
 }
 
 // Inner returns the store behind the cache.
@@ -103,9 +106,13 @@ func (s *Store) SetLive(live bool) {
 // notification, or a ping answered).
 func (s *Store) Alive() { s.alive.Store(s.now().UnixNano()) }
 
-// trusted reports whether the cache may answer: always for a store no one
-// else changes; for a shared one, only while its notifications flow.
+// trusted reports whether the cache may answer: never when it is off;
+// always for a store no one else changes; for a shared one, only while its
+// notifications flow.
 func (s *Store) trusted() bool {
+	if s.off {
+		return false
+	}
 	if !s.shared {
 		return true
 	}
