@@ -33,7 +33,7 @@ func (w *lockedWriter) read() (string, int) {
 // period; closing writes the rest.
 func TestLogBuffer(t *testing.T) {
 	out := &lockedWriter{}
-	log, closeLog := newLogger(Env{Stderr: out}, false)
+	log, _, closeLog := newLogger(Env{Stderr: out}, false)
 	for i := range 1000 {
 		log.Info("request", "n", i)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -57,7 +58,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if err := cfg.validate(true); err != nil {
 		return err
 	}
-	log, closeLog := newLogger(env, cfg.LogJSON)
+	log, accessLog, closeLog := newLogger(env, cfg.LogJSON)
 	defer closeLog()
 
 	var certs *certificate
@@ -117,6 +118,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		Service: svc, Keys: sealer, Log: log, Issuer: issuer, Signup: cfg.Signup,
 		RateLimit: limits.Budget("api", cfg.RateLimit, time.Hour),
 		Metrics:   m, Draining: &draining, BehindProxy: cfg.BehindProxy,
+		AccessLog: accessLog,
 	}
 	if cfg.MetricsAddr == "" {
 		sc.MetricsPath = "/metrics"
@@ -207,14 +209,14 @@ func sweep(ctx context.Context, svc *service.Service, st store.Store, log *slog.
 }
 
 // newLogger is the server's logger, writing to standard error through a
-// buffer; close flushes it.
-func newLogger(env Env, asJSON bool) (log *slog.Logger, close func()) {
+// buffer; close flushes it. text is the buffer when the log is text, for
+// the access log's lines (server.Config.AccessLog); nil for JSON.
+func newLogger(env Env, asJSON bool) (log *slog.Logger, text io.Writer, close func()) {
 	buf := newLogBuffer(env.Stderr)
-	var h slog.Handler = slog.NewTextHandler(buf, nil)
 	if asJSON {
-		h = slog.NewJSONHandler(buf, nil)
+		return slog.New(flushOnWarn{slog.NewJSONHandler(buf, nil), buf}), nil, buf.Close
 	}
-	return slog.New(flushOnWarn{h, buf}), buf.Close
+	return slog.New(flushOnWarn{slog.NewTextHandler(buf, nil), buf}), buf, buf.Close
 }
 
 // openStore opens PostgreSQL when cfg names one, else SQLite in the data

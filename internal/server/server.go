@@ -5,11 +5,13 @@
 package server
 
 import (
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -41,6 +43,10 @@ type Config struct {
 	// --metrics-addr).
 	Metrics     *metrics.Metrics
 	MetricsPath string
+	// AccessLog, when set, is where the access log's lines go, in the
+	// format of slog's TextHandler, without going through Log: what Log
+	// writes to when it is a TextHandler.
+	AccessLog io.Writer
 	// Draining, when set and true, makes /readyz answer 503: the process
 	// is shutting down and the load balancer should stop sending to it.
 	Draining *atomic.Bool
@@ -85,7 +91,7 @@ func New(c Config) http.Handler {
 	// Any other path: a page for browsers, the API's JSON for programs.
 	mux.Handle("/", notFound(a.NotFound(), pages.NotFound()))
 	hsts := strings.HasPrefix(c.Issuer, "https://")
-	var h http.Handler = requestid.Middleware(accessLog(log, c.Metrics, headers(hsts, recoverer(log, mux))))
+	var h http.Handler = requestid.Middleware(accessLog(log, c.AccessLog, c.Metrics, headers(hsts, recoverer(log, mux))))
 	if c.BehindProxy {
 		h = forwarded(h)
 	}
@@ -137,6 +143,9 @@ func headers(hsts bool, next http.Handler) http.Handler {
 	})
 }
 
+// lines hold access log lines while they are made.
+var lines = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
 var (
 	nosniff   = []string{"nosniff"}
 	hstsValue = []string{"max-age=63072000"}
@@ -178,7 +187,9 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // which may hold a code), status and duration. Tokens and passwords travel
 // in headers and bodies, which are never logged. It counts the request in
 // m, when set, under the route pattern that served it.
-func accessLog(log *slog.Logger, m *metrics.Metrics, next http.Handler) http.Handler {
+// With out set (the log is text), lines are written to out directly, as
+// slog's TextHandler would write them (appendAccessLine).
+func accessLog(log *slog.Logger, out io.Writer, m *metrics.Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -191,8 +202,21 @@ func accessLog(log *slog.Logger, m *metrics.Metrics, next http.Handler) http.Han
 			// The mux records the pattern it matched on the request.
 			m.Request(r.Pattern, sw.status, took)
 		}
+		id := requestid.From(r.Context())
+		if out != nil {
+			bp := lines.Get().(*[]byte)
+			line, ok := appendAccessLine((*bp)[:0], time.Now(), id, r.Method, r.URL.Path, sw.status, sw.bytes, took)
+			if ok {
+				_, _ = out.Write(line)
+			}
+			*bp = line
+			lines.Put(bp)
+			if ok {
+				return
+			}
+		}
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("request_id", requestid.From(r.Context())),
+			slog.String("request_id", id),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status),
