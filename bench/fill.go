@@ -27,10 +27,10 @@ const fillBatch = 10_000
 // API, not HTTP: a million tokens over HTTP would take longer than the
 // benchmark. The server must not be running.
 //
-// To write faster, ids are time-ordered UUIDs (v7, where Keyhole uses v4)
-// and each batch is sorted by hash, so that inserts walk the indexes in
-// order; the table and its indexes hold as many entries all the same
-// (300,000 tokens on SQLite: 18 s instead of 32 s).
+// To write faster, ids are time-ordered UUIDs (v7, as Keyhole's) and each
+// batch is sorted by hash, so that inserts walk the indexes in order; the
+// table and its indexes hold as many entries all the same (300,000 tokens
+// on SQLite: 18 s instead of 32 s).
 func fill(ctx context.Context, st store.Store, clientID string, n int, progress io.Writer) (time.Duration, error) {
 	began := time.Now()
 	now := began.UTC()
