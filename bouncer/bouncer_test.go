@@ -22,11 +22,11 @@ func TestSignIn(t *testing.T) {
 			h := newHarness(t, be, nil)
 			br := newBrowser(t)
 
-			if p := br.get(h.app.URL + "/"); p.status != 200 || p.body != "home signed-in=false" {
-				t.Errorf("public page: %d %q", p.status, p.body)
+			if p := br.Get(h.app.URL + "/"); p.Status != 200 || p.Body != "home signed-in=false" {
+				t.Errorf("public page: %d %q", p.Status, p.Body)
 			}
-			if p := br.get(h.app.URL + "/user"); p.status != http.StatusSeeOther || p.location != "/auth/signin?next=%2Fuser" {
-				t.Fatalf("GET /user without a session: %d %q, want 303 to /auth/signin?next=%%2Fuser", p.status, p.location)
+			if p := br.Get(h.app.URL + "/user"); p.Status != http.StatusSeeOther || p.Location != "/auth/signin?next=%2Fuser" {
+				t.Fatalf("GET /user without a session: %d %q, want 303 to /auth/signin?next=%%2Fuser", p.Status, p.Location)
 			}
 			authURL := h.startSignIn(br)
 			u, _ := url.Parse(authURL)
@@ -52,12 +52,12 @@ func TestSignIn(t *testing.T) {
 				t.Error("two sign-ins share their state or PKCE challenge")
 			}
 
-			cb := br.get(h.authorize(br, authURL, "ada@example.com", "Allow"))
-			if cb.status != http.StatusSeeOther || cb.location != "/user" {
-				t.Fatalf("callback: %d %q\n%s", cb.status, cb.location, cb.body)
+			cb := br.Get(h.authorize(br, authURL, "ada@example.com", "Allow"))
+			if cb.Status != http.StatusSeeOther || cb.Location != "/user" {
+				t.Fatalf("callback: %d %q\n%s", cb.Status, cb.Location, cb.Body)
 			}
 			var cookie *http.Cookie
-			for _, c := range (&http.Response{Header: cb.header}).Cookies() {
+			for _, c := range (&http.Response{Header: cb.Header}).Cookies() {
 				if c.Name == "bouncer" {
 					cookie = c
 				}
@@ -70,7 +70,7 @@ func TestSignIn(t *testing.T) {
 					t.Errorf("the session cookie shows %q in clear", secret)
 				}
 			}
-			if got := cb.header.Get("Referrer-Policy"); got != "no-referrer" {
+			if got := cb.Header.Get("Referrer-Policy"); got != "no-referrer" {
 				t.Errorf("callback Referrer-Policy = %q", got)
 			}
 			s := h.session(br)
@@ -81,15 +81,15 @@ func TestSignIn(t *testing.T) {
 				t.Errorf("session expires %v, want 8 hours from now (%v)", got, want)
 			}
 
-			p := br.get(h.app.URL + "/user")
-			if want := "Hello ada@example.com (" + h.adaID + ")"; p.status != 200 || p.body != want {
-				t.Errorf("GET /user: %d %q, want %q", p.status, p.body, want)
+			p := br.Get(h.app.URL + "/user")
+			if want := "Hello ada@example.com (" + h.adaID + ")"; p.Status != 200 || p.Body != want {
+				t.Errorf("GET /user: %d %q, want %q", p.Status, p.Body, want)
 			}
-			if p := br.get(h.app.URL + "/api"); p.body != "GET /account as the person: 200" {
-				t.Errorf("Client: %q", p.body)
+			if p := br.Get(h.app.URL + "/api"); p.Body != "GET /account as the person: 200" {
+				t.Errorf("Client: %q", p.Body)
 			}
-			if p := br.get(h.app.URL + "/"); p.body != "home signed-in=false" {
-				t.Errorf("a public page was checked with Keyhole: %q", p.body)
+			if p := br.Get(h.app.URL + "/"); p.Body != "home signed-in=false" {
+				t.Errorf("a public page was checked with Keyhole: %q", p.Body)
 			}
 			if n := len(h.grants("ada@example.com")); n != 1 {
 				t.Errorf("%d grants to Test App, want 1", n)
@@ -117,15 +117,15 @@ func TestRevoked(t *testing.T) {
 			if n := h.revokeGrants("ada@example.com"); n != 1 {
 				t.Fatalf("revoked %d grants, want 1", n)
 			}
-			p := br.get(h.app.URL + "/user?tab=2")
-			if p.status != http.StatusUnauthorized || !p.isPage("Please sign in again") || p.link() != "/auth/signin?next=%2Fuser%3Ftab%3D2" {
-				t.Fatalf("GET /user after revocation: %d link %q\n%s", p.status, p.link(), p.body)
+			p := br.Get(h.app.URL + "/user?tab=2")
+			if p.Status != http.StatusUnauthorized || !isPage(p, "Please sign in again") || linkOf(p) != "/auth/signin?next=%2Fuser%3Ftab%3D2" {
+				t.Fatalf("GET /user after revocation: %d link %q\n%s", p.Status, linkOf(p), p.Body)
 			}
 			if s := h.session(br); s.Auth != nil {
 				t.Errorf("the revoked token is still in the session")
 			}
-			if p := br.get(h.app.URL + "/user"); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/auth/signin?") {
-				t.Errorf("after the page: %d %q, want a redirect to sign in", p.status, p.location)
+			if p := br.Get(h.app.URL + "/user"); p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/auth/signin?") {
+				t.Errorf("after the page: %d %q, want a redirect to sign in", p.Status, p.Location)
 			}
 			h.signIn(br, "ada@example.com")
 		})
@@ -155,18 +155,18 @@ func TestAllowList(t *testing.T) {
 				h.createAccount(c.email)
 			}
 			br := newBrowser(t)
-			p := br.get(h.authorize(br, h.startSignIn(br), c.email, "Allow"))
+			p := br.Get(h.authorize(br, h.startSignIn(br), c.email, "Allow"))
 			if c.allowed {
-				if p.status != http.StatusSeeOther || p.location != "/user" {
-					t.Fatalf("callback for an allowed email: %d %q", p.status, p.location)
+				if p.Status != http.StatusSeeOther || p.Location != "/user" {
+					t.Fatalf("callback for an allowed email: %d %q", p.Status, p.Location)
 				}
-				if p := br.get(h.app.URL + "/user"); p.status != 200 || !strings.HasPrefix(p.body, "Hello "+c.email) {
-					t.Errorf("GET /user: %d %q", p.status, p.body)
+				if p := br.Get(h.app.URL + "/user"); p.Status != 200 || !strings.HasPrefix(p.Body, "Hello "+c.email) {
+					t.Errorf("GET /user: %d %q", p.Status, p.Body)
 				}
 				return
 			}
-			if p.status != http.StatusForbidden || !p.isPage("Not allowed") || !strings.Contains(p.body, c.email+" may not use Test App") {
-				t.Fatalf("callback for %s: %d\n%s", c.email, p.status, p.body)
+			if p.Status != http.StatusForbidden || !isPage(p, "Not allowed") || !strings.Contains(p.Body, c.email+" may not use Test App") {
+				t.Fatalf("callback for %s: %d\n%s", c.email, p.Status, p.Body)
 			}
 			if s := h.session(br); s.Auth != nil {
 				t.Error("the session holds the grant of an email not allowed")
@@ -209,15 +209,15 @@ func TestCallbackRefused(t *testing.T) {
 			h := newHarness(t, be, nil)
 			br := newBrowser(t)
 			cb := h.authorize(br, h.startSignIn(br), "ada@example.com", "Allow")
-			p := br.get(edit(cb, c.change))
-			if p.status < 400 || p.status > 499 || !p.isPage(c.title) || p.link() == "" {
-				t.Fatalf("%d (want 4xx), link %q\n%s", p.status, p.link(), p.body)
+			p := br.Get(edit(cb, c.change))
+			if p.Status < 400 || p.Status > 499 || !isPage(p, c.title) || linkOf(p) == "" {
+				t.Fatalf("%d (want 4xx), link %q\n%s", p.Status, linkOf(p), p.Body)
 			}
 			if s := h.session(br); s.Auth != nil {
 				t.Fatal("signed in by a refused callback")
 			}
-			if p := br.get(h.app.URL + "/user"); p.status != http.StatusSeeOther {
-				t.Errorf("GET /user after a refused callback: %d", p.status)
+			if p := br.Get(h.app.URL + "/user"); p.Status != http.StatusSeeOther {
+				t.Errorf("GET /user after a refused callback: %d", p.Status)
 			}
 		})
 	}
@@ -227,24 +227,24 @@ func TestCallbackRefused(t *testing.T) {
 		br := newBrowser(t)
 		cb := h.authorize(br, h.startSignIn(br), "ada@example.com", "Allow")
 		before := h.session(br)
-		if p := br.get(cb); p.status != http.StatusSeeOther {
-			t.Fatalf("first callback: %d", p.status)
+		if p := br.Get(cb); p.Status != http.StatusSeeOther {
+			t.Fatalf("first callback: %d", p.Status)
 		}
 		// The same browser again: its sign-in is finished.
-		p := br.get(cb)
-		if p.status != http.StatusBadRequest || !p.isPage("This sign-in cannot be finished") {
-			t.Fatalf("replayed callback: %d\n%s", p.status, p.body)
+		p := br.Get(cb)
+		if p.Status != http.StatusBadRequest || !isPage(p, "This sign-in cannot be finished") {
+			t.Fatalf("replayed callback: %d\n%s", p.Status, p.Body)
 		}
-		if p := br.get(h.app.URL + "/user"); p.status != 200 {
-			t.Errorf("the replay signed the person out: %d", p.status)
+		if p := br.Get(h.app.URL + "/user"); p.Status != 200 {
+			t.Errorf("the replay signed the person out: %d", p.Status)
 		}
 		// Someone who copied the cookie from before the callback: the
 		// state matches, the code is spent.
 		other := newBrowser(t)
 		h.setSession(other, before)
-		p = other.get(cb)
-		if p.status != http.StatusBadRequest || !p.isPage("Keyhole did not accept this sign-in") {
-			t.Fatalf("callback replayed with the earlier cookie: %d\n%s", p.status, p.body)
+		p = other.Get(cb)
+		if p.Status != http.StatusBadRequest || !isPage(p, "Keyhole did not accept this sign-in") {
+			t.Fatalf("callback replayed with the earlier cookie: %d\n%s", p.Status, p.Body)
 		}
 		if s := h.session(other); s.Auth != nil {
 			t.Error("the replay with the earlier cookie signed in")
@@ -255,11 +255,11 @@ func TestCallbackRefused(t *testing.T) {
 		h := newHarness(t, be, nil)
 		br := newBrowser(t)
 		cb := h.authorize(br, h.startSignIn(br), "ada@example.com", "Allow")
-		if p := br.get(edit(cb, func(q url.Values) { q.Set("state", "x") })); p.status != http.StatusBadRequest {
-			t.Fatalf("wrong state: %d", p.status)
+		if p := br.Get(edit(cb, func(q url.Values) { q.Set("state", "x") })); p.Status != http.StatusBadRequest {
+			t.Fatalf("wrong state: %d", p.Status)
 		}
-		if p := br.get(cb); p.status != http.StatusSeeOther || p.location != "/user" {
-			t.Errorf("the real callback after a wrong one: %d %q", p.status, p.location)
+		if p := br.Get(cb); p.Status != http.StatusSeeOther || p.Location != "/user" {
+			t.Errorf("the real callback after a wrong one: %d %q", p.Status, p.Location)
 		}
 	})
 
@@ -268,8 +268,8 @@ func TestCallbackRefused(t *testing.T) {
 		br := newBrowser(t)
 		cb := h.authorize(br, h.startSignIn(br), "ada@example.com", "Allow")
 		h.clock.Add(31 * time.Minute)
-		if p := br.get(cb); p.status != http.StatusBadRequest || !p.isPage("This sign-in cannot be finished") {
-			t.Errorf("a callback 31 minutes on: %d\n%s", p.status, p.body)
+		if p := br.Get(cb); p.Status != http.StatusBadRequest || !isPage(p, "This sign-in cannot be finished") {
+			t.Errorf("a callback 31 minutes on: %d\n%s", p.Status, p.Body)
 		}
 	})
 }
@@ -286,7 +286,7 @@ func TestCallbackParallel(t *testing.T) {
 			br := newBrowser(t)
 			cb := h.authorize(br, h.startSignIn(br), "ada@example.com", "Allow")
 			u, _ := url.Parse(h.app.URL)
-			cookies := br.jar.Cookies(u)
+			cookies := br.Jar.Cookies(u)
 			statuses := make([]int, 20)
 			var wg sync.WaitGroup
 			for i := range statuses {
@@ -331,10 +331,10 @@ func TestCallbackParallel(t *testing.T) {
 func TestDeclined(t *testing.T) {
 	h := newHarness(t, keyholetest.Backends(t)[0], nil)
 	br := newBrowser(t)
-	p := br.get(h.authorize(br, h.startSignIn(br), "ada@example.com", "Deny"))
-	if p.status != http.StatusForbidden || !p.isPage("You declined") || p.link() != "/" ||
-		!strings.Contains(p.body, "You chose not to let Test App use your Keyhole account") {
-		t.Fatalf("declined: %d\n%s", p.status, p.body)
+	p := br.Get(h.authorize(br, h.startSignIn(br), "ada@example.com", "Deny"))
+	if p.Status != http.StatusForbidden || !isPage(p, "You declined") || linkOf(p) != "/" ||
+		!strings.Contains(p.Body, "You chose not to let Test App use your Keyhole account") {
+		t.Fatalf("declined: %d\n%s", p.Status, p.Body)
 	}
 	if s := h.session(br); s.Auth != nil || len(s.Pending) != 0 {
 		t.Errorf("session after a denial: %+v", s)
@@ -348,13 +348,13 @@ func TestExpiredSession(t *testing.T) {
 	br := newBrowser(t)
 	h.signIn(br, "ada@example.com")
 	h.clock.Add(8*time.Hour - time.Second)
-	if p := br.get(h.app.URL + "/user"); p.status != 200 {
-		t.Fatalf("a second before the end: %d", p.status)
+	if p := br.Get(h.app.URL + "/user"); p.Status != 200 {
+		t.Fatalf("a second before the end: %d", p.Status)
 	}
 	h.clock.Add(time.Second)
-	p := br.get(h.app.URL + "/user")
-	if p.status != http.StatusUnauthorized || !p.isPage("Your session has ended") || p.link() != "/auth/signin?next=%2Fuser" {
-		t.Fatalf("expired: %d %q\n%s", p.status, p.link(), p.body)
+	p := br.Get(h.app.URL + "/user")
+	if p.Status != http.StatusUnauthorized || !isPage(p, "Your session has ended") || linkOf(p) != "/auth/signin?next=%2Fuser" {
+		t.Fatalf("expired: %d %q\n%s", p.Status, linkOf(p), p.Body)
 	}
 	if s := h.session(br); s.Auth != nil {
 		t.Error("the expired grant is still in the session")
@@ -375,7 +375,7 @@ func TestRefresh(t *testing.T) {
 			h.setSession(br, old)
 
 			u, _ := url.Parse(h.app.URL)
-			cookies := br.jar.Cookies(u)
+			cookies := br.Jar.Cookies(u)
 			bodies := make([]string, 20)
 			var wg sync.WaitGroup
 			for i := range bodies {
@@ -397,9 +397,9 @@ func TestRefresh(t *testing.T) {
 			}
 			wg.Wait()
 
-			p := br.get(h.app.URL + "/user")
-			if p.status != 200 {
-				t.Fatalf("GET /user with an expired access token: %d %s", p.status, p.body)
+			p := br.Get(h.app.URL + "/user")
+			if p.Status != 200 {
+				t.Fatalf("GET /user with an expired access token: %d %s", p.Status, p.Body)
 			}
 			s := h.session(br)
 			if s.Auth.Access == old.Auth.Access || s.Auth.Refresh == old.Auth.Refresh || s.Auth.Refresh == "" ||
@@ -410,15 +410,15 @@ func TestRefresh(t *testing.T) {
 				t.Errorf("a refresh moved the session's end from %v to %v", old.Auth.Expires, s.Auth.Expires)
 			}
 			// The fresh token is used as it is: no refresh, no new cookie.
-			if p := br.get(h.app.URL + "/user"); p.status != 200 || p.header.Get("Set-Cookie") != "" {
-				t.Errorf("next request: %d, Set-Cookie %q", p.status, p.header.Get("Set-Cookie"))
+			if p := br.Get(h.app.URL + "/user"); p.Status != 200 || p.Header.Get("Set-Cookie") != "" {
+				t.Errorf("next request: %d, Set-Cookie %q", p.Status, p.Header.Get("Set-Cookie"))
 			}
 			// The rotated refresh token stays usable at Keyhole's side:
 			// the session's is the live one.
 			s.Auth.TokenExpiry = time.Now().Add(-time.Minute)
 			h.setSession(br, s)
-			if p := br.get(h.app.URL + "/user"); p.status != 200 {
-				t.Errorf("refresh with the stored rotated refresh token: %d %s", p.status, p.body)
+			if p := br.Get(h.app.URL + "/user"); p.Status != 200 {
+				t.Errorf("refresh with the stored rotated refresh token: %d %s", p.Status, p.Body)
 			}
 		})
 	}
@@ -432,14 +432,14 @@ func TestSignOut(t *testing.T) {
 	h.signIn(br, "ada@example.com")
 	access := h.session(br).Auth.Access
 
-	p := br.get(h.app.URL + "/auth/signout")
-	if p.status != 200 || !p.isPage("Sign out?") || !strings.Contains(p.body, `<form method="post" action="/auth/signout">`) {
-		t.Errorf("GET /auth/signout: %d\n%s", p.status, p.body)
+	p := br.Get(h.app.URL + "/auth/signout")
+	if p.Status != 200 || !isPage(p, "Sign out?") || !strings.Contains(p.Body, `<form method="post" action="/auth/signout">`) {
+		t.Errorf("GET /auth/signout: %d\n%s", p.Status, p.Body)
 	}
 	req, _ := http.NewRequest("POST", h.app.URL+"/auth/signout", nil)
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
-	if p := br.do(req); p.status != http.StatusForbidden || !p.isPage("Please try again") {
-		t.Errorf("cross-site sign-out: %d\n%s", p.status, p.body)
+	if p := br.Do(req); p.Status != http.StatusForbidden || !isPage(p, "Please try again") {
+		t.Errorf("cross-site sign-out: %d\n%s", p.Status, p.Body)
 	}
 	if n := len(h.grants("ada@example.com")); n != 1 {
 		t.Fatalf("a cross-site post touched the grant: %d left", n)
@@ -447,8 +447,8 @@ func TestSignOut(t *testing.T) {
 
 	req, _ = http.NewRequest("POST", h.app.URL+"/auth/signout", nil)
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	if p := br.do(req); p.status != http.StatusSeeOther || p.location != "/" {
-		t.Fatalf("sign-out: %d %q\n%s", p.status, p.location, p.body)
+	if p := br.Do(req); p.Status != http.StatusSeeOther || p.Location != "/" {
+		t.Fatalf("sign-out: %d %q\n%s", p.Status, p.Location, p.Body)
 	}
 	if s := h.session(br); s.Auth != nil {
 		t.Error("still signed in after signing out")
@@ -458,11 +458,11 @@ func TestSignOut(t *testing.T) {
 	}
 	req, _ = http.NewRequest("GET", h.kh.URL+"/account", nil)
 	req.Header.Set("Authorization", "Bearer "+access)
-	if p := newBrowser(t).do(req); p.status != http.StatusUnauthorized {
-		t.Errorf("the signed-out access token at Keyhole: %d, want 401", p.status)
+	if p := newBrowser(t).Do(req); p.Status != http.StatusUnauthorized {
+		t.Errorf("the signed-out access token at Keyhole: %d, want 401", p.Status)
 	}
-	if p := br.get(h.app.URL + "/user"); p.status != http.StatusSeeOther {
-		t.Errorf("GET /user after signing out: %d", p.status)
+	if p := br.Get(h.app.URL + "/user"); p.Status != http.StatusSeeOther {
+		t.Errorf("GET /user after signing out: %d", p.Status)
 	}
 }
 
@@ -474,16 +474,16 @@ func TestUnreachable(t *testing.T) {
 	h.signIn(br, "ada@example.com")
 	h.kh.Close()
 
-	p := br.get(h.app.URL + "/user")
-	if p.status != http.StatusBadGateway || !p.isPage("Keyhole cannot be reached") || p.link() != "/user" {
-		t.Fatalf("GET /user with Keyhole down: %d %q\n%s", p.status, p.link(), p.body)
+	p := br.Get(h.app.URL + "/user")
+	if p.Status != http.StatusBadGateway || !isPage(p, "Keyhole cannot be reached") || linkOf(p) != "/user" {
+		t.Fatalf("GET /user with Keyhole down: %d %q\n%s", p.Status, linkOf(p), p.Body)
 	}
 	if s := h.session(br); s.Auth == nil {
 		t.Error("the session was dropped because Keyhole was down")
 	}
 	req, _ := http.NewRequest("POST", h.app.URL+"/auth/signout", nil)
-	if p := br.do(req); p.status != http.StatusBadGateway || !p.isPage("Signed out here only") {
-		t.Errorf("sign-out with Keyhole down: %d\n%s", p.status, p.body)
+	if p := br.Do(req); p.Status != http.StatusBadGateway || !isPage(p, "Signed out here only") {
+		t.Errorf("sign-out with Keyhole down: %d\n%s", p.Status, p.Body)
 	}
 	if s := h.session(br); s.Auth != nil {
 		t.Error("still signed in after signing out with Keyhole down")
@@ -492,9 +492,9 @@ func TestUnreachable(t *testing.T) {
 	// A bouncer that has never reached Keyhole: the sign-in page says so.
 	h2 := newHarness(t, keyholetest.Backends(t)[0], nil)
 	h2.kh.Close()
-	p = newBrowser(t).get(h2.app.URL + "/auth/signin?next=/user")
-	if p.status != http.StatusBadGateway || !p.isPage("Keyhole cannot be reached") || p.link() != "/auth/signin?next=/user" {
-		t.Errorf("sign-in with Keyhole down: %d %q\n%s", p.status, p.link(), p.body)
+	p = newBrowser(t).Get(h2.app.URL + "/auth/signin?next=/user")
+	if p.Status != http.StatusBadGateway || !isPage(p, "Keyhole cannot be reached") || linkOf(p) != "/auth/signin?next=/user" {
+		t.Errorf("sign-in with Keyhole down: %d %q\n%s", p.Status, linkOf(p), p.Body)
 	}
 }
 
@@ -503,20 +503,20 @@ func TestWithoutSession(t *testing.T) {
 	h := newHarness(t, keyholetest.Backends(t)[0], nil)
 	br := newBrowser(t)
 	req, _ := http.NewRequest("POST", h.app.URL+"/user", strings.NewReader("a=1"))
-	if p := br.do(req); p.status != http.StatusUnauthorized || !p.isPage("Please sign in") || p.link() != "/auth/signin?next=%2F" {
-		t.Errorf("POST without a session: %d %q\n%s", p.status, p.link(), p.body)
+	if p := br.Do(req); p.Status != http.StatusUnauthorized || !isPage(p, "Please sign in") || linkOf(p) != "/auth/signin?next=%2F" {
+		t.Errorf("POST without a session: %d %q\n%s", p.Status, linkOf(p), p.Body)
 	}
-	if p := br.get(h.app.URL + "/user?q=%20x"); p.status != http.StatusSeeOther || p.location != "/auth/signin?next=%2Fuser%3Fq%3D%2520x" {
-		t.Errorf("GET with a query: %d %q", p.status, p.location)
+	if p := br.Get(h.app.URL + "/user?q=%20x"); p.Status != http.StatusSeeOther || p.Location != "/auth/signin?next=%2Fuser%3Fq%3D%2520x" {
+		t.Errorf("GET with a query: %d %q", p.Status, p.Location)
 	}
 	// A forged cookie is no session.
 	u, _ := url.Parse(h.app.URL)
-	br.jar.SetCookies(u, []*http.Cookie{{Name: "bouncer", Value: "forged", Path: "/"}})
-	if p := br.get(h.app.URL + "/user"); p.status != http.StatusSeeOther {
-		t.Errorf("forged cookie: %d", p.status)
+	br.Jar.SetCookies(u, []*http.Cookie{{Name: "bouncer", Value: "forged", Path: "/"}})
+	if p := br.Get(h.app.URL + "/user"); p.Status != http.StatusSeeOther {
+		t.Errorf("forged cookie: %d", p.Status)
 	}
-	if p := br.post(h.app.URL+"/auth/signin", nil); p.status != http.StatusMethodNotAllowed || p.header.Get("Allow") != "GET, HEAD" {
-		t.Errorf("POST /auth/signin: %d Allow %q", p.status, p.header.Get("Allow"))
+	if p := br.Post(h.app.URL+"/auth/signin", nil); p.Status != http.StatusMethodNotAllowed || p.Header.Get("Allow") != "GET, HEAD" {
+		t.Errorf("POST /auth/signin: %d Allow %q", p.Status, p.Header.Get("Allow"))
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -125,52 +124,52 @@ func (h *harness) createAccount(email string) { h.kh.CreateAccount(h.t, email, p
 // and returns that callback URL without following it.
 func (h *harness) authorize(br *browser, authURL, email, decision string) string {
 	h.t.Helper()
-	p := br.get(authURL)
-	if p.status == http.StatusSeeOther && strings.HasPrefix(p.location, "/login?") {
-		login := br.get(resolve(h.kh.URL, p.location))
-		f := login.form()
+	p := br.Get(authURL)
+	if p.Status == http.StatusSeeOther && strings.HasPrefix(p.Location, "/login?") {
+		login := br.Get(keyholetest.Resolve(h.kh.URL, p.Location))
+		f := login.Form()
 		f.Set("email", email)
 		f.Set("password", password)
-		done := br.post(h.kh.URL+"/login", f)
-		if done.status != http.StatusSeeOther {
-			h.t.Fatalf("sign in at Keyhole: %d %s", done.status, done.body)
+		done := br.Post(h.kh.URL+"/login", f)
+		if done.Status != http.StatusSeeOther {
+			h.t.Fatalf("sign in at Keyhole: %d %s", done.Status, done.Body)
 		}
-		p = br.get(resolve(h.kh.URL, done.location))
+		p = br.Get(keyholetest.Resolve(h.kh.URL, done.Location))
 	}
-	if p.status == http.StatusOK {
-		if !strings.Contains(p.body, "Authorize Test App?") {
-			h.t.Fatalf("not the consent page:\n%s", p.body)
+	if p.Status == http.StatusOK {
+		if !strings.Contains(p.Body, "Authorize Test App?") {
+			h.t.Fatalf("not the consent page:\n%s", p.Body)
 		}
-		f := p.form()
+		f := p.Form()
 		f.Set("authorize", decision)
-		p = br.post(h.kh.URL+"/oauth/authorize", f)
+		p = br.Post(h.kh.URL+"/oauth/authorize", f)
 	}
-	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, h.app.URL+"/auth/callback?") {
-		h.t.Fatalf("Keyhole did not send the browser back to the app: %d %q\n%s", p.status, p.location, p.body)
+	if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, h.app.URL+"/auth/callback?") {
+		h.t.Fatalf("Keyhole did not send the browser back to the app: %d %q\n%s", p.Status, p.Location, p.Body)
 	}
-	return p.location
+	return p.Location
 }
 
 // startSignIn starts a sign-in coming back to /user and returns the URL of
 // Keyhole's authorization endpoint it redirects to.
 func (h *harness) startSignIn(br *browser) string {
 	h.t.Helper()
-	p := br.get(h.app.URL + "/auth/signin?next=%2Fuser")
-	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, h.kh.URL+"/oauth/authorize?") {
-		h.t.Fatalf("sign-in: %d %q, want 303 to Keyhole", p.status, p.location)
+	p := br.Get(h.app.URL + "/auth/signin?next=%2Fuser")
+	if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, h.kh.URL+"/oauth/authorize?") {
+		h.t.Fatalf("sign-in: %d %q, want 303 to Keyhole", p.Status, p.Location)
 	}
-	return p.location
+	return p.Location
 }
 
 // signIn signs email in to the app, from /user to /user.
 func (h *harness) signIn(br *browser, email string) {
 	h.t.Helper()
 	cb := h.authorize(br, h.startSignIn(br), email, "Allow")
-	if p := br.get(cb); p.status != http.StatusSeeOther || p.location != "/user" {
-		h.t.Fatalf("callback: %d %q\n%s", p.status, p.location, p.body)
+	if p := br.Get(cb); p.Status != http.StatusSeeOther || p.Location != "/user" {
+		h.t.Fatalf("callback: %d %q\n%s", p.Status, p.Location, p.Body)
 	}
-	if p := br.get(h.app.URL + "/user"); p.status != 200 || !strings.HasPrefix(p.body, "Hello "+email) {
-		h.t.Fatalf("GET /user after sign-in: %d %s", p.status, p.body)
+	if p := br.Get(h.app.URL + "/user"); p.Status != 200 || !strings.HasPrefix(p.Body, "Hello "+email) {
+		h.t.Fatalf("GET /user after sign-in: %d %s", p.Status, p.Body)
 	}
 }
 
@@ -230,7 +229,7 @@ func (h *harness) session(br *browser) *session {
 	h.t.Helper()
 	u, _ := url.Parse(h.app.URL)
 	req := &http.Request{Header: http.Header{}}
-	for _, c := range br.jar.Cookies(u) {
+	for _, c := range br.Jar.Cookies(u) {
 		req.AddCookie(c)
 	}
 	return h.b.cookies.load(req)
@@ -244,67 +243,20 @@ func (h *harness) setSession(br *browser, s *session) {
 		h.t.Fatal(err)
 	}
 	u, _ := url.Parse(h.app.URL)
-	br.jar.SetCookies(u, []*http.Cookie{{Name: h.b.cookies.name, Value: v, Path: "/"}})
+	br.Jar.SetCookies(u, []*http.Cookie{{Name: h.b.cookies.name, Value: v, Path: "/"}})
 }
 
-// browser is a person's browser: it keeps cookies and does not follow
-// redirects, so that each step can be checked.
-type browser struct {
-	t   testing.TB
-	c   *http.Client
-	jar *cookiejar.Jar
-}
+// browser is a person's browser (keyholetest.Agent): it keeps cookies
+// and does not follow redirects, so that each step can be checked.
+type browser = keyholetest.Agent
 
-func newBrowser(t testing.TB) *browser {
-	jar, _ := cookiejar.New(nil)
-	return &browser{t: t, jar: jar, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-}
+type page = keyholetest.Page
 
-type page struct {
-	status   int
-	header   http.Header
-	body     string
-	location string
-}
-
-func (b *browser) do(req *http.Request) page {
-	b.t.Helper()
-	resp, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return page{status: resp.StatusCode, header: resp.Header, body: string(body), location: resp.Header.Get("Location")}
-}
-
-func (b *browser) get(u string) page {
-	b.t.Helper()
-	req, _ := http.NewRequest("GET", u, nil)
-	return b.do(req)
-}
-
-func (b *browser) post(u string, form url.Values) page {
-	b.t.Helper()
-	req, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return b.do(req)
-}
-
-var hiddenRe = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
-
-// form returns the hidden fields of the page's form.
-func (p page) form() url.Values {
-	v := url.Values{}
-	for _, m := range hiddenRe.FindAllStringSubmatch(p.body, -1) {
-		v.Set(html.UnescapeString(m[1]), html.UnescapeString(m[2]))
-	}
-	return v
-}
+func newBrowser(t testing.TB) *browser { return keyholetest.NewAgent(t) }
 
 // link returns the href of the page's first link.
-func (p page) link() string {
-	m := regexp.MustCompile(`<a href="([^"]*)">`).FindStringSubmatch(p.body)
+func linkOf(p page) string {
+	m := regexp.MustCompile(`<a href="([^"]*)">`).FindStringSubmatch(p.Body)
 	if m == nil {
 		return ""
 	}
@@ -313,16 +265,9 @@ func (p page) link() string {
 
 // isPage reports whether p is an HTML page with the bouncer's problem
 // title on it.
-func (p page) isPage(title string) bool {
-	return strings.HasPrefix(p.header.Get("Content-Type"), "text/html") &&
-		strings.Contains(p.body, "<h1>"+html.EscapeString(title)+"</h1>")
-}
-
-// resolve makes a Location absolute against base.
-func resolve(base, loc string) string {
-	u, _ := url.Parse(base)
-	l, _ := u.Parse(loc)
-	return l.String()
+func isPage(p page, title string) bool {
+	return strings.HasPrefix(p.Header.Get("Content-Type"), "text/html") &&
+		strings.Contains(p.Body, "<h1>"+html.EscapeString(title)+"</h1>")
 }
 
 type testWriter struct{ tb testing.TB }

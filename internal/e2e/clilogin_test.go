@@ -41,7 +41,7 @@ func herokuStart(t *testing.T, base string) (browserURL, cliURL, token string) {
 }
 
 type pollAnswer struct {
-	status      int
+	Status      int `json:"-"`
 	raw         string
 	AccessToken string `json:"access_token"`
 	Error       string `json:"error"`
@@ -59,7 +59,7 @@ func herokuPoll(t *testing.T, base, cliURL, token string) pollAnswer {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	a := pollAnswer{status: resp.StatusCode, raw: string(b)}
+	a := pollAnswer{Status: resp.StatusCode, raw: string(b)}
 	if err := json.Unmarshal(b, &a); err != nil {
 		t.Errorf("poll answer %d is not JSON: %q", resp.StatusCode, b)
 	}
@@ -69,21 +69,21 @@ func herokuPoll(t *testing.T, base, cliURL, token string) pollAnswer {
 // approve signs the browser in at the browser URL and allows the login.
 func approve(t *testing.T, br *browser, base, browserURL string) {
 	t.Helper()
-	entry := br.signIn(base, br.get(base+browserURL), "ada@example.com")
-	if entry.status != 200 {
-		t.Fatalf("device page: %d %s", entry.status, entry.body)
+	entry := signInPage(br, base, br.Get(base+browserURL), "ada@example.com")
+	if entry.Status != 200 {
+		t.Fatalf("device page: %d %s", entry.Status, entry.Body)
 	}
-	f := entry.form()
+	f := entry.Form()
 	code := strings.TrimPrefix(browserURL[strings.Index(browserURL, "user_code="):], "user_code=")
 	f.Set("user_code", code)
-	consent := br.post(base+"/device", f)
-	if consent.status != 200 || !strings.Contains(consent.body, "Authorize Keyhole CLI?") || !strings.Contains(consent.body, "Heroku CLI login from laptop") {
-		t.Fatalf("consent page: %d %s", consent.status, consent.body)
+	consent := br.Post(base+"/device", f)
+	if consent.Status != 200 || !strings.Contains(consent.Body, "Authorize Keyhole CLI?") || !strings.Contains(consent.Body, "Heroku CLI login from laptop") {
+		t.Fatalf("consent page: %d %s", consent.Status, consent.Body)
 	}
-	f = consent.form()
+	f = consent.Form()
 	f.Set("authorize", "Allow")
-	if done := br.post(base+"/device", f); done.status != 200 {
-		t.Fatalf("Allow: %d %s", done.status, done.body)
+	if done := br.Post(base+"/device", f); done.Status != 200 {
+		t.Fatalf("Allow: %d %s", done.Status, done.Body)
 	}
 }
 
@@ -117,16 +117,16 @@ func TestHerokuBrowserLogin(t *testing.T) {
 			br := newBrowser(t)
 			approve(t, br, ts.URL, browserURL)
 			a := <-answer
-			if a.status != 200 || !strings.HasPrefix(a.AccessToken, "kha_") || a.Error != "" {
-				t.Fatalf("wait answered %d %s", a.status, a.raw)
+			if a.Status != 200 || !strings.HasPrefix(a.AccessToken, "kha_") || a.Error != "" {
+				t.Fatalf("wait answered %d %s", a.Status, a.raw)
 			}
 			if s := accountStatus(t, ts.URL, a.AccessToken); s != 200 {
 				t.Fatalf("GET /account with the login's token: %d", s)
 			}
 
 			// Single use: the token is spent.
-			if again := herokuPoll(t, ts.URL, cliURL, token); again.status != 401 || again.Error != "invalid_token" {
-				t.Errorf("second wait: %d %s", again.status, again.raw)
+			if again := herokuPoll(t, ts.URL, cliURL, token); again.Status != 401 || again.Error != "invalid_token" {
+				t.Errorf("second wait: %d %s", again.Status, again.raw)
 			}
 
 			// The login is a CLI login session of its own, as login -i's.
@@ -149,9 +149,9 @@ func TestHerokuBrowserLogin(t *testing.T) {
 			}
 
 			// Signing out of the browser ends the CLI login made through it.
-			out := br.get(ts.URL + "/logout")
-			if done := br.post(ts.URL+"/logout", out.form()); done.status != http.StatusSeeOther {
-				t.Fatalf("sign out: %d", done.status)
+			out := br.Get(ts.URL + "/logout")
+			if done := br.Post(ts.URL+"/logout", out.Form()); done.Status != http.StatusSeeOther {
+				t.Fatalf("sign out: %d", done.Status)
 			}
 			if s := accountStatus(t, ts.URL, a.AccessToken); s != 401 {
 				t.Errorf("after the browser signed out, the CLI login's token: %d, want 401", s)
@@ -168,8 +168,8 @@ func TestHerokuBrowserLoginWaits(t *testing.T) {
 	ts := keyholetest.NewServer(t, keyholetest.Options{})
 	ts.CreateAccount(t, "ada@example.com", password)
 
-	if a := herokuPoll(t, ts.URL, "/auth/cli", "khd_unknown"); a.status != 401 || a.Error != "invalid_token" {
-		t.Errorf("unknown token: %d %s", a.status, a.raw)
+	if a := herokuPoll(t, ts.URL, "/auth/cli", "khd_unknown"); a.Status != 401 || a.Error != "invalid_token" {
+		t.Errorf("unknown token: %d %s", a.Status, a.raw)
 	}
 	req, _ := http.NewRequest("GET", ts.URL+"/auth/cli", nil)
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 401 {
@@ -185,22 +185,22 @@ func TestHerokuBrowserLoginWaits(t *testing.T) {
 	time.Sleep(6 * time.Second) // past the 5 s the wait keeps its status open
 	approve(t, newBrowser(t), ts.URL, browserURL)
 	a := <-answer
-	if a.status != 200 || !strings.HasPrefix(a.AccessToken, "kha_") {
-		t.Fatalf("committed wait answered %d %q", a.status, a.raw)
+	if a.Status != 200 || !strings.HasPrefix(a.AccessToken, "kha_") {
+		t.Fatalf("committed wait answered %d %q", a.Status, a.raw)
 	}
 
 	// Denied in the browser: the wait answers the error.
 	browserURL, cliURL, token = herokuStart(t, ts.URL)
 	br := newBrowser(t)
-	entry := br.signIn(ts.URL, br.get(ts.URL+browserURL), "ada@example.com")
-	f := entry.form()
+	entry := signInPage(br, ts.URL, br.Get(ts.URL+browserURL), "ada@example.com")
+	f := entry.Form()
 	f.Set("user_code", browserURL[strings.Index(browserURL, "=")+1:])
-	consent := br.post(ts.URL+"/device", f)
-	f = consent.form()
+	consent := br.Post(ts.URL+"/device", f)
+	f = consent.Form()
 	f.Set("authorize", "Deny")
-	br.post(ts.URL+"/device", f)
-	if a := herokuPoll(t, ts.URL, cliURL, token); a.status != 400 || a.Error != "access_denied" {
-		t.Errorf("denied: %d %s", a.status, a.raw)
+	br.Post(ts.URL+"/device", f)
+	if a := herokuPoll(t, ts.URL, cliURL, token); a.Status != 400 || a.Error != "access_denied" {
+		t.Errorf("denied: %d %s", a.Status, a.raw)
 	}
 }
 
@@ -227,11 +227,11 @@ func TestHerokuBrowserLoginRace(t *testing.T) {
 			won := 0
 			for _, a := range answers {
 				switch {
-				case a.status == 200 && a.AccessToken != "":
+				case a.Status == 200 && a.AccessToken != "":
 					won++
-				case a.status == 401 && a.Error == "invalid_token":
+				case a.Status == 401 && a.Error == "invalid_token":
 				default:
-					t.Errorf("wait answered %d %s", a.status, a.raw)
+					t.Errorf("wait answered %d %s", a.Status, a.raw)
 				}
 			}
 			if won != 1 {
@@ -261,17 +261,17 @@ func TestCLIDeviceLogin(t *testing.T) {
 				if err != nil {
 					t.Fatalf("DeviceAuth: %v", err)
 				}
-				p := br.get(da.VerificationURIComplete)
-				if p.status == http.StatusSeeOther {
-					p = br.signIn(f.ts.URL, p, "ada@example.com")
+				p := br.Get(da.VerificationURIComplete)
+				if p.Status == http.StatusSeeOther {
+					p = signInPage(br, f.ts.URL, p, "ada@example.com")
 				}
-				form := p.form()
+				form := p.Form()
 				form.Set("user_code", da.UserCode)
-				consent := br.post(f.ts.URL+"/device", form)
-				form = consent.form()
+				consent := br.Post(f.ts.URL+"/device", form)
+				form = consent.Form()
 				form.Set("authorize", "Allow")
-				if done := br.post(f.ts.URL+"/device", form); done.status != 200 {
-					t.Fatalf("Allow: %d %s", done.status, done.body)
+				if done := br.Post(f.ts.URL+"/device", form); done.Status != 200 {
+					t.Fatalf("Allow: %d %s", done.Status, done.Body)
 				}
 				da.Interval = 1
 				tok, err := c.DeviceAccessToken(ctx, da)
@@ -294,8 +294,8 @@ func TestCLIDeviceLogin(t *testing.T) {
 				t.Error("a third-party client described itself")
 			}
 
-			out := br.get(f.ts.URL + "/logout")
-			br.post(f.ts.URL+"/logout", out.form())
+			out := br.Get(f.ts.URL + "/logout")
+			br.Post(f.ts.URL+"/logout", out.Form())
 			if s := accountStatus(t, f.ts.URL, cli.AccessToken); s != 401 {
 				t.Errorf("after sign-out, the CLI login: %d, want 401", s)
 			}

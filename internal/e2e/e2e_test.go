@@ -9,12 +9,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"html"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -28,86 +25,33 @@ import (
 
 const password = "correct horse battery"
 
-// browser is a person's browser: it keeps cookies and does not follow
-// redirects, so that each step can be checked.
-type browser struct {
-	t *testing.T
-	c *http.Client
-}
+// browser is a person's browser (keyholetest.Agent): it keeps cookies
+// and does not follow redirects, so that each step can be checked.
+type browser = keyholetest.Agent
 
-func newBrowser(t *testing.T) *browser {
-	jar, _ := cookiejar.New(nil)
-	return &browser{t: t, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-}
+type page = keyholetest.Page
 
-type page struct {
-	status   int
-	header   http.Header
-	body     string
-	location string
-}
+func newBrowser(t *testing.T) *browser { return keyholetest.NewAgent(t) }
 
-func (b *browser) do(req *http.Request) page {
-	b.t.Helper()
-	resp, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
+// signInPage follows a redirect to the login page, fills it in and returns
+// the page the login sends the browser back to.
+func signInPage(b *browser, base string, p page, email string) page {
+	b.T.Helper()
+	if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/login?") {
+		b.T.Fatalf("expected a redirect to /login, got %d %q", p.Status, p.Location)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return page{status: resp.StatusCode, header: resp.Header, body: string(body), location: resp.Header.Get("Location")}
-}
-
-func (b *browser) get(u string) page {
-	b.t.Helper()
-	req, _ := http.NewRequest("GET", u, nil)
-	return b.do(req)
-}
-
-func (b *browser) post(u string, form url.Values) page {
-	b.t.Helper()
-	req, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return b.do(req)
-}
-
-var hiddenRe = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
-
-// form returns the hidden fields of the page's form.
-func (p page) form() url.Values {
-	v := url.Values{}
-	for _, m := range hiddenRe.FindAllStringSubmatch(p.body, -1) {
-		v.Set(html.UnescapeString(m[1]), html.UnescapeString(m[2]))
+	login := b.Get(keyholetest.Resolve(base, p.Location))
+	if login.Status != 200 {
+		b.T.Fatalf("login page: %d", login.Status)
 	}
-	return v
-}
-
-// resolve makes a Location absolute against base.
-func resolve(base, loc string) string {
-	u, _ := url.Parse(base)
-	l, _ := u.Parse(loc)
-	return l.String()
-}
-
-// signIn follows a redirect to the login page, fills it in and returns the
-// page the login sends the browser back to.
-func (b *browser) signIn(base string, p page, email string) page {
-	b.t.Helper()
-	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/login?") {
-		b.t.Fatalf("expected a redirect to /login, got %d %q", p.status, p.location)
-	}
-	login := b.get(resolve(base, p.location))
-	if login.status != 200 {
-		b.t.Fatalf("login page: %d", login.status)
-	}
-	f := login.form()
+	f := login.Form()
 	f.Set("email", email)
 	f.Set("password", password)
-	done := b.post(base+"/login", f)
-	if done.status != http.StatusSeeOther {
-		b.t.Fatalf("login: %d %s", done.status, done.body)
+	done := b.Post(base+"/login", f)
+	if done.Status != http.StatusSeeOther {
+		b.T.Fatalf("login: %d %s", done.Status, done.Body)
 	}
-	return b.get(resolve(base, done.location))
+	return b.Get(keyholetest.Resolve(base, done.Location))
 }
 
 type fixture struct {
@@ -167,36 +111,36 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 				state := randomState()
 				authURL := f.conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier))
 
-				consent := br.signIn(f.ts.URL, br.get(authURL), "ada@example.com")
-				if consent.status != 200 || !strings.Contains(consent.body, "Authorize Example App?") {
-					t.Fatalf("consent page: %d\n%s", consent.status, consent.body)
+				consent := signInPage(br, f.ts.URL, br.Get(authURL), "ada@example.com")
+				if consent.Status != 200 || !strings.Contains(consent.Body, "Authorize Example App?") {
+					t.Fatalf("consent page: %d\n%s", consent.Status, consent.Body)
 				}
 				for _, want := range []string{"identity", "Read your account", "read", "excluding account details", "app.example"} {
-					if !strings.Contains(consent.body, want) {
+					if !strings.Contains(consent.Body, want) {
 						t.Errorf("consent page lacks %q", want)
 					}
 				}
 				for _, h := range []string{"Content-Security-Policy", "Cache-Control", "X-Frame-Options"} {
-					if consent.header.Get(h) == "" {
+					if consent.Header.Get(h) == "" {
 						t.Errorf("consent page lacks %s", h)
 					}
 				}
-				if csp := consent.header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "https://app.example") {
+				if csp := consent.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "https://app.example") {
 					t.Errorf("CSP = %q", csp)
 				}
-				if strings.Contains(consent.body, "<script") {
+				if strings.Contains(consent.Body, "<script") {
 					t.Error("the consent page has a script")
 				}
-				form := consent.form()
+				form := consent.Form()
 				form.Set("authorize", "Allow")
-				back := br.post(f.ts.URL+"/oauth/authorize", form)
-				if back.status != http.StatusSeeOther {
-					t.Fatalf("Allow: %d %s", back.status, back.body)
+				back := br.Post(f.ts.URL+"/oauth/authorize", form)
+				if back.Status != http.StatusSeeOther {
+					t.Fatalf("Allow: %d %s", back.Status, back.Body)
 				}
-				cb, _ := url.Parse(back.location)
+				cb, _ := url.Parse(back.Location)
 				q := cb.Query()
 				if cb.Host != "app.example" || cb.Path != "/callback" || q.Get("tenant") != "7" || q.Get("state") != state || q.Get("iss") != f.ts.Issuer || q.Get("code") == "" {
-					t.Fatalf("redirect = %s", back.location)
+					t.Fatalf("redirect = %s", back.Location)
 				}
 
 				tok, err := f.conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifier))
@@ -235,16 +179,16 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 				if public {
 					// Consent is never skipped for a public client: anyone
 					// can claim its id.
-					again := br.get(f.conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)))
-					if again.status != 200 || !strings.Contains(again.body, "Authorize Example App?") {
-						t.Errorf("public client skipped consent: %d %s", again.status, again.location)
+					again := br.Get(f.conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)))
+					if again.Status != 200 || !strings.Contains(again.Body, "Authorize Example App?") {
+						t.Errorf("public client skipped consent: %d %s", again.Status, again.Location)
 					}
 					return
 				}
 				// A second authorization for the same scopes skips consent.
-				again := br.get(f.conf.AuthCodeURL(state))
-				if again.status != http.StatusSeeOther || !strings.Contains(again.location, "code=") {
-					t.Errorf("second authorization asked again: %d %s", again.status, again.location)
+				again := br.Get(f.conf.AuthCodeURL(state))
+				if again.Status != http.StatusSeeOther || !strings.Contains(again.Location, "code=") {
+					t.Errorf("second authorization asked again: %d %s", again.Status, again.Location)
 				}
 
 				// The authorizations are listed with their client; revoking
@@ -283,8 +227,8 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 				if s := apiGet(t, oauth2.NewClient(ctx, oauth2.StaticTokenSource(fresh)), f.ts.URL+"/account"); s != 401 {
 					t.Errorf("revoked token: %d, want 401", s)
 				}
-				if again := br.get(f.conf.AuthCodeURL(state)); again.status != 200 || !strings.Contains(again.body, "Authorize Example App?") {
-					t.Errorf("after revocation consent was not asked again: %d %s", again.status, again.location)
+				if again := br.Get(f.conf.AuthCodeURL(state)); again.Status != 200 || !strings.Contains(again.Body, "Authorize Example App?") {
+					t.Errorf("after revocation consent was not asked again: %d %s", again.Status, again.Location)
 				}
 			})
 		}
@@ -312,7 +256,7 @@ func TestDenyAndProbes(t *testing.T) {
 		return base + q.Encode()
 	}
 	// Sign in once.
-	br.signIn(f.ts.URL, br.get(with("scope", "read")), "ada@example.com")
+	signInPage(br, f.ts.URL, br.Get(with("scope", "read")), "ada@example.com")
 
 	pages := []struct{ name, url string }{
 		{"unknown client", with("client_id", "00000000-0000-0000-0000-000000000000")},
@@ -325,12 +269,12 @@ func TestDenyAndProbes(t *testing.T) {
 		{"oversize state", with("state", strings.Repeat("s", 3000))},
 	}
 	for _, p := range pages {
-		got := br.get(p.url)
-		if got.status != 400 || got.location != "" {
-			t.Errorf("%s: %d, Location %q; want a 400 page, never a redirect", p.name, got.status, got.location)
+		got := br.Get(p.url)
+		if got.Status != 400 || got.Location != "" {
+			t.Errorf("%s: %d, Location %q; want a 400 page, never a redirect", p.name, got.Status, got.Location)
 		}
-		if !strings.Contains(got.header.Get("Content-Type"), "text/html") {
-			t.Errorf("%s: not a page: %s", p.name, got.header.Get("Content-Type"))
+		if !strings.Contains(got.Header.Get("Content-Type"), "text/html") {
+			t.Errorf("%s: not a page: %s", p.name, got.Header.Get("Content-Type"))
 		}
 	}
 	redirects := []struct{ name, url, code string }{
@@ -342,45 +286,45 @@ func TestDenyAndProbes(t *testing.T) {
 		{"short challenge", with("code_challenge", "abc") + "&code_challenge_method=S256", "invalid_request"},
 	}
 	for _, r := range redirects {
-		got := br.get(r.url)
-		u, _ := url.Parse(got.location)
-		if got.status != http.StatusSeeOther || u == nil || u.Host != "app.example" || u.Query().Get("error") != r.code ||
+		got := br.Get(r.url)
+		u, _ := url.Parse(got.Location)
+		if got.Status != http.StatusSeeOther || u == nil || u.Host != "app.example" || u.Query().Get("error") != r.code ||
 			u.Query().Get("state") != "xyz" || u.Query().Get("iss") != f.ts.Issuer || u.Query().Get("code") != "" {
-			t.Errorf("%s: %d %q; want a redirect with error=%s, state and iss", r.name, got.status, got.location, r.code)
+			t.Errorf("%s: %d %q; want a redirect with error=%s, state and iss", r.name, got.Status, got.Location, r.code)
 		}
 	}
 	// Deny.
-	consent := br.get(with("scope", "write"))
-	form := consent.form()
+	consent := br.Get(with("scope", "write"))
+	form := consent.Form()
 	form.Set("authorize", "Deny")
-	got := br.post(f.ts.URL+"/oauth/authorize", form)
-	u, _ := url.Parse(got.location)
-	if got.status != http.StatusSeeOther || u.Query().Get("error") != "access_denied" || u.Query().Get("state") != "xyz" || u.Query().Get("tenant") != "7" {
-		t.Errorf("Deny: %d %s", got.status, got.location)
+	got := br.Post(f.ts.URL+"/oauth/authorize", form)
+	u, _ := url.Parse(got.Location)
+	if got.Status != http.StatusSeeOther || u.Query().Get("error") != "access_denied" || u.Query().Get("state") != "xyz" || u.Query().Get("tenant") != "7" {
+		t.Errorf("Deny: %d %s", got.Status, got.Location)
 	}
 	// Allow without the form token, or with another, is refused.
 	form.Set("authorize", "Allow")
 	form.Set("csrf", "forged")
-	if got := br.post(f.ts.URL+"/oauth/authorize", form); got.status != 403 || got.location != "" {
-		t.Errorf("forged CSRF: %d %s", got.status, got.location)
+	if got := br.Post(f.ts.URL+"/oauth/authorize", form); got.Status != 403 || got.Location != "" {
+		t.Errorf("forged CSRF: %d %s", got.Status, got.Location)
 	}
 	// A cross-site POST is refused before anything else.
-	form = consent.form()
+	form = consent.Form()
 	form.Set("authorize", "Allow")
 	req, _ := http.NewRequest("POST", f.ts.URL+"/oauth/authorize", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
-	if got := br.do(req); got.status != 403 || got.location != "" {
-		t.Errorf("cross-site POST: %d %s", got.status, got.location)
+	if got := br.Do(req); got.Status != 403 || got.Location != "" {
+		t.Errorf("cross-site POST: %d %s", got.Status, got.Location)
 	}
 	// A public client must use PKCE. A visitor who has not signed in is
 	// shown the error, with the way back to the app behind a link, never
 	// sent there on their own.
 	f2 := setup(t, keyholetest.Backends(t)[0], true)
 	br2 := newBrowser(t)
-	got = br2.get(f2.conf.AuthCodeURL("s"))
-	if got.status != 400 || got.location != "" || !strings.Contains(got.body, "error=invalid_request") {
-		t.Errorf("public client without PKCE: %d %s %s", got.status, got.location, got.body)
+	got = br2.Get(f2.conf.AuthCodeURL("s"))
+	if got.Status != 400 || got.Location != "" || !strings.Contains(got.Body, "error=invalid_request") {
+		t.Errorf("public client without PKCE: %d %s %s", got.Status, got.Location, got.Body)
 	}
 }
 
@@ -421,20 +365,20 @@ func TestClientCredentialsAndDeviceFlow(t *testing.T) {
 			}
 
 			br := newBrowser(t)
-			entry := br.signIn(f.ts.URL, br.get(da.VerificationURIComplete), "ada@example.com")
-			if entry.status != 200 || !strings.Contains(entry.body, da.UserCode) {
-				t.Fatalf("device page: %d %s", entry.status, entry.body)
+			entry := signInPage(br, f.ts.URL, br.Get(da.VerificationURIComplete), "ada@example.com")
+			if entry.Status != 200 || !strings.Contains(entry.Body, da.UserCode) {
+				t.Fatalf("device page: %d %s", entry.Status, entry.Body)
 			}
-			form := entry.form()
+			form := entry.Form()
 			form.Set("user_code", strings.ToLower(strings.ReplaceAll(da.UserCode, "-", "")))
-			consent := br.post(f.ts.URL+"/device", form)
-			if consent.status != 200 || !strings.Contains(consent.body, "Authorize Example App?") {
-				t.Fatalf("device consent: %d %s", consent.status, consent.body)
+			consent := br.Post(f.ts.URL+"/device", form)
+			if consent.Status != 200 || !strings.Contains(consent.Body, "Authorize Example App?") {
+				t.Fatalf("device consent: %d %s", consent.Status, consent.Body)
 			}
-			form = consent.form()
+			form = consent.Form()
 			form.Set("authorize", "Allow")
-			if done := br.post(f.ts.URL+"/device", form); done.status != 200 || !strings.Contains(done.body, "return to your device") {
-				t.Fatalf("device Allow: %d %s", done.status, done.body)
+			if done := br.Post(f.ts.URL+"/device", form); done.Status != 200 || !strings.Contains(done.Body, "return to your device") {
+				t.Fatalf("device Allow: %d %s", done.Status, done.Body)
 			}
 			da.Interval = 1 // keep the test short; the server asked for more
 			tok, err = f.conf.DeviceAccessToken(ctx, da)
