@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"golang.org/x/oauth2"
 
@@ -17,19 +16,12 @@ import (
 	"github.com/keyhole/keyhole/internal/service"
 )
 
-// chromium returns the path of a Chromium to drive, or skips the test (and
-// fails it in CI): keyholetest.Chromium, the gate of every browser test.
-func chromium(t *testing.T) string {
-	t.Helper()
-	return keyholetest.Chromium(t)
-}
-
 // TestBrowserSignInAndConsent drives the sign-in and consent pages in
 // headless Chromium with JavaScript switched off, as a person would, and
 // checks that the browser really follows the answer to the client (the
 // consent page's CSP must allow that redirect).
 func TestBrowserSignInAndConsent(t *testing.T) {
-	path := chromium(t)
+	bctx := keyholetest.Browser(t, 60*time.Second)
 	got := make(chan *url.URL, 1)
 	callback := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -57,22 +49,6 @@ func TestBrowserSignInAndConsent(t *testing.T) {
 	verifier := oauth2.GenerateVerifier()
 	authURL := conf.AuthCodeURL("state-123", oauth2.S256ChallengeOption(verifier))
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
-	)
-	actx, cancel := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancel()
-	bctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	bctx, cancel = context.WithTimeout(bctx, 60*time.Second)
-	defer cancel()
-
-	// Pages must work without JavaScript: switch it off in the tab.
-	if _, err := chromedp.Call(bctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(bctx, actions...); err != nil {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"golang.org/x/oauth2"
@@ -33,7 +32,7 @@ import (
 // Each page is saved as a screenshot into KEYHOLE_SCREENSHOTS, or a
 // temporary folder; the test prints where.
 func TestBrowserPeoplesSide(t *testing.T) {
-	path := chromium(t)
+	bctx := keyholetest.Browser(t, 120*time.Second)
 	smtp := keyholetest.StartSMTP(t, "", "")
 	got := make(chan *url.URL, 1)
 	callback := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -54,21 +53,6 @@ func TestBrowserPeoplesSide(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshots of each page: %s", shots)
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(900, 900),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
-	)
-	actx, cancel := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancel()
-	bctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	bctx, cancel = context.WithTimeout(bctx, 120*time.Second)
-	defer cancel()
-	if _, err := chromedp.Call(bctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
 
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()

@@ -34,12 +34,13 @@ func Chromium(tb testing.TB) string {
 // Browser starts headless Chromium (skipping the test where there is none,
 // see Chromium) and returns the context of a tab with JavaScript switched
 // off, as the pages must work without it. The browser is closed when the
-// test ends, and every action fails after timeout.
+// test ends, and every action fails after timeout. The window is 900 by
+// 900 pixels, a laptop's page for screenshots.
 func Browser(tb testing.TB, timeout time.Duration) context.Context {
 	tb.Helper()
 	path := Chromium(tb)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(900, 900),
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
 	)
