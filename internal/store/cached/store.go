@@ -163,42 +163,33 @@ func (s *Store) TokenByHash(ctx context.Context, hash string) (keyhole.Token, ke
 
 // Account answers from the cache.
 func (s *Store) Account(ctx context.Context, id string) (keyhole.Account, error) {
-	if !s.trusted() {
-		s.Stats.Bypassed.Add(1)
-		return s.inner.Account(ctx, id)
-	}
-	key := "account:" + id
-	if v, ok := s.c.get(key); ok {
-		s.Stats.Hits.Add(1)
-		return v.(keyhole.Account), nil
-	}
-	s.Stats.Misses.Add(1)
-	ticket := s.c.begin()
-	a, err := s.inner.Account(ctx, id)
-	if err == nil {
-		s.c.put(ticket, key, a, "acct:"+id)
-	}
-	return a, err
+	return read(s, "account:", "acct:", id, func() (keyhole.Account, error) { return s.inner.Account(ctx, id) })
 }
 
 // Client answers from the cache.
 func (s *Store) Client(ctx context.Context, id string) (keyhole.Client, error) {
+	return read(s, "client:", "client:", id, func() (keyhole.Client, error) { return s.inner.Client(ctx, id) })
+}
+
+// read answers the value of id from the cache, under kind+id, or loads it
+// and keeps it there, dropped with the tag tag+id.
+func read[T any](s *Store, kind, tag, id string, load func() (T, error)) (T, error) {
 	if !s.trusted() {
 		s.Stats.Bypassed.Add(1)
-		return s.inner.Client(ctx, id)
+		return load()
 	}
-	key := "client:" + id
+	key := kind + id
 	if v, ok := s.c.get(key); ok {
 		s.Stats.Hits.Add(1)
-		return v.(keyhole.Client), nil
+		return v.(T), nil
 	}
 	s.Stats.Misses.Add(1)
 	ticket := s.c.begin()
-	c, err := s.inner.Client(ctx, id)
+	v, err := load()
 	if err == nil {
-		s.c.put(ticket, key, c, "client:"+id)
+		s.c.put(ticket, key, v, tag+id)
 	}
-	return c, err
+	return v, err
 }
 
 // ---- changes that drop what they affect (whether they succeed or not:
