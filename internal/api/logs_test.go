@@ -1,37 +1,17 @@
 package api_test
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/keyhole/keyhole/internal/keyholetest"
 )
 
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestSecretsStayOutOfLogs drives every kind of secret through the server
 // with logging at its most verbose, then looks for each in the log.
 func TestSecretsStayOutOfLogs(t *testing.T) {
-	var buf syncBuffer
+	var buf keyholetest.LogBuffer
 	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ts := keyholetest.NewServer(t, keyholetest.Options{Log: log})
 	c := client{t: t, base: ts.URL}

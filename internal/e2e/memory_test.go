@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -21,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/keyhole/keyhole/internal/keyholetest"
 )
 
 // TestPasswordHashingMemoryCap fires 100 sign-ins at once at a real
@@ -196,7 +197,7 @@ type proc struct {
 	cmd *exec.Cmd
 	pid int
 	url string
-	log *syncBuffer // what it wrote to stderr
+	log *keyholetest.LogBuffer // what it wrote to stderr
 }
 
 // startServe runs `keyhole serve` with args (after --addr 127.0.0.1:0) in
@@ -205,7 +206,7 @@ type proc struct {
 func startServe(t testing.TB, ctx context.Context, bin string, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
-	p := &proc{cmd: cmd, log: &syncBuffer{}}
+	p := &proc{cmd: cmd, log: &keyholetest.LogBuffer{}}
 	cmd.Env, cmd.Stderr = env, p.log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdout, err := cmd.StdoutPipe()
@@ -253,24 +254,6 @@ func startServe(t testing.TB, ctx context.Context, bin string, env []string, arg
 // insecureClient reaches a server whose certificate the test made; tests
 // that check the certificate make their own client.
 var insecureClient = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // sqliteEnv is the environment without the settings that would point
 // keyhole at another database or address.

@@ -1,7 +1,6 @@
 package service_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/url"
@@ -17,24 +16,6 @@ import (
 )
 
 const password = "correct horse battery"
-
-// lockedBuffer is a log sink the server may write from any goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // signIn starts a browser session and returns its actor.
 func signIn(t *testing.T, ts *keyholetest.Server, email, pw string) service.Actor {
@@ -68,7 +49,7 @@ func linkToken(t *testing.T, m keyholetest.Mail, path string) string {
 func TestEveryEventIsRecorded(t *testing.T) {
 	for _, be := range keyholetest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
-			var logs lockedBuffer
+			var logs keyholetest.LogBuffer
 			ts := keyholetest.NewServer(t, keyholetest.Options{Store: be.Open(t), Log: slog.New(slog.NewTextHandler(&logs, nil))})
 			ctx := context.Background()
 			svc := ts.Service
