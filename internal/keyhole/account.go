@@ -14,8 +14,13 @@ type Account struct {
 	// MFAEnabled: signing in needs a one-time code (TOTP, RFC 6238) or a
 	// recovery code besides the password. The seed is kept apart, sealed.
 	MFAEnabled bool
-	// CredentialsVersion counts changes of the password and email: a
-	// sign-in checked against one version is refused once it moved on.
+	// CredentialsVersion counts the changes that must end what was checked
+	// against the account's credentials before: the password changed or
+	// reset, the email changed or a change of it asked for, two-factor
+	// authentication turned on or off, every other session ended. A
+	// sign-in checked against one version, a pending second step and
+	// every mailed link (verification, reset, email change) made at one
+	// version are refused once it moved on.
 	CredentialsVersion int64
 	LastLogin          time.Time // zero when never logged in
 	CreatedAt          time.Time

@@ -18,6 +18,7 @@ const (
 	EventPasswordChanged     EventType = "password.changed"
 	EventPasswordReset       EventType = "password.reset"
 	EventEmailChanged        EventType = "email.changed"
+	EventEmailChangeAsked    EventType = "email.change_requested"
 	EventEmailVerified       EventType = "email.verified"
 	EventAPIKeyRevealed      EventType = "api_key.revealed"
 	EventAPIKeyRegenerated   EventType = "api_key.regenerated"
@@ -43,6 +44,7 @@ var EventTitles = map[EventType]string{
 	EventPasswordChanged:     "Password changed",
 	EventPasswordReset:       "Password reset by email",
 	EventEmailChanged:        "Email changed",
+	EventEmailChangeAsked:    "Email change requested",
 	EventEmailVerified:       "Email verified",
 	EventAPIKeyRevealed:      "API key revealed",
 	EventAPIKeyRegenerated:   "API key regenerated",

@@ -22,7 +22,12 @@ type MailToken struct {
 	Purpose   MailPurpose
 	// Email is the address the link was sent to: for MailVerify, the
 	// address it confirms.
-	Email     string
+	Email string
+	// Version is the account's credentials version when the link was
+	// made: the link works only while the account is still at it (see
+	// Account.CredentialsVersion), so that whatever moves the version on
+	// ends every link mailed before.
+	Version   int64
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	UsedAt    time.Time // zero while unused

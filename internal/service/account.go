@@ -98,12 +98,16 @@ type AccountUpdate struct {
 // UpdateAccount changes the actor's account. Changing the email or the
 // password needs the current password, checked under the sign-in throttle.
 // A new email takes effect only once the link mailed to it is opened
-// (VerifyEmail); until then the account keeps its address. A password
-// change moves the credentials version on, so that sign-ins checked
-// against the old password fail, and revokes every other authorization
-// and session of the account, so that whoever knew the old password is
-// locked out; the caller's own authorization (or browser session) stays.
-// It is recorded and mailed as a notice.
+// (VerifyEmail); until then the account keeps its address (see
+// requestEmailChange: the answer is the same whether or not another
+// account has the address). A password change moves the credentials
+// version on, so that sign-ins checked against the old password and links
+// mailed before fail, and revokes every other authorization and session
+// of the account, so that whoever knew the old password is locked out;
+// the caller's own authorization (or browser session) stays. It is
+// recorded and mailed as a notice. With both, the password changes first,
+// so that the email change asked for in the same request is not ended by
+// it.
 func (s *Service) UpdateAccount(ctx context.Context, actor Actor, in AccountUpdate) (keyhole.Account, error) {
 	if err := actor.NeedAccount(); err != nil {
 		return keyhole.Account{}, err
@@ -145,17 +149,7 @@ func (s *Service) UpdateAccount(ctx context.Context, actor Actor, in AccountUpda
 			return keyhole.Account{}, err
 		}
 	}
-	if in.Email != nil && email != cur.Email {
-		if other, err := s.store.AccountByEmail(ctx, email); err == nil && other.ID != cur.ID {
-			return keyhole.Account{}, keyhole.Errorf(keyhole.Conflict, "An account with that email already exists.")
-		} else if err != nil && !isNotFound(err) {
-			return keyhole.Account{}, storeErr(err, "account")
-		}
-		if err := s.sendVerification(ctx, cur.ID, email, true); err != nil {
-			return keyhole.Account{}, err
-		}
-		s.log.InfoContext(ctx, "email change requested", "account_id", cur.ID)
-	}
+	changeEmail := in.Email != nil && email != cur.Email
 	var newHash string
 	if in.NewPassword != nil {
 		if newHash, err = s.hashPassword(ctx, *in.NewPassword); err != nil {
@@ -196,7 +190,20 @@ func (s *Service) UpdateAccount(ctx context.Context, actor Actor, in AccountUpda
 		s.log.InfoContext(ctx, "password changed", "account_id", a.ID, "revoked_authorizations", n)
 		s.notify(ctx, a.Email, "your password was changed", actor.origin(),
 			"The password of your Keyhole account was changed. Every other session and application was signed out.")
+		if changeEmail {
+			if err := s.requestEmailChange(ctx, a, email, actor.origin()); err != nil {
+				return keyhole.Account{}, err
+			}
+		}
 		return a, nil
+	}
+	if changeEmail {
+		if err := s.requestEmailChange(ctx, cur, email, actor.origin()); err != nil {
+			return keyhole.Account{}, err
+		}
+		if cur, err = s.store.Account(ctx, cur.ID); err != nil {
+			return keyhole.Account{}, storeErr(err, "account")
+		}
 	}
 	if in.Name == nil {
 		return cur, nil

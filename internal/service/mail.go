@@ -49,32 +49,36 @@ func (s *Service) notify(ctx context.Context, to, subject string, o Origin, what
 	s.send(ctx, to, "Keyhole: "+subject, b.String())
 }
 
-// newLink makes a mailed link of the account: the secret in clear for the
-// mail, the row that keeps its hash.
-func (s *Service) newLink(accountID string, purpose keyhole.MailPurpose, email string) (keyhole.MailToken, string) {
+// Mailed links end with the credentials version they were made at: a
+// link works only while its account is still at that version, and every
+// change that must end outstanding links moves the version on, in the
+// same transaction as the change (see keyhole.Account.CredentialsVersion
+// for the list: password changed or reset, email changed or a change
+// asked for, two-factor turned on or off, every other session ended).
+// liveLink checks the version before a link's page is shown, and the
+// store checks it again, atomically, when the link is used.
+
+// newLink makes a mailed link of the account, bound to its credentials
+// version: the secret in clear for the mail, the row that keeps its hash.
+func (s *Service) newLink(accountID string, purpose keyhole.MailPurpose, email string, version int64) (keyhole.MailToken, string) {
 	typ, path, ttl := token.EmailLink, VerifyPath, VerifyLinkTTL
 	if purpose == keyhole.MailReset {
 		typ, path, ttl = token.ResetLink, ResetPath, ResetLinkTTL
 	}
 	raw := token.New(typ)
 	now := s.clock()
-	t := keyhole.MailToken{Hash: token.Hash(raw.Reveal()), AccountID: accountID, Purpose: purpose, Email: email, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	t := keyhole.MailToken{Hash: token.Hash(raw.Reveal()), AccountID: accountID, Purpose: purpose, Email: email, Version: version, CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	return t, s.issuer + path + "?token=" + raw.Reveal()
 }
 
-// sendVerification mails a link that confirms email for the account.
-func (s *Service) sendVerification(ctx context.Context, accountID, email string, change bool) error {
-	t, link := s.newLink(accountID, keyhole.MailVerify, email)
+// sendVerification mails a link that confirms the address of a new
+// account.
+func (s *Service) sendVerification(ctx context.Context, a keyhole.Account) error {
+	t, link := s.newLink(a.ID, keyhole.MailVerify, a.Email, a.CredentialsVersion)
 	if err := s.store.CreateMailToken(ctx, t); err != nil {
 		return storeErr(err, "account")
 	}
-	if change {
-		s.send(ctx, email, "Keyhole: confirm your new email address",
-			"Someone (we hope you) asked to change the email address of a Keyhole account to this one.\n\n"+
-				"To confirm the change, open this link within 24 hours:\n"+link+"\n\n"+
-				"If you did not ask for this, ignore this mail: nothing changes until the link is opened.")
-		return nil
-	}
+	email := a.Email
 	s.send(ctx, email, "Keyhole: confirm your email address",
 		"Welcome to Keyhole. To finish signing up, confirm your email address by opening this link within 24 hours:\n"+link+"\n\n"+
 			"If you did not sign up, ignore this mail: the account stays unusable without the link.")
@@ -93,7 +97,7 @@ func (s *Service) SignUp(ctx context.Context, in NewAccount) error {
 	a, err := s.newAccount(ctx, in, false)
 	if err == nil {
 		s.log.InfoContext(ctx, "account signed up", "account_id", a.ID)
-		return s.sendVerification(ctx, a.ID, a.Email, false)
+		return s.sendVerification(ctx, a)
 	}
 	if keyhole.ErrorCode(err) != keyhole.Conflict {
 		return err
@@ -106,7 +110,7 @@ func (s *Service) SignUp(ctx context.Context, in NewAccount) error {
 		return storeErr(err, "account")
 	}
 	if !existing.EmailVerified {
-		return s.sendVerification(ctx, existing.ID, existing.Email, false)
+		return s.sendVerification(ctx, existing)
 	}
 	s.send(ctx, existing.Email, "Keyhole: someone tried to sign up with your address",
 		"Someone (perhaps you) tried to sign up to Keyhole with this email address, which already has an account. Nothing was changed.\n\n"+
@@ -115,32 +119,87 @@ func (s *Service) SignUp(ctx context.Context, in NewAccount) error {
 	return nil
 }
 
+// requestEmailChange asks for the account's email to become email: it
+// ends every link mailed before (moving the credentials version on) and
+// mails a link that confirms the change to the new address, and a notice
+// to the current one, which is told at once. When another account has the
+// address, nothing is mailed to it but a notice to its owner, and the
+// answer is the same, so that nobody learns which addresses have an
+// account.
+func (s *Service) requestEmailChange(ctx context.Context, a keyhole.Account, email string, o Origin) error {
+	other, err := s.store.AccountByEmail(ctx, email)
+	if err != nil && !isNotFound(err) {
+		return storeErr(err, "account")
+	}
+	taken := err == nil && other.ID != a.ID
+	var t *keyhole.MailToken
+	var link string
+	if !taken {
+		lt, l := s.newLink(a.ID, keyhole.MailVerify, email, a.CredentialsVersion+1)
+		t, link = &lt, l
+	}
+	ev := s.event(a.ID, keyhole.EventEmailChangeAsked, o, "", a.Email+" → "+email)
+	if err := s.store.RequestEmailChange(ctx, a.ID, a.CredentialsVersion, t, ev); err != nil {
+		return storeErr(err, "account")
+	}
+	s.log.InfoContext(ctx, "email change requested", "account_id", a.ID)
+	if taken {
+		s.send(ctx, other.Email, "Keyhole: someone tried to move another account to your address",
+			"Someone (perhaps you) asked to change the email address of another Keyhole account to this one, which already has an account. Nothing was changed, and no account was moved to this address.\n\n"+
+				"If you did not ask for this, there is nothing to do. Your own account is unchanged.")
+	} else {
+		s.send(ctx, email, "Keyhole: confirm your new email address",
+			"Someone (we hope you) asked to change the email address of a Keyhole account to this one.\n\n"+
+				"To confirm the change, open this link within 24 hours:\n"+link+"\n\n"+
+				"If you did not ask for this, ignore this mail: nothing changes until the link is opened.")
+	}
+	s.notify(ctx, a.Email, "a change of your email address was asked for", o,
+		"Someone asked to change the email address of your Keyhole account to "+email+". Nothing changes until the link mailed to that address is opened, within 24 hours; changing or resetting your password ends that link.")
+	return nil
+}
+
 var errLink = keyhole.Errorf(keyhole.Invalid, "This link does not work: it was used already, it has expired, or it was copied incompletely. Ask for a new one.")
 
-// liveLink finds the unused, unexpired mailed link raw of the purpose.
-func (s *Service) liveLink(ctx context.Context, raw string, purpose keyhole.MailPurpose) (keyhole.MailToken, error) {
+// liveLink finds the mailed link raw of the purpose and its account, if
+// the link can still be used: unused, unexpired, made at the account's
+// current credentials version, and (a reset link) mailed to the
+// account's current address.
+func (s *Service) liveLink(ctx context.Context, raw string, purpose keyhole.MailPurpose) (keyhole.MailToken, keyhole.Account, error) {
+	fail := func(err error) (keyhole.MailToken, keyhole.Account, error) {
+		return keyhole.MailToken{}, keyhole.Account{}, err
+	}
 	want := map[keyhole.MailPurpose]token.Type{keyhole.MailVerify: token.EmailLink, keyhole.MailReset: token.ResetLink}[purpose]
 	if typ, err := token.Parse(raw); err != nil || typ != want {
-		return keyhole.MailToken{}, errLink
+		return fail(errLink)
 	}
 	t, err := s.store.MailToken(ctx, token.Hash(raw))
 	if err != nil {
 		if isNotFound(err) {
-			return keyhole.MailToken{}, errLink
+			return fail(errLink)
 		}
-		return keyhole.MailToken{}, storeErr(err, "link")
+		return fail(storeErr(err, "link"))
 	}
 	if t.Purpose != purpose || !t.UsedAt.IsZero() || !t.ExpiresAt.After(s.clock()) {
-		return keyhole.MailToken{}, errLink
+		return fail(errLink)
 	}
-	return t, nil
+	a, err := s.store.Account(ctx, t.AccountID)
+	if err != nil {
+		if isNotFound(err) {
+			return fail(errLink)
+		}
+		return fail(storeErr(err, "account"))
+	}
+	if a.CredentialsVersion != t.Version || (purpose == keyhole.MailReset && !strings.EqualFold(a.Email, t.Email)) {
+		return fail(errLink)
+	}
+	return t, a, nil
 }
 
 // CheckEmailLink tells whether a verification link still works, and the
 // address it confirms, so that its page can say so before the person
 // confirms.
 func (s *Service) CheckEmailLink(ctx context.Context, raw string) (string, error) {
-	t, err := s.liveLink(ctx, raw, keyhole.MailVerify)
+	t, _, err := s.liveLink(ctx, raw, keyhole.MailVerify)
 	return t.Email, err
 }
 
@@ -150,13 +209,9 @@ func (s *Service) CheckEmailLink(ctx context.Context, raw string) (string, error
 // the old address gets a notice. Invalid for a dead link; Conflict when
 // another account took the address meanwhile.
 func (s *Service) VerifyEmail(ctx context.Context, raw string, o Origin) (keyhole.Account, error) {
-	t, err := s.liveLink(ctx, raw, keyhole.MailVerify)
+	t, before, err := s.liveLink(ctx, raw, keyhole.MailVerify)
 	if err != nil {
 		return keyhole.Account{}, err
-	}
-	before, err := s.store.Account(ctx, t.AccountID)
-	if err != nil {
-		return keyhole.Account{}, storeErr(err, "account")
 	}
 	ev := s.event(before.ID, keyhole.EventEmailVerified, o, "", t.Email)
 	changed := before.Email != t.Email
@@ -198,7 +253,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string, o Orig
 		}
 		return storeErr(err, "account")
 	}
-	t, link := s.newLink(a.ID, keyhole.MailReset, a.Email)
+	t, link := s.newLink(a.ID, keyhole.MailReset, a.Email, a.CredentialsVersion)
 	if err := s.store.CreateMailToken(ctx, t); err != nil {
 		return storeErr(err, "account")
 	}
@@ -213,13 +268,9 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string, o Orig
 // ResetLink tells whether a reset link still works and whether its
 // account needs a two-factor code with the new password.
 func (s *Service) ResetLink(ctx context.Context, raw string) (needsCode bool, err error) {
-	t, err := s.liveLink(ctx, raw, keyhole.MailReset)
+	_, a, err := s.liveLink(ctx, raw, keyhole.MailReset)
 	if err != nil {
 		return false, err
-	}
-	a, err := s.store.Account(ctx, t.AccountID)
-	if err != nil {
-		return false, storeErr(err, "account")
 	}
 	return a.MFAEnabled, nil
 }
@@ -238,13 +289,9 @@ type PasswordReset struct {
 // account and gives it a new API key; the address counts as verified,
 // and a notice is mailed.
 func (s *Service) ResetPassword(ctx context.Context, in PasswordReset) error {
-	t, err := s.liveLink(ctx, in.Token, keyhole.MailReset)
+	t, cur, err := s.liveLink(ctx, in.Token, keyhole.MailReset)
 	if err != nil {
 		return err
-	}
-	cur, err := s.store.Account(ctx, t.AccountID)
-	if err != nil {
-		return storeErr(err, "account")
 	}
 	if err := checkPassword(in.NewPassword, cur.Email, cur.Name); err != nil {
 		return keyhole.Errorf(keyhole.Invalid, "%s", err.Error())
@@ -266,7 +313,8 @@ func (s *Service) ResetPassword(ctx context.Context, in PasswordReset) error {
 		Events: []keyhole.Event{s.event(a.ID, keyhole.EventPasswordReset, in.Origin, "", "")},
 	})
 	switch {
-	case isNotFound(err):
+	case isNotFound(err), errors.Is(err, store.ErrStale):
+		// The link was used meanwhile, or the credentials moved on.
 		return errLink
 	case err != nil:
 		return accountErr(err)

@@ -23,9 +23,6 @@ import (
 const (
 	otpPeriod = 30
 	otpSkew   = 1
-	// otpStepRetention is how long an accepted step is remembered: longer
-	// than any window in which its code could be presented again.
-	otpStepRetention = 10 * time.Minute
 	// RecoveryCodeCount recovery codes are made at enrolment and each
 	// regeneration.
 	RecoveryCodeCount = 10
@@ -91,9 +88,12 @@ func seedAD(accountID string) []byte { return []byte("mfa-seed:" + accountID) }
 // secondFactor checks a one-time code or a recovery code of an account
 // with MFA on. It first reserves an attempt of the account's and the
 // address's budgets (RateLimited when one is spent); a right code gives it
-// back. A TOTP code is accepted once: its time step is recorded in the
-// database, so that a replay fails on every replica. A recovery code is
-// used up, with its event. TwoFactor for a wrong or used code.
+// back. TOTP codes are accepted in increasing time-step order: the step
+// of an accepted code is recorded in the database, and that step and
+// every earlier one are refused afterwards, on every replica (so a code
+// is accepted once, and one seen over a shoulder is worthless once a
+// later one was used). A recovery code is used up, with its event.
+// TwoFactor for a wrong or used code.
 func (s *Service) secondFactor(ctx context.Context, a keyhole.Account, code string, o Origin) error {
 	code = normalizeCode(code)
 	if code == "" || len(code) > 64 {
@@ -147,7 +147,8 @@ func (s *Service) checkCode(ctx context.Context, a keyhole.Account, code string,
 	return s.useStep(ctx, a.ID, step)
 }
 
-// useStep records an accepted TOTP step; false when it was used before.
+// useStep records an accepted TOTP step; false when it, or a later step,
+// was used before.
 func (s *Service) useStep(ctx context.Context, accountID string, step int64) (bool, error) {
 	err := s.store.UseOTPStep(ctx, accountID, step, s.clock())
 	switch {

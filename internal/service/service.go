@@ -261,9 +261,8 @@ const (
 // expiry (rotated refresh tokens once their reuse horizon is over), login
 // sessions with what was made through them, device authorizations nobody
 // finished, the successors rotated refresh tokens keep for their grace,
-// mailed links, one-time code steps past every window they could be
-// replayed in, and activity older than ActivityRetention. Serve runs it periodically; any replica may, concurrently with
-// others.
+// mailed links, and activity older than ActivityRetention. Serve runs it
+// periodically; any replica may, concurrently with others.
 func (s *Service) Sweep(ctx context.Context) error {
 	now := s.clock()
 	counts := map[string]int64{}
@@ -278,9 +277,6 @@ func (s *Service) Sweep(ctx context.Context) error {
 		{"sessions", at(s.store.DeleteExpiredSessions)},
 		{"device_grants", at(s.store.DeleteExpiredDeviceGrants)},
 		{"mail_tokens", at(s.store.DeleteExpiredMailTokens)},
-		{"otp_steps", func(ctx context.Context, n int) (int64, error) {
-			return s.store.DeleteUsedOTPSteps(ctx, now.Add(-otpStepRetention), n)
-		}},
 		{"events", func(ctx context.Context, n int) (int64, error) {
 			return s.store.DeleteExpiredEvents(ctx, now.Add(-ActivityRetention), n)
 		}},

@@ -103,8 +103,9 @@ type Reset struct {
 	Key    keyhole.Authorization
 	Tokens []keyhole.Token
 	// MailToken, when not "", is the hash of the password-reset link the
-	// change is made with: it must be the account's, unused and unexpired
-	// at Account.UpdatedAt, and is used up with the change.
+	// change is made with: it must be the account's, made at Version,
+	// unused and unexpired at Account.UpdatedAt, and is used up with the
+	// change.
 	MailToken string
 	// Events are recorded with the change.
 	Events []keyhole.Event
@@ -150,13 +151,21 @@ type Store interface {
 	// account.
 	ResetAccount(ctx context.Context, r Reset) (int, error)
 
-	// CreateMailToken inserts t. ErrConflict if the hash exists;
-	// ErrNotFound if the account does not.
+	// CreateMailToken inserts t, bound to t.Version. ErrConflict if the
+	// hash exists; ErrNotFound if the account does not.
 	CreateMailToken(ctx context.Context, t keyhole.MailToken) error
+	// RequestEmailChange is a request to change the account's email,
+	// atomically: if the account's CredentialsVersion still equals
+	// version (ErrStale otherwise), it moves it on to version+1, which
+	// ends every link mailed before, inserts t when it is not nil (the
+	// link of the change, whose Version must be version+1), and records
+	// ev. ErrNotFound if no such account; ErrConflict if t's hash exists.
+	RequestEmailChange(ctx context.Context, accountID string, version int64, t *keyhole.MailToken, ev ...keyhole.Event) error
 	// MailToken returns the link with the hash, used or not. ErrNotFound.
 	MailToken(ctx context.Context, hash string) (keyhole.MailToken, error)
-	// VerifyEmail uses the MailVerify link with the hash if it is unused
-	// and unexpired at `at`, and sets its account's Email to the link's
+	// VerifyEmail uses the MailVerify link with the hash if it is unused,
+	// unexpired at `at` and made at its account's current
+	// CredentialsVersion, and sets its account's Email to the link's
 	// and EmailVerified, atomically; when the email changes it also moves
 	// the CredentialsVersion on and sets UpdatedAt to at. It returns the
 	// account as written. Of concurrent callers exactly one succeeds.
@@ -168,13 +177,14 @@ type Store interface {
 	DeleteExpiredMailTokens(ctx context.Context, before time.Time, limit int) (int64, error)
 
 	// EnableMFA turns two-factor authentication on: it stores the sealed
-	// TOTP seed and the recovery codes' hashes and sets MFAEnabled,
-	// atomically. ErrNotFound if no such account; ErrConflict (nothing
+	// TOTP seed and the recovery codes' hashes, sets MFAEnabled and moves
+	// the CredentialsVersion on, atomically. ErrNotFound if no such account; ErrConflict (nothing
 	// written) if MFA is already on, so that of concurrent enrolments
 	// exactly one wins.
 	EnableMFA(ctx context.Context, accountID string, seed []byte, codes []string, at time.Time, ev ...keyhole.Event) error
-	// DisableMFA turns it off: it clears MFAEnabled and the seed and
-	// deletes the recovery codes and the used steps, atomically.
+	// DisableMFA turns it off: it clears MFAEnabled and the seed, moves
+	// the CredentialsVersion on and deletes the recovery codes and the
+	// last used step, atomically.
 	// ErrNotFound if no such account; ErrConflict if MFA is off.
 	DisableMFA(ctx context.Context, accountID string, at time.Time, ev ...keyhole.Event) error
 	// MFASeed returns the account's sealed TOTP seed. ErrNotFound if no
@@ -190,14 +200,12 @@ type Store interface {
 	UseRecoveryCode(ctx context.Context, accountID, hash string, at time.Time, ev ...keyhole.Event) error
 	// RecoveryCodesLeft counts the account's unused recovery codes.
 	RecoveryCodesLeft(ctx context.Context, accountID string) (int, error)
-	// UseOTPStep records that the account's one-time code of the TOTP
-	// time step was accepted at `at`. ErrConflict if that step was
-	// recorded before: of concurrent callers (on any replica) exactly one
-	// succeeds.
+	// UseOTPStep records that the account accepted a one-time code of the
+	// TOTP time step at `at`, if step is after every step it accepted
+	// before, in one statement. ErrConflict if it is not (the same step,
+	// or an earlier one): of concurrent callers (on any replica) exactly
+	// one succeeds. ErrNotFound if no such account.
 	UseOTPStep(ctx context.Context, accountID string, step int64, at time.Time) error
-	// DeleteUsedOTPSteps deletes at most limit recorded steps accepted at
-	// or before before, and returns how many.
-	DeleteUsedOTPSteps(ctx context.Context, before time.Time, limit int) (int64, error)
 
 	// Record inserts events that go with no other change, such as a
 	// failed sign-in. ErrConflict if an id exists; ErrNotFound if an
@@ -312,7 +320,9 @@ type Store interface {
 	// and their tokens, atomically. ErrNotFound.
 	DeleteSession(ctx context.Context, id string, ev ...keyhole.Event) error
 	// DeleteOtherSessions deletes every session of the account but keep,
-	// with what was made through them, atomically, and returns how many.
+	// with what was made through them, and moves the account's
+	// CredentialsVersion on (ending pending sign-ins and mailed links),
+	// atomically, and returns how many sessions it deleted.
 	DeleteOtherSessions(ctx context.Context, accountID, keep string, ev ...keyhole.Event) (int, error)
 	// TouchSession sets the session's LastSeenAt to at unless it is
 	// already within every of at. No error when there is nothing to change.

@@ -183,7 +183,7 @@ func TestEveryChangeDropsWhatItAffects(t *testing.T) {
 			}
 		}},
 		{"email verified", func(t *testing.T, f fixture) {
-			must(t, f.s.CreateMailToken(ctx, keyhole.MailToken{Hash: "m1", AccountID: f.acct.ID, Purpose: keyhole.MailVerify, Email: "ada@new.example", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
+			must(t, f.s.CreateMailToken(ctx, keyhole.MailToken{Hash: "m1", AccountID: f.acct.ID, Purpose: keyhole.MailVerify, Email: "ada@new.example", Version: f.acct.CredentialsVersion, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
 			_, err := f.s.VerifyEmail(ctx, "m1", t0)
 			must(t, err)
 		}, func(t *testing.T, f fixture) {

@@ -297,6 +297,12 @@ func (s *Store) DeleteSession(ctx context.Context, id string, ev ...keyhole.Even
 	return s.inner.DeleteSession(ctx, id, ev...)
 }
 
+// RequestEmailChange moves the account's credentials version on.
+func (s *Store) RequestEmailChange(ctx context.Context, accountID string, version int64, t *keyhole.MailToken, ev ...keyhole.Event) error {
+	defer s.c.invalidate("acct:" + accountID)
+	return s.inner.RequestEmailChange(ctx, accountID, version, t, ev...)
+}
+
 // DeleteOtherSessions drops everything of the account: which sessions
 // (and the tokens made through them) went is not known here.
 func (s *Store) DeleteOtherSessions(ctx context.Context, accountID, keep string, ev ...keyhole.Event) (int, error) {
@@ -477,10 +483,6 @@ func (s *Store) RecoveryCodesLeft(ctx context.Context, accountID string) (int, e
 
 func (s *Store) UseOTPStep(ctx context.Context, accountID string, step int64, at time.Time) error {
 	return s.inner.UseOTPStep(ctx, accountID, step, at)
-}
-
-func (s *Store) DeleteUsedOTPSteps(ctx context.Context, before time.Time, limit int) (int64, error) {
-	return s.inner.DeleteUsedOTPSteps(ctx, before, limit)
 }
 
 func (s *Store) Record(ctx context.Context, ev ...keyhole.Event) error {

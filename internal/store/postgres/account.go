@@ -107,7 +107,7 @@ func (db *DB) ResetAccount(ctx context.Context, r store.Reset) (int, error) {
 		}
 		if r.MailToken != "" {
 			m, err := exec(ctx, tx, op, `UPDATE mail_tokens SET used_at = $4 WHERE hash = $1 AND account_id = $2 AND purpose = $3
-				AND used_at IS NULL AND expires_at > $4`, r.MailToken, a.ID, string(keyhole.MailReset), a.UpdatedAt)
+				AND used_at IS NULL AND expires_at > $4 AND credentials_version = $5`, r.MailToken, a.ID, string(keyhole.MailReset), a.UpdatedAt, r.Version)
 			if err != nil {
 				return err
 			}

@@ -10,23 +10,46 @@ import (
 	"github.com/keyhole/keyhole/internal/keyhole"
 )
 
-const mailTokenCols = `hash, account_id, purpose, email, created_at, expires_at, used_at`
+const mailTokenCols = `hash, account_id, purpose, email, credentials_version, created_at, expires_at, used_at`
 
 func scanMailToken(row pgx.Row) (keyhole.MailToken, error) {
 	var t keyhole.MailToken
 	var used pgtype.Timestamptz
-	if err := row.Scan(&t.Hash, &t.AccountID, &t.Purpose, &t.Email, &t.CreatedAt, &t.ExpiresAt, &used); err != nil {
+	if err := row.Scan(&t.Hash, &t.AccountID, &t.Purpose, &t.Email, &t.Version, &t.CreatedAt, &t.ExpiresAt, &used); err != nil {
 		return keyhole.MailToken{}, err
 	}
 	t.CreatedAt, t.ExpiresAt, t.UsedAt = t.CreatedAt.UTC(), t.ExpiresAt.UTC(), fromNullTime(used)
 	return t, nil
 }
 
+const insertMailToken = `INSERT INTO mail_tokens (` + mailTokenCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+
+func mailTokenArgs(t keyhole.MailToken) []any {
+	return []any{t.Hash, t.AccountID, string(t.Purpose), t.Email, t.Version, t.CreatedAt, t.ExpiresAt, nullTime(t.UsedAt)}
+}
+
 // CreateMailToken inserts t.
 func (db *DB) CreateMailToken(ctx context.Context, t keyhole.MailToken) error {
-	_, err := exec(ctx, db.pool, "create mail token", `INSERT INTO mail_tokens (`+mailTokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		t.Hash, t.AccountID, string(t.Purpose), t.Email, t.CreatedAt, t.ExpiresAt, nullTime(t.UsedAt))
+	_, err := exec(ctx, db.pool, "create mail token", insertMailToken, mailTokenArgs(t)...)
 	return err
+}
+
+// RequestEmailChange moves the credentials version on and inserts the
+// change's link, in one transaction.
+func (db *DB) RequestEmailChange(ctx context.Context, accountID string, version int64, t *keyhole.MailToken, ev ...keyhole.Event) error {
+	const op = "request email change"
+	return db.tx(ctx, op, func(tx pgx.Tx) error {
+		if err := checkVersion(ctx, tx, op, accountID, version); err != nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		b.Queue(`UPDATE accounts SET credentials_version = credentials_version + 1 WHERE id = $1`, accountID)
+		if t != nil {
+			b.Queue(insertMailToken, mailTokenArgs(*t)...)
+		}
+		queueEvents(b, ev)
+		return sendBatch(ctx, tx, op, b)
+	})
 }
 
 // MailToken returns the link with the hash.
@@ -42,8 +65,16 @@ func (db *DB) VerifyEmail(ctx context.Context, hash string, at time.Time, ev ...
 	const op = "verify email"
 	var out keyhole.Account
 	err := db.tx(ctx, op, func(tx pgx.Tx) error {
+		// The account's row is locked first, as every change of its
+		// credentials does, so that the version compared below is the
+		// one this change commits against.
+		if _, err := exec(ctx, tx, op, `SELECT 1 FROM accounts WHERE id = (SELECT account_id FROM mail_tokens WHERE hash = $1) FOR UPDATE`, hash); err != nil {
+			return err
+		}
 		t, err := scanMailToken(tx.QueryRow(ctx, `UPDATE mail_tokens SET used_at = $2
-			WHERE hash = $1 AND purpose = $3 AND used_at IS NULL AND expires_at > $2 RETURNING `+mailTokenCols,
+			WHERE hash = $1 AND purpose = $3 AND used_at IS NULL AND expires_at > $2
+				AND credentials_version = (SELECT credentials_version FROM accounts WHERE id = mail_tokens.account_id)
+			RETURNING `+mailTokenCols,
 			hash, at, string(keyhole.MailVerify)))
 		if err != nil {
 			return mapErr(op, err)

@@ -38,7 +38,7 @@ func (db *DB) EnableMFA(ctx context.Context, accountID string, seed []byte, code
 			return fmt.Errorf("postgres: %s: %w: two-factor authentication is already on", op, store.ErrConflict)
 		}
 		b := &pgx.Batch{}
-		b.Queue(`UPDATE accounts SET mfa_enabled = TRUE, mfa_seed = $2, updated_at = $3 WHERE id = $1`, accountID, seed, at)
+		b.Queue(`UPDATE accounts SET mfa_enabled = TRUE, mfa_seed = $2, credentials_version = credentials_version + 1, updated_at = $3 WHERE id = $1`, accountID, seed, at)
 		queueCodes(b, accountID, codes)
 		queueEvents(b, ev)
 		return sendBatch(ctx, tx, op, b)
@@ -57,9 +57,9 @@ func (db *DB) DisableMFA(ctx context.Context, accountID string, at time.Time, ev
 			return fmt.Errorf("postgres: %s: %w: two-factor authentication is off", op, store.ErrConflict)
 		}
 		b := &pgx.Batch{}
-		b.Queue(`UPDATE accounts SET mfa_enabled = FALSE, mfa_seed = NULL, updated_at = $2 WHERE id = $1`, accountID, at)
+		b.Queue(`UPDATE accounts SET mfa_enabled = FALSE, mfa_seed = NULL, credentials_version = credentials_version + 1, updated_at = $2 WHERE id = $1`, accountID, at)
 		b.Queue(`DELETE FROM recovery_codes WHERE account_id = $1`, accountID)
-		b.Queue(`DELETE FROM otp_steps WHERE account_id = $1`, accountID)
+		b.Queue(`DELETE FROM otp_last_steps WHERE account_id = $1`, accountID)
 		queueEvents(b, ev)
 		return sendBatch(ctx, tx, op, b)
 	})
@@ -113,15 +113,17 @@ func (db *DB) RecoveryCodesLeft(ctx context.Context, accountID string) (int, err
 	return n, mapErr("recovery codes left", err)
 }
 
-// UseOTPStep records an accepted time step; the primary key makes a
-// second one, from any replica, conflict.
+// UseOTPStep records an accepted time step if it is after the last one,
+// in one upsert whose condition refuses the same or an earlier step: a
+// concurrent caller, on any replica, waits for the row and finds its step
+// taken.
 func (db *DB) UseOTPStep(ctx context.Context, accountID string, step int64, at time.Time) error {
-	_, err := exec(ctx, db.pool, "use otp step", `INSERT INTO otp_steps (account_id, step, used_at) VALUES ($1, $2, $3)`, accountID, step, at)
+	const op = "use otp step"
+	n, err := exec(ctx, db.pool, op, `INSERT INTO otp_last_steps AS l (account_id, step, used_at) VALUES ($1, $2, $3)
+		ON CONFLICT (account_id) DO UPDATE SET step = excluded.step, used_at = excluded.used_at WHERE l.step < excluded.step`,
+		accountID, step, at)
+	if err == nil && n == 0 {
+		err = fmt.Errorf("postgres: %s: %w: time step %d is not after the last one accepted", op, store.ErrConflict, step)
+	}
 	return err
-}
-
-// DeleteUsedOTPSteps deletes up to limit steps accepted at or before before.
-func (db *DB) DeleteUsedOTPSteps(ctx context.Context, before time.Time, limit int) (int64, error) {
-	return exec(ctx, db.pool, "delete used otp steps", `DELETE FROM otp_steps WHERE (account_id, step) IN (
-		SELECT account_id, step FROM otp_steps WHERE used_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, before, limit)
 }

@@ -87,7 +87,8 @@ func (db *DB) DeleteSession(ctx context.Context, id string, ev ...keyhole.Event)
 }
 
 // DeleteOtherSessions deletes every session of the account but keep, with
-// what was made through them, and records ev, in one transaction.
+// what was made through them, moves its credentials version on and
+// records ev, in one transaction.
 func (db *DB) DeleteOtherSessions(ctx context.Context, accountID, keep string, ev ...keyhole.Event) (int, error) {
 	const op = "delete other sessions"
 	var n int64
@@ -96,7 +97,10 @@ func (db *DB) DeleteOtherSessions(ctx context.Context, accountID, keep string, e
 		if n, err = exec(ctx, tx, op, `DELETE FROM sessions WHERE account_id = $1 AND id <> $2`, accountID, keep); err != nil {
 			return err
 		}
-		return insertEvents(ctx, tx, op, ev)
+		b := &pgx.Batch{}
+		b.Queue(`UPDATE accounts SET credentials_version = credentials_version + 1 WHERE id = $1`, accountID)
+		queueEvents(b, ev)
+		return sendBatch(ctx, tx, op, b)
 	})
 	return int(n), err
 }

@@ -88,6 +88,18 @@ func checkVersion(ctx context.Context, tx queryer, accountID string, version int
 	return nil
 }
 
+// bumpVersion moves the account's credentials version on from version,
+// or from whatever it is when version is 0: ErrStale when it is no longer
+// version, ErrNotFound when there is no such account.
+func bumpVersion(ctx context.Context, tx queryer, accountID string, version int64) error {
+	if version != 0 {
+		if err := checkVersion(ctx, tx, accountID, version); err != nil {
+			return err
+		}
+	}
+	return execOne(ctx, tx, `UPDATE accounts SET credentials_version = credentials_version + 1 WHERE id = ?`, accountID)
+}
+
 // ResetAccount changes the password and revokes everything else, atomically.
 func (s *DB) ResetAccount(ctx context.Context, r store.Reset) (int, error) {
 	a := r.Account
@@ -98,8 +110,8 @@ func (s *DB) ResetAccount(ctx context.Context, r store.Reset) (int, error) {
 		}
 		if r.MailToken != "" {
 			if err := execOne(ctx, tx, `UPDATE mail_tokens SET used_at = ? WHERE hash = ? AND account_id = ? AND purpose = ?
-				AND used_at IS NULL AND expires_at > ?`,
-				micros(a.UpdatedAt), r.MailToken, a.ID, string(keyhole.MailReset), micros(a.UpdatedAt)); err != nil {
+				AND used_at IS NULL AND expires_at > ? AND credentials_version = ?`,
+				micros(a.UpdatedAt), r.MailToken, a.ID, string(keyhole.MailReset), micros(a.UpdatedAt), r.Version); err != nil {
 				return err
 			}
 		}

@@ -9,26 +9,44 @@ import (
 	"github.com/keyhole/keyhole/internal/keyhole"
 )
 
-const mailTokenCols = `hash, account_id, purpose, email, created_at, expires_at, used_at`
+const mailTokenCols = `hash, account_id, purpose, email, credentials_version, created_at, expires_at, used_at`
 
 func scanMailToken(row interface{ Scan(...any) error }) (keyhole.MailToken, error) {
 	var t keyhole.MailToken
 	var purpose string
 	var created, expires int64
 	var used sql.NullInt64
-	if err := row.Scan(&t.Hash, &t.AccountID, &purpose, &t.Email, &created, &expires, &used); err != nil {
+	if err := row.Scan(&t.Hash, &t.AccountID, &purpose, &t.Email, &t.Version, &created, &expires, &used); err != nil {
 		return keyhole.MailToken{}, mapErr(err)
 	}
 	t.Purpose, t.CreatedAt, t.ExpiresAt, t.UsedAt = keyhole.MailPurpose(purpose), fromMicros(created), fromMicros(expires), fromNullMicros(used)
 	return t, nil
 }
 
+func insertMailToken(ctx context.Context, tx queryer, t keyhole.MailToken) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO mail_tokens (`+mailTokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.Hash, t.AccountID, string(t.Purpose), t.Email, t.Version, micros(t.CreatedAt), micros(t.ExpiresAt), nullMicros(t.UsedAt))
+	return mapErr(err)
+}
+
 // CreateMailToken inserts t.
 func (s *DB) CreateMailToken(ctx context.Context, t keyhole.MailToken) error {
+	return s.tx(ctx, func(tx queryer) error { return insertMailToken(ctx, tx, t) })
+}
+
+// RequestEmailChange moves the credentials version on and inserts the
+// change's link, atomically.
+func (s *DB) RequestEmailChange(ctx context.Context, accountID string, version int64, t *keyhole.MailToken, ev ...keyhole.Event) error {
 	return s.tx(ctx, func(tx queryer) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO mail_tokens (`+mailTokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			t.Hash, t.AccountID, string(t.Purpose), t.Email, micros(t.CreatedAt), micros(t.ExpiresAt), nullMicros(t.UsedAt))
-		return mapErr(err)
+		if err := bumpVersion(ctx, tx, accountID, version); err != nil {
+			return err
+		}
+		if t != nil {
+			if err := insertMailToken(ctx, tx, *t); err != nil {
+				return err
+			}
+		}
+		return insertEvents(ctx, tx, ev)
 	})
 }
 
@@ -42,6 +60,7 @@ func (s *DB) VerifyEmail(ctx context.Context, hash string, at time.Time, ev ...k
 	var out keyhole.Account
 	err := s.tx(ctx, func(tx queryer) error {
 		t, err := scanMailToken(tx.QueryRowContext(ctx, `UPDATE mail_tokens SET used_at = ? WHERE hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?
+			AND credentials_version = (SELECT credentials_version FROM accounts WHERE id = mail_tokens.account_id)
 			RETURNING `+mailTokenCols, micros(at), hash, string(keyhole.MailVerify), micros(at)))
 		if err != nil {
 			return err

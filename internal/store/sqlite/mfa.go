@@ -40,7 +40,7 @@ func (s *DB) EnableMFA(ctx context.Context, accountID string, seed []byte, codes
 		if on {
 			return fmt.Errorf("%w: two-factor authentication is already on", store.ErrConflict)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET mfa_enabled = 1, mfa_seed = ?, updated_at = ? WHERE id = ?`, seed, micros(at), accountID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET mfa_enabled = 1, mfa_seed = ?, credentials_version = credentials_version + 1, updated_at = ? WHERE id = ?`, seed, micros(at), accountID); err != nil {
 			return mapErr(err)
 		}
 		if err := insertCodes(ctx, tx, accountID, codes); err != nil {
@@ -60,10 +60,10 @@ func (s *DB) DisableMFA(ctx context.Context, accountID string, at time.Time, ev 
 		if !on {
 			return fmt.Errorf("%w: two-factor authentication is off", store.ErrConflict)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET mfa_enabled = 0, mfa_seed = NULL, updated_at = ? WHERE id = ?`, micros(at), accountID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET mfa_enabled = 0, mfa_seed = NULL, credentials_version = credentials_version + 1, updated_at = ? WHERE id = ?`, micros(at), accountID); err != nil {
 			return mapErr(err)
 		}
-		for _, table := range []string{"recovery_codes", "otp_steps"} {
+		for _, table := range []string{"recovery_codes", "otp_last_steps"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE account_id = ?`, accountID); err != nil {
 				return mapErr(err)
 			}
@@ -116,16 +116,21 @@ func (s *DB) RecoveryCodesLeft(ctx context.Context, accountID string) (int, erro
 	return n, mapErr(err)
 }
 
-// UseOTPStep records an accepted time step; the primary key makes a
-// second one conflict.
+// UseOTPStep records an accepted time step if it is after the last one,
+// in one upsert whose condition refuses the same or an earlier step.
 func (s *DB) UseOTPStep(ctx context.Context, accountID string, step int64, at time.Time) error {
 	return s.tx(ctx, func(tx queryer) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO otp_steps (account_id, step, used_at) VALUES (?, ?, ?)`, accountID, step, micros(at))
-		return mapErr(err)
+		res, err := tx.ExecContext(ctx, `INSERT INTO otp_last_steps (account_id, step, used_at) VALUES (?, ?, ?)
+			ON CONFLICT (account_id) DO UPDATE SET step = excluded.step, used_at = excluded.used_at WHERE otp_last_steps.step < excluded.step`,
+			accountID, step, micros(at))
+		if err != nil {
+			return mapErr(err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("%w: time step %d is not after the last one accepted", store.ErrConflict, step)
+		}
+		return nil
 	})
-}
-
-// DeleteUsedOTPSteps deletes up to limit steps accepted at or before before.
-func (s *DB) DeleteUsedOTPSteps(ctx context.Context, before time.Time, limit int) (int64, error) {
-	return s.deleteBatch(ctx, `DELETE FROM otp_steps WHERE rowid IN (SELECT rowid FROM otp_steps WHERE used_at <= ? LIMIT ?)`, micros(before), limit)
 }

@@ -90,7 +90,8 @@ func (s *DB) DeleteSession(ctx context.Context, id string, ev ...keyhole.Event) 
 	})
 }
 
-// DeleteOtherSessions deletes every session of the account but keep.
+// DeleteOtherSessions deletes every session of the account but keep and
+// moves its credentials version on.
 func (s *DB) DeleteOtherSessions(ctx context.Context, accountID, keep string, ev ...keyhole.Event) (int, error) {
 	var n int64
 	err := s.tx(ctx, func(tx queryer) error {
@@ -99,6 +100,9 @@ func (s *DB) DeleteOtherSessions(ctx context.Context, accountID, keep string, ev
 			return mapErr(err)
 		}
 		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		if err := bumpVersion(ctx, tx, accountID, 0); err != nil {
 			return err
 		}
 		return insertEvents(ctx, tx, ev)

@@ -77,10 +77,12 @@ func testEventsWithChanges(t *testing.T, s store.Store) {
 	if n != 0 {
 		t.Errorf("DeleteOtherSessions = %d, want 0 (only the kept one is left)", n)
 	}
-	must(t, s.CreateMailToken(ctx, keyhole.MailToken{Hash: "m-" + id(), AccountID: a.ID, Purpose: keyhole.MailVerify, Email: a.Email, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
+	must(t, s.CreateMailToken(ctx, keyhole.MailToken{Hash: "m-" + id(), AccountID: a.ID, Purpose: keyhole.MailVerify, Email: a.Email, Version: 1, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
+	must(t, s.RequestEmailChange(ctx, a.ID, version(t, s, a.ID), nil, ev(keyhole.EventEmailChangeAsked)))
 	reset := a
-	reset.PasswordHash, reset.CredentialsVersion, reset.UpdatedAt = "$argon2id$new", 2, t0
-	_, err = s.ResetAccount(ctx, store.Reset{Account: reset, Version: 1, KeepSession: sess.ID, Events: []keyhole.Event{ev(keyhole.EventPasswordChanged)}})
+	v := version(t, s, a.ID)
+	reset.PasswordHash, reset.CredentialsVersion, reset.UpdatedAt = "$argon2id$new", v+1, t0
+	_, err = s.ResetAccount(ctx, store.Reset{Account: reset, Version: v, KeepSession: sess.ID, Events: []keyhole.Event{ev(keyhole.EventPasswordChanged)}})
 	must(t, err)
 
 	got := events(t, s, a.ID)
@@ -148,9 +150,9 @@ func testResetWithLink(t *testing.T, s store.Store) {
 	other := keyhole.Session{ID: id(), AccountID: a.ID, Hash: "h-" + id(), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
 	must(t, s.CreateSession(ctx, browser, 1, nil, nil))
 	must(t, s.CreateSession(ctx, other, 1, nil, nil))
-	link := keyhole.MailToken{Hash: "m-" + id(), AccountID: a.ID, Purpose: keyhole.MailReset, Email: a.Email, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	link := keyhole.MailToken{Hash: "m-" + id(), AccountID: a.ID, Purpose: keyhole.MailReset, Email: a.Email, Version: 1, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
 	must(t, s.CreateMailToken(ctx, link))
-	bobs := keyhole.MailToken{Hash: "m-" + id(), AccountID: b.ID, Purpose: keyhole.MailReset, Email: b.Email, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	bobs := keyhole.MailToken{Hash: "m-" + id(), AccountID: b.ID, Purpose: keyhole.MailReset, Email: b.Email, Version: 1, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
 	must(t, s.CreateMailToken(ctx, bobs))
 
 	changed := a
@@ -202,8 +204,8 @@ func testMFA(t *testing.T, s store.Store) {
 	must(t, s.EnableMFA(ctx, a.ID, seed, []string{"c1", "c2", "c3"}, t0.Add(time.Minute)))
 	got, err := s.Account(ctx, a.ID)
 	must(t, err)
-	if !got.MFAEnabled || !got.UpdatedAt.Equal(t0.Add(time.Minute)) {
-		t.Errorf("after EnableMFA: %+v", got)
+	if !got.MFAEnabled || !got.UpdatedAt.Equal(t0.Add(time.Minute)) || got.CredentialsVersion != 2 {
+		t.Errorf("after EnableMFA: %+v (want the credentials version moved on to 2)", got)
 	}
 	stored, err := s.MFASeed(ctx, a.ID)
 	must(t, err)
@@ -233,14 +235,20 @@ func testMFA(t *testing.T, s store.Store) {
 	wantErr(t, s.UseRecoveryCode(ctx, a.ID, "c1", t0), store.ErrNotFound)
 	must(t, s.UseRecoveryCode(ctx, a.ID, "d1", t0))
 
+	// Steps are accepted in increasing order only: the same step and
+	// every earlier one are refused once a step is used, per account.
 	must(t, s.UseOTPStep(ctx, a.ID, 100, t0))
 	wantErr(t, s.UseOTPStep(ctx, a.ID, 100, t0), store.ErrConflict)
+	wantErr(t, s.UseOTPStep(ctx, a.ID, 99, t0), store.ErrConflict)
 	must(t, s.UseOTPStep(ctx, a.ID, 101, t0))
+	wantErr(t, s.UseOTPStep(ctx, a.ID, 100, t0), store.ErrConflict)
+	must(t, s.UseOTPStep(ctx, a.ID, 103, t0))
 	must(t, s.UseOTPStep(ctx, b.ID, 100, t0))
+	wantErr(t, s.UseOTPStep(ctx, id(), 1, t0), store.ErrNotFound)
 
 	must(t, s.DisableMFA(ctx, a.ID, t0.Add(2*time.Minute)))
-	if got, _ := s.Account(ctx, a.ID); got.MFAEnabled {
-		t.Error("DisableMFA left MFA on")
+	if got, _ := s.Account(ctx, a.ID); got.MFAEnabled || got.CredentialsVersion != 3 {
+		t.Errorf("after DisableMFA: %+v (want MFA off, the credentials version moved on to 3)", got)
 	}
 	_, err = s.MFASeed(ctx, a.ID)
 	wantErr(t, err, store.ErrNotFound)
@@ -288,6 +296,25 @@ func testConcurrentOTPStep(t *testing.T, s store.Store) {
 	if ok, conflict, other := count(errs); ok != 1 || conflict != 19 {
 		t.Fatalf("20 concurrent uses of one step: %d won, %d conflicts, %d other errors (%v)", ok, conflict, other, errs)
 	}
+	// Half present the step before, half the step after: the later step
+	// is accepted exactly once, the earlier at most once (only if it came
+	// first), and nothing is accepted after the later one.
+	errs = race(t, 20, func(i int) error { return s.UseOTPStep(ctx, a.ID, 56800+int64(i%2), t0) })
+	var early, late int
+	for i, err := range errs {
+		switch {
+		case err == nil && i%2 == 0:
+			early++
+		case err == nil:
+			late++
+		case !errors.Is(err, store.ErrConflict):
+			t.Fatalf("use %d: %v", i, err)
+		}
+	}
+	if late != 1 || early > 1 {
+		t.Fatalf("20 concurrent uses of two steps: the later accepted %d times, the earlier %d (want 1 and at most 1)", late, early)
+	}
+	wantErr(t, s.UseOTPStep(ctx, a.ID, 56800, t0), store.ErrConflict)
 }
 
 func testMailTokens(t *testing.T, s store.Store) {
@@ -296,7 +323,7 @@ func testMailTokens(t *testing.T, s store.Store) {
 	if got, _ := s.Account(ctx, a.ID); got.EmailVerified {
 		t.Fatal("a new account is verified")
 	}
-	verify := keyhole.MailToken{Hash: "m-" + id(), AccountID: a.ID, Purpose: keyhole.MailVerify, Email: a.Email, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	verify := keyhole.MailToken{Hash: "m-" + id(), AccountID: a.ID, Purpose: keyhole.MailVerify, Email: a.Email, Version: 1, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
 	must(t, s.CreateMailToken(ctx, verify))
 	wantErr(t, s.CreateMailToken(ctx, verify), store.ErrConflict)
 	wantErr(t, s.CreateMailToken(ctx, keyhole.MailToken{Hash: "m-" + id(), AccountID: id(), Purpose: keyhole.MailVerify, CreatedAt: t0, ExpiresAt: t0}), store.ErrNotFound)
@@ -309,7 +336,7 @@ func testMailTokens(t *testing.T, s store.Store) {
 	wantErr(t, err, store.ErrNotFound)
 
 	// A reset link does not verify, nor does an expired one.
-	reset := keyhole.MailToken{Hash: "m-" + id(), AccountID: a.ID, Purpose: keyhole.MailReset, Email: a.Email, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	reset := keyhole.MailToken{Hash: "m-" + id(), AccountID: a.ID, Purpose: keyhole.MailReset, Email: a.Email, Version: 1, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
 	must(t, s.CreateMailToken(ctx, reset))
 	_, err = s.VerifyEmail(ctx, reset.Hash, t0)
 	wantErr(t, err, store.ErrNotFound)
@@ -326,8 +353,8 @@ func testMailTokens(t *testing.T, s store.Store) {
 
 	// An email change takes effect with its link and moves the
 	// credentials on; an address taken meanwhile conflicts, using nothing.
-	change := keyhole.MailToken{Hash: "m-" + id(), AccountID: a.ID, Purpose: keyhole.MailVerify, Email: "ada@new.example", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
-	taken := keyhole.MailToken{Hash: "m-" + id(), AccountID: a.ID, Purpose: keyhole.MailVerify, Email: "BOB@example.com", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	change := keyhole.MailToken{Hash: "m-" + id(), AccountID: a.ID, Purpose: keyhole.MailVerify, Email: "ada@new.example", Version: 1, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	taken := keyhole.MailToken{Hash: "m-" + id(), AccountID: a.ID, Purpose: keyhole.MailVerify, Email: "BOB@example.com", Version: 1, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
 	must(t, s.CreateMailToken(ctx, change))
 	must(t, s.CreateMailToken(ctx, taken))
 	_, err = s.VerifyEmail(ctx, taken.Hash, t0.Add(time.Minute))
@@ -350,7 +377,7 @@ func testMailTokens(t *testing.T, s store.Store) {
 
 func testConcurrentVerifyEmail(t *testing.T, s store.Store) {
 	a, _ := newAccount(t, s, "ada@example.com")
-	link := keyhole.MailToken{Hash: "m-" + id(), AccountID: a.ID, Purpose: keyhole.MailVerify, Email: "ada@new.example", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	link := keyhole.MailToken{Hash: "m-" + id(), AccountID: a.ID, Purpose: keyhole.MailVerify, Email: "ada@new.example", Version: 1, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
 	must(t, s.CreateMailToken(ctx, link))
 	errs := race(t, 20, func(int) error {
 		_, err := s.VerifyEmail(ctx, link.Hash, t0, event(a.ID, keyhole.EventEmailChanged, t0))
@@ -418,13 +445,11 @@ func testPeopleSweeps(t *testing.T, s store.Store) {
 	for i := range 3 {
 		at := t0.Add(time.Duration(i) * time.Hour)
 		must(t, s.Record(ctx, event(a.ID, keyhole.EventLoginFailed, at)))
-		must(t, s.UseOTPStep(ctx, a.ID, int64(i), at))
 		must(t, s.CreateMailToken(ctx, keyhole.MailToken{Hash: fmt.Sprint("m-", i), AccountID: a.ID, Purpose: keyhole.MailReset, Email: a.Email, CreatedAt: at, ExpiresAt: at}))
 	}
 	before := t0.Add(time.Hour)
 	for name, del := range map[string]func() (int64, error){
 		"events":      func() (int64, error) { return s.DeleteExpiredEvents(ctx, before, 1) },
-		"otp steps":   func() (int64, error) { return s.DeleteUsedOTPSteps(ctx, before, 1) },
 		"mail tokens": func() (int64, error) { return s.DeleteExpiredMailTokens(ctx, before, 1) },
 	} {
 		var total int64
@@ -443,8 +468,6 @@ func testPeopleSweeps(t *testing.T, s store.Store) {
 	if got := events(t, s, a.ID); len(got) != 1 || !got[0].CreatedAt.Equal(t0.Add(2*time.Hour)) {
 		t.Errorf("events left: %+v", got)
 	}
-	wantErr(t, s.UseOTPStep(ctx, a.ID, 2, t0), store.ErrConflict)
-	must(t, s.UseOTPStep(ctx, a.ID, 0, t0))
 	if _, err := s.MailToken(ctx, "m-2"); err != nil {
 		t.Errorf("the live link was swept: %v", err)
 	}

@@ -60,6 +60,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentOTPStep", testConcurrentOTPStep},
 		{"MailTokens", testMailTokens},
 		{"ConcurrentVerifyEmail", testConcurrentVerifyEmail},
+		{"MailLinksEnd", testMailLinksEnd},
+		{"RequestEmailChange", testRequestEmailChange},
+		{"ConcurrentLinkUse", testConcurrentLinkUse},
 		{"TouchAndReauth", testTouchAndReauth},
 		{"PeopleSweeps", testPeopleSweeps},
 	}
