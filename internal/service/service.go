@@ -123,6 +123,8 @@ type Service struct {
 	clientTokenTTL time.Duration
 	refreshGrace   time.Duration
 	throttles      throttles
+	// pendingTries counts the codes tried at each pending sign-in.
+	pendingTries   ratelimit.Budget
 	rec            Recorder
 	deviceInterval int
 	mail           *mail.Queue
@@ -181,6 +183,7 @@ func New(d Deps) (*Service, error) {
 		d.Limits = ratelimit.Local{Now: s.now}
 	}
 	s.throttles = newThrottles(d.FailedLogins, d.Limits, s.rec)
+	s.pendingTries = d.Limits.Budget("pending-sign-in", PendingCodes, pendingTriesPer)
 	s.dummyHash = secret.HashPassword("keyhole-dummy-password", d.Password)
 	s.mail = mail.NewQueue(d.Mail, s.log)
 	return s, nil

@@ -121,10 +121,23 @@ type SignIn struct {
 	Pending string
 }
 
-// PendingTTL is how long the second step of a sign-in may be answered.
-const PendingTTL = 5 * time.Minute
+// PendingTTL is how long the second step of a sign-in may be answered,
+// and PendingCodes how many codes it may be answered with: after that
+// many wrong ones the person starts over with the password.
+const (
+	PendingTTL   = 5 * time.Minute
+	PendingCodes = 5
+)
+
+// pendingTriesPer is the period of a pending sign-in's budget of codes:
+// it earns one try back every pendingTriesPer/PendingCodes, which is
+// longer than PendingTTL, so a pending sign-in never gets more than
+// PendingCodes tries.
+const pendingTriesPer = 12 * time.Hour
 
 type pendingSignIn struct {
+	// ID names the pending sign-in, for its budget of codes.
+	ID        string    `json:"id"`
 	AccountID string    `json:"account_id"`
 	Version   int64     `json:"version"`
 	Expires   time.Time `json:"expires"`
@@ -141,7 +154,7 @@ func (s *Service) StartSession(ctx context.Context, in BrowserLogin) (SignIn, er
 		return SignIn{}, err
 	}
 	if a.MFAEnabled {
-		b, _ := json.Marshal(pendingSignIn{AccountID: a.ID, Version: a.CredentialsVersion, Expires: s.clock().Add(PendingTTL)})
+		b, _ := json.Marshal(pendingSignIn{ID: newID(), AccountID: a.ID, Version: a.CredentialsVersion, Expires: s.clock().Add(PendingTTL)})
 		return SignIn{Pending: base64.RawURLEncoding.EncodeToString(s.sealer.Seal(b, []byte("sign-in:"+in.Binding)))}, nil
 	}
 	sess, raw, err := s.startSession(ctx, a, o, "password")
@@ -154,12 +167,18 @@ type SecondStep struct {
 	IP, UserAgent          string
 }
 
-var errPending = keyhole.Errorf(keyhole.Unauthorized, "This sign-in expired or was started in another browser. Sign in again.")
+var (
+	errPending      = keyhole.Errorf(keyhole.Unauthorized, "This sign-in expired or was started in another browser. Sign in again.")
+	errPendingTries = keyhole.Errorf(keyhole.Unauthorized, "Too many wrong codes for this sign-in. Sign in again with your password.")
+)
 
 // FinishSignIn checks the one-time or recovery code of a pending sign-in
-// and starts its browser session. Unauthorized for a handle that expired
-// or is not this browser's; TwoFactor for a wrong or used code (throttled
-// like passwords); Unauthorized when the password changed meanwhile.
+// and starts its browser session. Unauthorized for a handle that expired,
+// is not this browser's or was answered with PendingCodes wrong codes
+// already (each try is reserved before the code is checked, so parallel
+// tries cannot pass that number either); TwoFactor for a wrong or used
+// code (throttled like passwords, too); Unauthorized when the
+// credentials changed meanwhile.
 func (s *Service) FinishSignIn(ctx context.Context, in SecondStep) (keyhole.Session, token.Secret, error) {
 	var p pendingSignIn
 	sealed, err := base64.RawURLEncoding.DecodeString(in.Pending)
@@ -181,12 +200,25 @@ func (s *Service) FinishSignIn(ctx context.Context, in SecondStep) (keyhole.Sess
 		return keyhole.Session{}, "", errPending
 	}
 	o := Origin{IP: in.IP, UserAgent: in.UserAgent}
-	if !a.MFAEnabled {
+	if !a.MFAEnabled || p.ID == "" {
 		return keyhole.Session{}, "", errPending
 	}
+	try, err := s.pendingTries.Take(ctx, p.ID)
+	switch {
+	case err != nil:
+		return keyhole.Session{}, "", budgetErr(err)
+	case !try.OK:
+		return keyhole.Session{}, "", errPendingTries
+	}
 	if err := s.secondFactor(ctx, a, in.Code, o); err != nil {
-		if keyhole.ErrorCode(err) == keyhole.TwoFactor {
-			s.record(ctx, s.event(a.ID, keyhole.EventLoginFailed, o, "", "wrong two-factor code"))
+		if keyhole.ErrorCode(err) != keyhole.TwoFactor {
+			// Not checked (a throttle, the database): no try spent.
+			s.pendingTries.Give(context.WithoutCancel(ctx), p.ID)
+			return keyhole.Session{}, "", err
+		}
+		s.record(ctx, s.event(a.ID, keyhole.EventLoginFailed, o, "", "wrong two-factor code"))
+		if try.Remaining == 0 {
+			return keyhole.Session{}, "", errPendingTries
 		}
 		return keyhole.Session{}, "", err
 	}
