@@ -161,9 +161,9 @@ func (s *Service) requestEmailChange(ctx context.Context, a keyhole.Account, ema
 var errLink = keyhole.Errorf(keyhole.Invalid, "This link does not work: it was used already, it has expired, or it was copied incompletely. Ask for a new one.")
 
 // liveLink finds the mailed link raw of the purpose and its account, if
-// the link can still be used: unused, unexpired, made at the account's
-// current credentials version, and (a reset link) mailed to the
-// account's current address.
+// the link can still be used: unused, unexpired, and made at the
+// account's current credentials version (so a reset link works only for
+// the address it was mailed to: an email change moves the version on).
 func (s *Service) liveLink(ctx context.Context, raw string, purpose keyhole.MailPurpose) (keyhole.MailToken, keyhole.Account, error) {
 	fail := func(err error) (keyhole.MailToken, keyhole.Account, error) {
 		return keyhole.MailToken{}, keyhole.Account{}, err
@@ -189,7 +189,7 @@ func (s *Service) liveLink(ctx context.Context, raw string, purpose keyhole.Mail
 		}
 		return fail(storeErr(err, "account"))
 	}
-	if a.CredentialsVersion != t.Version || (purpose == keyhole.MailReset && !strings.EqualFold(a.Email, t.Email)) {
+	if a.CredentialsVersion != t.Version {
 		return fail(errLink)
 	}
 	return t, a, nil
