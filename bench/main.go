@@ -34,9 +34,12 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	var err error
-	if len(os.Args) > 1 && os.Args[1] == bareCommand {
+	switch {
+	case len(os.Args) > 1 && os.Args[1] == bareCommand:
 		err = runBare(ctx, os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
-	} else {
+	case len(os.Args) > 1 && os.Args[1] == signinsCommand:
+		err = runSignins(ctx, os.Args[2:], os.Stdout, os.Stderr)
+	default:
 		err = run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	}
 	stop()
@@ -69,7 +72,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: go run ./bench [flags]\n\nMeasures Keyhole's hot paths against a bare net/http handler, on loopback.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: go run ./bench [flags]\n       go run ./bench signins [flags]   (memory of a burst of sign-ins; signins -h)\n\n"+
+			"Measures Keyhole's hot paths against a bare net/http handler, on loopback.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "timed run per path (at most 10m)")

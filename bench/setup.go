@@ -43,6 +43,8 @@ type keyholeCmd struct {
 	rateLimit string
 	// cacheSize, when not negative, is serve's --cache-size.
 	cacheSize int
+	// serveArgs are more flags for serve.
+	serveArgs []string
 	starts    int
 }
 
@@ -55,6 +57,7 @@ func (k *keyholeCmd) serve(ctx context.Context) (*process, error) {
 	if k.cacheSize >= 0 {
 		args = append(args, "--cache-size", fmt.Sprint(k.cacheSize))
 	}
+	args = append(args, k.serveArgs...)
 	cmd := exec.Command(k.bin, args...)
 	cmd.Env = k.db.env
 	log := filepath.Join(k.logDir, fmt.Sprintf("keyhole-%s-%d.log", strings.ToLower(k.db.name), k.starts))
