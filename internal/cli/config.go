@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	netmail "net/mail"
 	"net/url"
@@ -63,6 +64,13 @@ type Config struct {
 	// SMTPURL, smtp://user:pass@host:port, relays mail; empty writes it
 	// to DataDir/outbox. MailFrom is the sender address.
 	SMTPURL, MailFrom string
+	// MemoryLimit is the Go runtime's soft memory limit (--memory-limit),
+	// in bytes: MemoryLimitAuto (the default), MemoryLimitOff, or a size.
+	MemoryLimit int64
+
+	// memoryLimitSet says whether --memory-limit or KEYHOLE_MEMORY_LIMIT
+	// named the limit; without them a GOMEMLIMIT of the environment wins.
+	memoryLimitSet bool
 
 	// problems are settings that could not be read, reported by validate
 	// with the rest.
@@ -137,6 +145,77 @@ func intEnv(getenv func(string) string, key string, def int, c *Config) int {
 		return def
 	}
 	return n
+}
+
+// Special values of Config.MemoryLimit.
+const (
+	MemoryLimitAuto int64 = -1 // memoryLimitBase plus memoryPerCacheEntry per --cache-size entry
+	MemoryLimitOff  int64 = 0  // no limit
+)
+
+// The automatic memory limit: what the process needs besides its cache
+// (the runtime, templates, the password dictionaries, two password hashes
+// of 19 MiB in flight and the requests of a busy minute take some 70 MB
+// under the benchmark's load), and what each entry of a full cache holds
+// (2.6 KB measured for an access token with its authorization and
+// invalidation tags). A limit under the live heap would have the collector
+// run without pause, so the default follows --cache-size.
+const (
+	memoryLimitBase     = 96 << 20
+	memoryPerCacheEntry = 3 << 10
+	minMemoryLimit      = 64 << 20
+)
+
+// setMemoryLimit reads --memory-limit: auto, off (or 0), or a size in the
+// units GOMEMLIMIT takes (B, KiB, MiB, GiB, TiB).
+func (c *Config) setMemoryLimit(s string) error {
+	v := strings.TrimSpace(s)
+	switch strings.ToLower(v) {
+	case "auto":
+		c.MemoryLimit, c.memoryLimitSet = MemoryLimitAuto, true
+		return nil
+	case "off", "0":
+		c.MemoryLimit, c.memoryLimitSet = MemoryLimitOff, true
+		return nil
+	}
+	n, ok := parseSize(v)
+	if !ok {
+		return fmt.Errorf("%q must be a size such as 256MiB (units B, KiB, MiB, GiB, TiB, as GOMEMLIMIT), auto or off", s)
+	}
+	if n < minMemoryLimit {
+		return fmt.Errorf("%q is under 64MiB: two password hashes alone take 38 MiB, and the collector would never pause", s)
+	}
+	c.MemoryLimit, c.memoryLimitSet = n, true
+	return nil
+}
+
+// parseSize reads a whole number of bytes with an optional unit, B, KiB,
+// MiB, GiB or TiB (GOMEMLIMIT's).
+func parseSize(s string) (int64, bool) {
+	num := strings.TrimRightFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	shift := map[string]uint{"": 0, "B": 0, "KiB": 10, "MiB": 20, "GiB": 30, "TiB": 40}
+	sh, ok := shift[s[len(num):]]
+	n, err := strconv.ParseInt(num, 10, 64)
+	if !ok || err != nil || n < 0 || n > (1<<62)>>sh {
+		return 0, false
+	}
+	return n << sh, true
+}
+
+// memoryLimit is the soft memory limit serve sets, in bytes (math.MaxInt64
+// for none), and where it comes from; ok false leaves the runtime's own,
+// which GOMEMLIMIT set.
+func (c *Config) memoryLimit(getenv func(string) string) (limit int64, from string, ok bool) {
+	if !c.memoryLimitSet && getenv("GOMEMLIMIT") != "" {
+		return 0, "GOMEMLIMIT", false
+	}
+	switch c.MemoryLimit {
+	case MemoryLimitOff:
+		return math.MaxInt64, "off", true
+	case MemoryLimitAuto:
+		return memoryLimitBase + int64(max(c.CacheSize, 0))*memoryPerCacheEntry, "auto", true
+	}
+	return c.MemoryLimit, "--memory-limit", true
 }
 
 // setRateLimit reads a rate limit written N or N/hour.

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,13 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	cfg.boolFlag(fs, &cfg.BehindProxy, "behind-proxy", false, env.Getenv, "KEYHOLE_BEHIND_PROXY", "trust X-Forwarded-For from the load balancer in front")
 	fs.DurationVar(&cfg.Drain, "drain", durationEnv(env.Getenv, "KEYHOLE_DRAIN", 2*time.Second, &cfg), "on SIGTERM, how long /readyz answers 503 before the listener closes (env KEYHOLE_DRAIN)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", durationEnv(env.Getenv, "KEYHOLE_SHUTDOWN_TIMEOUT", 20*time.Second, &cfg), "then how long requests in flight may take to finish (env KEYHOLE_SHUTDOWN_TIMEOUT)")
+	cfg.MemoryLimit = MemoryLimitAuto
+	fs.Func("memory-limit", "the Go runtime's soft memory limit: a `size` such as 256MiB, off, or auto: 96MiB plus 3KiB\nper --cache-size entry (env KEYHOLE_MEMORY_LIMIT; without either, GOMEMLIMIT is kept)", cfg.setMemoryLimit)
+	if v := env.Getenv("KEYHOLE_MEMORY_LIMIT"); v != "" {
+		if err := cfg.setMemoryLimit(v); err != nil {
+			cfg.problems = append(cfg.problems, "KEYHOLE_MEMORY_LIMIT: "+err.Error())
+		}
+	}
 	cfg.storeFlags(fs, env.Getenv)
 	if err := parse(fs, args, env.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -60,6 +68,13 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	}
 	log, accessLog, closeLog := newLogger(env, cfg.LogJSON)
 	defer closeLog()
+	if limit, from, ok := cfg.memoryLimit(env.Getenv); ok {
+		// Put back when serve returns, for callers that run it in process.
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(limit))
+		log.Info("memory limit", "bytes", limit, "from", from)
+	} else {
+		log.Info("memory limit", "bytes", debug.SetMemoryLimit(-1), "from", from)
+	}
 
 	var certs *certificate
 	if cfg.TLSCert != "" {
