@@ -147,6 +147,9 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Long polls (the Heroku CLI's browser login) end when the listener
+	// closes, rather than hold the shutdown up for as long as they last.
+	srv.RegisterOnShutdown(svc.EndWaits)
 	servers := []*http.Server{srv}
 	errc := make(chan error, 2)
 	if cfg.MetricsAddr != "" {

@@ -221,8 +221,10 @@ func NewServer(tb testing.TB, o Options) *Server {
 	}
 	lim := o.Limits.Budget("api", o.RateLimit, time.Hour)
 	ts.Config.Handler = server.New(server.Config{Service: svc, Keys: sealer, Log: log, Issuer: issuer, Signup: !o.NoSignup, RateLimit: lim})
+	ts.Config.RegisterOnShutdown(svc.EndWaits) // as keyhole serve does
 	ts.Start()
 	tb.Cleanup(func() {
+		svc.EndWaits()
 		ts.Close()
 		svc.Close()
 	})

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
@@ -63,6 +64,12 @@ var errPollToken = keyhole.Errorf(keyhole.Unauthorized, "This login is unknown, 
 // (ExpiredToken) or was denied (AccessDenied); otherwise it looks again
 // every CLILoginPoll until ctx ends (AuthorizationPending). Every unknown
 // token spends one of the address's attempts, reserved before the lookup.
+//
+// One wait per poll token at a time in this process: a wait for a token
+// another wait is waiting for takes its place, and the one replaced
+// answers AuthorizationPending at once (see cliWaits). After EndWaits, a
+// wait answers Unavailable: at once, or as soon as EndWaits is called for
+// one in progress.
 func (s *Service) AwaitCLILogin(ctx context.Context, raw, ip string) (TokenGrant, error) {
 	r, err := s.throttles.pollToken.reserve(ctx, "", ip)
 	if err != nil {
@@ -74,6 +81,8 @@ func (s *Service) AwaitCLILogin(ctx context.Context, raw, ip string) (TokenGrant
 	}
 	hash := token.Hash(raw)
 	first := true
+	var w *cliWait
+	defer func() { s.waits.done(hash, w) }()
 	for {
 		g, err := s.store.DeviceGrantByHash(ctx, hash)
 		if first {
@@ -105,13 +114,98 @@ func (s *Service) AwaitCLILogin(ctx context.Context, raw, ip string) (TokenGrant
 			}
 			return tg, err
 		}
+		if w == nil {
+			// Pending: from here on, this is the token's one wait.
+			if w = s.waits.take(hash); w == nil {
+				return TokenGrant{}, errRestarting
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return TokenGrant{}, keyhole.Errorf(keyhole.AuthorizationPending, "Waiting for the login to be approved in the browser.")
+		case <-w.replaced:
+			return TokenGrant{}, keyhole.Errorf(keyhole.AuthorizationPending, "Another wait for this login took over from this one.")
+		case <-s.waits.ended:
+			return TokenGrant{}, errRestarting
 		case <-time.After(CLILoginPoll):
 		}
 	}
 }
+
+// errRestarting answers a wait when the server shuts down: Unavailable,
+// which the Heroku CLI, before its wait committed to 200, asks again
+// (it retries a status above 500), through the load balancer, of a
+// replica that is not shutting down; the login itself is untouched.
+var errRestarting = &keyhole.Error{Code: keyhole.Unavailable, RetryAfter: time.Second,
+	Message: "Keyhole is restarting; the login is still waiting to be approved: wait for it again."}
+
+// EndWaits ends the waits of AwaitCLILogin in progress, and has later
+// ones answer at once, both with Unavailable: the server is shutting down
+// and the clients should wait again elsewhere, rather than hold the
+// shutdown up for as long as the login lives. Serve calls it when the
+// listener closes (http.Server.RegisterOnShutdown). It may be called more
+// than once.
+func (s *Service) EndWaits() { s.waits.end() }
+
+// cliWaits are the browser-login waits in progress in this process, one
+// per poll token. A second wait for a token replaces the first rather
+// than being refused: the only client that holds a poll token is the CLI
+// that started the login, and when it waits again it is because its
+// first wait's connection failed (the Heroku CLI asks again after a 5xx
+// from a load balancer, while the server may not yet have seen that
+// connection close). Anyone else holding the token could redeem the login
+// outright, so replacing gives nothing away. The rule is per process: a
+// second wait that a load balancer sends to another replica waits there
+// too; both look at the same row, and RedeemDeviceGrant lets only one of
+// them have the tokens. That bounds the waits on one token to one per
+// replica without state shared between replicas.
+type cliWaits struct {
+	mu      sync.Mutex
+	byHash  map[string]*cliWait
+	ended   chan struct{} // closed by end
+	endOnce sync.Once
+}
+
+// cliWait is one wait in progress; replaced is closed when another wait
+// for its token takes its place.
+type cliWait struct{ replaced chan struct{} }
+
+func newCLIWaits() *cliWaits {
+	return &cliWaits{byHash: map[string]*cliWait{}, ended: make(chan struct{})}
+}
+
+// take makes a new wait the one for the token of hash, replacing the wait
+// there was; nil once end was called.
+func (c *cliWaits) take(hash string) *cliWait {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case <-c.ended:
+		return nil
+	default:
+	}
+	if old := c.byHash[hash]; old != nil {
+		close(old.replaced)
+	}
+	w := &cliWait{replaced: make(chan struct{})}
+	c.byHash[hash] = w
+	return w
+}
+
+// done forgets w, a wait for the token of hash, unless another took its
+// place already; w may be nil.
+func (c *cliWaits) done(hash string, w *cliWait) {
+	if w == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byHash[hash] == w {
+		delete(c.byHash, hash)
+	}
+}
+
+func (c *cliWaits) end() { c.endOnce.Do(func() { close(c.ended) }) }
 
 // redeemCLILogin turns an approved device grant of the built-in CLI client
 // into a CLI login session made through the browser session that approved

@@ -130,6 +130,7 @@ type Service struct {
 	deviceInterval int
 	mail           *mail.Queue
 	issuer         string
+	waits          *cliWaits
 	// dummyHash is verified against when an email is unknown, so that a
 	// login takes as long for a missing account as for a wrong password.
 	dummyHash string
@@ -193,6 +194,7 @@ func New(d Deps) (*Service, error) {
 	}
 	s.dummyHash = dummy
 	s.mail = mail.NewQueue(d.Mail, s.log)
+	s.waits = newCLIWaits()
 	return s, nil
 }
 
