@@ -259,6 +259,12 @@ func (s *Store) TouchAuthorization(ctx context.Context, id string, at time.Time,
 	return s.inner.TouchAuthorization(ctx, id, at, every)
 }
 
+// GrantCode may write the grant's UpdatedAt, which its cached tokens carry.
+func (s *Store) GrantCode(ctx context.Context, a keyhole.Authorization, reuse bool, code keyhole.Token, ev ...keyhole.Event) error {
+	defer s.c.invalidate("auth:" + a.ID)
+	return s.inner.GrantCode(ctx, a, reuse, code, ev...)
+}
+
 func (s *Store) ReplaceTokens(ctx context.Context, authorizationID string, tokens []keyhole.Token, ev ...keyhole.Event) error {
 	defer s.c.invalidate("auth:" + authorizationID)
 	return s.inner.ReplaceTokens(ctx, authorizationID, tokens, ev...)
@@ -344,6 +350,16 @@ func (s *Store) Authorization(ctx context.Context, id string) (keyhole.Authoriza
 
 func (s *Store) DefaultAuthorization(ctx context.Context, accountID string) (keyhole.Authorization, error) {
 	return s.inner.DefaultAuthorization(ctx, accountID)
+}
+
+func (s *Store) Grant(ctx context.Context, accountID, clientID string, scope []string) (keyhole.Authorization, error) {
+	return s.inner.Grant(ctx, accountID, clientID, scope)
+}
+
+// DeleteUnusedGrants deletes grants that hold no live token: nothing of
+// theirs is cached.
+func (s *Store) DeleteUnusedGrants(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return s.inner.DeleteUnusedGrants(ctx, before, limit)
 }
 
 func (s *Store) ListAuthorizations(ctx context.Context, accountID string, r store.Range) ([]keyhole.Authorization, error) {
