@@ -250,7 +250,8 @@ type Store interface {
 	DeleteAuthorization(ctx context.Context, id string, ev ...keyhole.Event) error
 	// TouchAuthorization sets the authorization's LastUsedAt to at unless
 	// it is already within every of at: one write a minute, not one a
-	// request. No error when there is nothing to change.
+	// request. No error when there is nothing to change. LastUsedAt is
+	// no part of what caches invalidate: the write announces no change.
 	TouchAuthorization(ctx context.Context, id string, at time.Time, every time.Duration) error
 
 	// Grant returns the account's grant of exactly scope (as stored, in

@@ -251,12 +251,24 @@ func (s *Store) DeleteAuthorization(ctx context.Context, id string, ev ...keyhol
 	return s.inner.DeleteAuthorization(ctx, id, ev...)
 }
 
-// TouchAuthorization changes the LastUsedAt the cached token carries with
-// its authorization: the entry is dropped, so the next lookup sees the new
-// stamp (and does not touch again for a minute).
+// TouchAuthorization writes the last use through and stamps it on the
+// authorization the cached tokens carry, in place: it invalidates nothing,
+// here or (on PostgreSQL) on other replicas, so that a token in use stays
+// cached. The stamp only decides when the next touch is due: it is at
+// most a minute behind, and the pages that show the last use read it from
+// the database.
 func (s *Store) TouchAuthorization(ctx context.Context, id string, at time.Time, every time.Duration) error {
-	defer s.c.invalidate("auth:" + id)
-	return s.inner.TouchAuthorization(ctx, id, at, every)
+	err := s.inner.TouchAuthorization(ctx, id, at, every)
+	if err == nil {
+		s.c.update("auth:"+id, func(v any) any {
+			e, ok := v.(tokenEntry)
+			if ok && e.a.LastUsedAt.Before(at) {
+				e.a.LastUsedAt = at
+			}
+			return e
+		})
+	}
+	return err
 }
 
 // GrantCode may write the grant's UpdatedAt, which its cached tokens carry.
