@@ -265,7 +265,6 @@ func TestDenyAndProbes(t *testing.T) {
 		{"other host", with("redirect_uri", "https://evil.example/callback?tenant=7")},
 		{"trailing slash", with("redirect_uri", "https://app.example/callback/?tenant=7")},
 		{"query differs", with("redirect_uri", "https://app.example/callback")},
-		{"repeated parameter", with("scope", "read") + "&scope=write"},
 		{"oversize state", with("state", strings.Repeat("s", 3000))},
 	}
 	for _, p := range pages {
@@ -284,6 +283,7 @@ func TestDenyAndProbes(t *testing.T) {
 		{"plain PKCE", with("code_challenge", strings.Repeat("a", 43)) + "&code_challenge_method=plain", "invalid_request"},
 		{"PKCE without method", with("code_challenge", strings.Repeat("a", 43)), "invalid_request"},
 		{"short challenge", with("code_challenge", "abc") + "&code_challenge_method=S256", "invalid_request"},
+		{"repeated parameter", with("scope", "read") + "&scope=write", "invalid_request"},
 	}
 	for _, r := range redirects {
 		got := br.Get(r.url)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
@@ -25,6 +26,9 @@ type AuthorizeInput struct {
 	CodeChallenge, CodeChallengeMethod         string
 	State                                      string
 	HasState                                   bool
+	// Repeated names the parameters the request carried more than once
+	// (RFC 6749 §3.1 forbids it); the values above are their first ones.
+	Repeated []string
 }
 
 // AuthorizeRequest is an authorization request, checked.
@@ -52,6 +56,16 @@ var challengePattern = regexp.MustCompile(`^[A-Za-z0-9\-._~]{43,128}$`)
 // UnsupportedResponse) comes with the RedirectURI to send it to.
 func (s *Service) CheckAuthorize(ctx context.Context, in AuthorizeInput) (AuthorizeRequest, error) {
 	var req AuthorizeRequest
+	repeated := func(name string) error {
+		return keyhole.Errorf(keyhole.Invalid, "The parameter %s was sent more than once.", quote(name))
+	}
+	for _, name := range in.Repeated {
+		// Which client, and where the answer may go, is not known while
+		// they are ambiguous.
+		if name == "client_id" || name == "redirect_uri" {
+			return req, repeated(name)
+		}
+	}
 	if in.ClientID == "" {
 		return req, keyhole.Errorf(keyhole.Invalid, "The request names no client (client_id is missing).")
 	}
@@ -74,6 +88,14 @@ func (s *Service) CheckAuthorize(ctx context.Context, in AuthorizeInput) (Author
 	req = AuthorizeRequest{
 		Client: c, RedirectURI: c.RedirectURI, RequestedRedirect: in.RedirectURI, CodeChallenge: in.CodeChallenge,
 		State: in.State, HasState: in.HasState,
+	}
+	if len(in.Repeated) > 0 {
+		// Once client and redirect URI check out, the error is sent to the
+		// client (RFC 6749 §4.1.2.1); with a state only if it was sent once.
+		if slices.Contains(in.Repeated, "state") {
+			req.State, req.HasState = "", false
+		}
+		return req, repeated(in.Repeated[0])
 	}
 
 	switch {
