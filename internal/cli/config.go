@@ -58,6 +58,9 @@ type Config struct {
 	TLSCert, TLSKey string
 	// BehindProxy trusts X-Forwarded-For.
 	BehindProxy bool
+	// HSTSIncludeSubdomains extends HSTS to every subdomain of the
+	// issuer's host.
+	HSTSIncludeSubdomains bool
 	// Drain is how long readiness answers 503 before the listener closes
 	// at shutdown; ShutdownTimeout bounds the requests in flight after.
 	Drain, ShutdownTimeout time.Duration
@@ -328,6 +331,9 @@ func (c *Config) validate(serving bool) error {
 		if _, err := secret.DecodeKey(c.SecretKey); err != nil {
 			problems = append(problems, "the server key (KEYHOLE_SECRET_KEY or --secret-key-file) must be 32 bytes in base64")
 		}
+	}
+	if serving && c.HSTSIncludeSubdomains && !strings.HasPrefix(c.Issuer, "https://") && (c.Issuer != "" || c.TLSCert == "") {
+		problems = append(problems, "--hsts-include-subdomains needs https (an https --issuer, or --tls-cert): HSTS is sent only over https")
 	}
 	if serving {
 		host, port, err := net.SplitHostPort(c.Addr)

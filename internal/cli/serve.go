@@ -47,6 +47,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	fs.StringVar(&cfg.TLSCert, "tls-cert", env.Getenv("KEYHOLE_TLS_CERT"), "PEM certificate chain: serve https (reloaded on SIGHUP; env KEYHOLE_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", env.Getenv("KEYHOLE_TLS_KEY"), "PEM private key of --tls-cert (env KEYHOLE_TLS_KEY)")
 	cfg.boolFlag(fs, &cfg.BehindProxy, "behind-proxy", false, env.Getenv, "KEYHOLE_BEHIND_PROXY", "trust X-Forwarded-For from the load balancer in front")
+	cfg.boolFlag(fs, &cfg.HSTSIncludeSubdomains, "hsts-include-subdomains", false, env.Getenv, "KEYHOLE_HSTS_INCLUDE_SUBDOMAINS", "add includeSubDomains to Strict-Transport-Security (https only): for operators who own the whole domain")
 	fs.DurationVar(&cfg.Drain, "drain", durationEnv(env.Getenv, "KEYHOLE_DRAIN", 2*time.Second, &cfg), "on SIGTERM, how long /readyz answers 503 before the listener closes (env KEYHOLE_DRAIN)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", durationEnv(env.Getenv, "KEYHOLE_SHUTDOWN_TIMEOUT", 20*time.Second, &cfg), "then how long requests in flight may take to finish (env KEYHOLE_SHUTDOWN_TIMEOUT)")
 	cfg.MemoryLimit = MemoryLimitAuto
@@ -132,7 +133,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	sc := server.Config{
 		Service: svc, Keys: sealer, Log: log, Issuer: issuer, Signup: cfg.Signup,
 		RateLimit: limits.Budget("api", cfg.RateLimit, time.Hour),
-		Metrics:   m, Draining: &draining, BehindProxy: cfg.BehindProxy,
+		Metrics:   m, Draining: &draining, BehindProxy: cfg.BehindProxy, HSTSIncludeSubdomains: cfg.HSTSIncludeSubdomains,
 		AccessLog: accessLog,
 	}
 	if cfg.MetricsAddr == "" {

@@ -4,7 +4,9 @@ import "time"
 
 // Authorization is the grant of a scope set by an account to a client, or to
 // nobody (a direct authorization, such as the account's API key). It owns at
-// most one live access token, refresh token and pending grant code.
+// most one live access token and refresh token, and the grant codes it was
+// given, each for its ten minutes: an account has one grant per client and
+// scope, given a code by every authorization request.
 type Authorization struct {
 	ID          string
 	AccountID   string // "" for a client acting as itself (client credentials)

@@ -54,6 +54,11 @@ type Config struct {
 	// load balancer added) as the client's address, for throttles and
 	// logs. Only when asked: otherwise a client could name any address.
 	BehindProxy bool
+	// HSTSIncludeSubdomains adds includeSubDomains to the
+	// Strict-Transport-Security header (sent only when Issuer is https),
+	// for an operator who owns the whole domain: every subdomain is then
+	// reached over https only, by every browser that saw the header.
+	HSTSIncludeSubdomains bool
 }
 
 // New returns the whole server: health checks and every surface, behind
@@ -90,7 +95,13 @@ func New(c Config) http.Handler {
 	}
 	// Any other path: a page for browsers, the API's JSON for programs.
 	mux.Handle("/", notFound(a.NotFound(), pages.NotFound()))
-	hsts := strings.HasPrefix(c.Issuer, "https://")
+	var hsts []string // none over http
+	if strings.HasPrefix(c.Issuer, "https://") {
+		hsts = hstsValue
+		if c.HSTSIncludeSubdomains {
+			hsts = hstsSubdomains
+		}
+	}
 	var h http.Handler = requestid.Middleware(accessLog(log, c.AccessLog, c.Metrics, headers(hsts, recoverer(log, mux))))
 	if c.BehindProxy {
 		h = forwarded(h)
@@ -128,16 +139,17 @@ func notFound(apiNotFound, pageNotFound http.Handler) http.Handler {
 	})
 }
 
-// headers sets what every answer carries: no MIME sniffing, and HSTS when
-// the server is reached over https (RFC 6797).
-func headers(hsts bool, next http.Handler) http.Handler {
+// headers sets what every answer carries: no MIME sniffing, and HSTS
+// (RFC 6797) when hsts, its value, is set: when the server is reached over
+// https.
+func headers(hsts []string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The values are shared by every answer rather than made for each:
 		// net/http copies them to write them, and nothing changes them.
 		h := w.Header()
 		h["X-Content-Type-Options"] = nosniff
-		if hsts {
-			h["Strict-Transport-Security"] = hstsValue
+		if hsts != nil {
+			h["Strict-Transport-Security"] = hsts
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -147,8 +159,9 @@ func headers(hsts bool, next http.Handler) http.Handler {
 var lines = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 var (
-	nosniff   = []string{"nosniff"}
-	hstsValue = []string{"max-age=63072000"}
+	nosniff        = []string{"nosniff"}
+	hstsValue      = []string{"max-age=63072000"}
+	hstsSubdomains = []string{"max-age=63072000; includeSubDomains"}
 )
 
 func writeText(w http.ResponseWriter, status int, s string) {

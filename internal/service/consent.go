@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"regexp"
 	"slices"
 	"time"
@@ -25,6 +26,9 @@ type AuthorizeInput struct {
 	CodeChallenge, CodeChallengeMethod         string
 	State                                      string
 	HasState                                   bool
+	// Repeated names the parameters the request carried more than once
+	// (RFC 6749 §3.1 forbids it); the values above are their first ones.
+	Repeated []string
 }
 
 // AuthorizeRequest is an authorization request, checked.
@@ -52,6 +56,16 @@ var challengePattern = regexp.MustCompile(`^[A-Za-z0-9\-._~]{43,128}$`)
 // UnsupportedResponse) comes with the RedirectURI to send it to.
 func (s *Service) CheckAuthorize(ctx context.Context, in AuthorizeInput) (AuthorizeRequest, error) {
 	var req AuthorizeRequest
+	repeated := func(name string) error {
+		return keyhole.Errorf(keyhole.Invalid, "The parameter %s was sent more than once.", quote(name))
+	}
+	for _, name := range in.Repeated {
+		// Which client, and where the answer may go, is not known while
+		// they are ambiguous.
+		if name == "client_id" || name == "redirect_uri" {
+			return req, repeated(name)
+		}
+	}
 	if in.ClientID == "" {
 		return req, keyhole.Errorf(keyhole.Invalid, "The request names no client (client_id is missing).")
 	}
@@ -74,6 +88,14 @@ func (s *Service) CheckAuthorize(ctx context.Context, in AuthorizeInput) (Author
 	req = AuthorizeRequest{
 		Client: c, RedirectURI: c.RedirectURI, RequestedRedirect: in.RedirectURI, CodeChallenge: in.CodeChallenge,
 		State: in.State, HasState: in.HasState,
+	}
+	if len(in.Repeated) > 0 {
+		// Once client and redirect URI check out, the error is sent to the
+		// client (RFC 6749 §4.1.2.1); with a state only if it was sent once.
+		if slices.Contains(in.Repeated, "state") {
+			req.State, req.HasState = "", false
+		}
+		return req, repeated(in.Repeated[0])
 	}
 
 	switch {
@@ -100,7 +122,8 @@ func (s *Service) CheckAuthorize(ctx context.Context, in AuthorizeInput) (Author
 
 // NeedsConsent reports whether the person must be asked: always for a
 // public client, never for a trusted one, and otherwise unless the account
-// already authorized this client with exactly these scopes.
+// already has a grant of exactly these scopes to this client (one indexed
+// lookup, store.Grant).
 func (s *Service) NeedsConsent(ctx context.Context, actor Actor, c keyhole.Client, scope []string) (bool, error) {
 	switch {
 	case c.Public():
@@ -108,21 +131,14 @@ func (s *Service) NeedsConsent(ctx context.Context, actor Actor, c keyhole.Clien
 	case c.Trusted:
 		return false, nil
 	}
-	rg := store.Range{}
-	for {
-		page, err := s.store.ListAuthorizations(ctx, actor.AccountID, store.Range{Start: rg.Start, Exclusive: rg.Start != "", Max: 500})
-		if err != nil {
-			return true, storeErr(err, "authorization")
-		}
-		for _, a := range page {
-			if a.ClientID == c.ID && slices.Equal(keyhole.NormalizeScopes(a.Scope), scope) {
-				return false, nil
-			}
-		}
-		if len(page) < 500 {
-			return true, nil
-		}
-		rg.Start = page[len(page)-1].ID
+	_, err := s.store.Grant(ctx, actor.AccountID, c.ID, scope)
+	switch {
+	case err == nil:
+		return false, nil
+	case isNotFound(err):
+		return true, nil
+	default:
+		return true, storeErr(err, "authorization")
 	}
 }
 
@@ -222,12 +238,25 @@ type GrantParams struct {
 	Description   string
 }
 
-// CreateGrant records the actor's consent to a client: a new authorization
-// whose only token is a single-use grant code, valid for GrantTTL. It is
-// what the consent page's Allow does, and POST /oauth/authorizations with
-// a client. The authorization is the account's grant to the client: it
-// lasts until revoked (or its tokens expire), whatever becomes of the
-// browser session it was given in.
+// grantAttempts bounds how often CreateGrant looks for the grant again
+// when it changed between the look and the write (store.ErrStale): a
+// concurrent first grant, or a revocation.
+const grantAttempts = 4
+
+// CreateGrant records the actor's consent to a client and returns a
+// single-use grant code, valid for GrantTTL. It is what an authorization
+// request does once consent is given (or not needed), and POST
+// /oauth/authorizations with a client.
+//
+// An account has one grant per client and scope: the first consent makes
+// the authorization, and every later one gives it another code (its
+// description stays). Each code's exchange replaces the grant's access and
+// refresh tokens, so that the client holds one live pair per account and
+// scope; the codes it already redeemed stay until they expire, so that a
+// replayed one still revokes the grant. Concurrent requests share the one
+// grant and each get a code of their own. A grant lasts until revoked (or
+// its tokens expire), whatever becomes of the browser session it was given
+// in; one whose codes all expired unused is swept (DeleteUnusedGrants).
 func (s *Service) CreateGrant(ctx context.Context, actor Actor, p GrantParams) (AuthorizationInfo, error) {
 	acct, err := s.Account(ctx, actor)
 	if err != nil {
@@ -248,19 +277,36 @@ func (s *Service) CreateGrant(ctx context.Context, actor Actor, p GrantParams) (
 		return AuthorizationInfo{}, keyhole.Errorf(keyhole.Invalid, "This client is public: it must use PKCE (code_challenge with code_challenge_method=S256).")
 	}
 	now := s.clock()
-	auth := keyhole.Authorization{
-		ID: newID(), AccountID: acct.ID, ClientID: c.ID, Scope: ap.Scope,
-		Description: p.Description, CreatedAt: now, UpdatedAt: now,
+	for attempt := 1; ; attempt++ {
+		auth, err := s.store.Grant(ctx, acct.ID, c.ID, ap.Scope)
+		reuse := err == nil
+		switch {
+		case reuse:
+			auth.UpdatedAt = now
+		case isNotFound(err):
+			auth = keyhole.Authorization{
+				ID: newID(), AccountID: acct.ID, ClientID: c.ID, Scope: ap.Scope,
+				Description: p.Description, CreatedAt: now, UpdatedAt: now,
+			}
+			if auth.Description == "" {
+				auth.Description = c.Name
+			}
+		default:
+			return AuthorizationInfo{}, storeErr(err, "authorization")
+		}
+		code, raw := newToken(auth.ID, keyhole.GrantCode, now, now.Add(GrantTTL))
+		code.RedirectURI, code.CodeChallenge = p.RedirectURI, p.CodeChallenge
+		ev := s.event(acct.ID, keyhole.EventAuthorizationGrant, actor.origin(), auth.ID, c.Name+": "+keyhole.JoinScope(auth.Scope))
+		err = s.store.GrantCode(ctx, auth, reuse, code, ev)
+		switch {
+		case errors.Is(err, store.ErrStale) && attempt < grantAttempts:
+			continue
+		case errors.Is(err, store.ErrStale):
+			return AuthorizationInfo{}, keyhole.Errorf(keyhole.Conflict, "The authorization changed meanwhile; please try again.")
+		case err != nil:
+			return AuthorizationInfo{}, storeErr(err, "authorization")
+		}
+		s.log.InfoContext(ctx, "grant code issued", "account_id", acct.ID, "client_id", c.ID, "authorization_id", auth.ID, "reused", reuse)
+		return AuthorizationInfo{Authorization: auth, User: acct, Client: &c, Grant: issued(code, raw)}, nil
 	}
-	if auth.Description == "" {
-		auth.Description = c.Name
-	}
-	code, raw := newToken(auth.ID, keyhole.GrantCode, now, now.Add(GrantTTL))
-	code.RedirectURI, code.CodeChallenge = p.RedirectURI, p.CodeChallenge
-	ev := s.event(acct.ID, keyhole.EventAuthorizationGrant, actor.origin(), auth.ID, c.Name+": "+keyhole.JoinScope(auth.Scope))
-	if err := s.store.CreateAuthorization(ctx, auth, []keyhole.Token{code}, ev); err != nil {
-		return AuthorizationInfo{}, storeErr(err, "authorization")
-	}
-	s.log.InfoContext(ctx, "grant created", "account_id", acct.ID, "client_id", c.ID, "authorization_id", auth.ID)
-	return AuthorizationInfo{Authorization: auth, User: acct, Client: &c, Grant: issued(code, raw)}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"io"
 	"strings"
 	"time"
 
@@ -74,7 +75,9 @@ func (s *Service) startDevice(ctx context.Context, c keyhole.Client, scope []str
 	}
 	var err error
 	for attempt := 0; ; attempt++ {
-		g.UserCode = newUserCode()
+		if g.UserCode, err = newUserCode(); err != nil {
+			return DeviceAuthorization{}, storeErr(err, "device grant")
+		}
 		err = s.store.CreateDeviceGrant(ctx, g)
 		if err == nil {
 			break
@@ -86,13 +89,31 @@ func (s *Service) startDevice(ctx context.Context, c keyhole.Client, scope []str
 	return DeviceAuthorization{DeviceCode: raw, UserCode: FormatUserCode(g.UserCode), ExpiresIn: int(DeviceCodeTTL / time.Second), Interval: g.Interval}, nil
 }
 
-func newUserCode() string {
-	b := make([]byte, userCodeLen)
-	rand.Read(b)
-	for i := range b {
-		b[i] = userCodeAlphabet[int(b[i])%len(userCodeAlphabet)]
+func newUserCode() (string, error) { return userCodeFrom(rand.Reader) }
+
+// userCodeLimit is the largest multiple of the alphabet's size a byte can
+// hold, 240: bytes from it up are skipped (rejection sampling), so that
+// each letter is drawn from exactly 12 byte values. With `byte % 20` over
+// every byte, the first 16 letters would take 13 values each and come up
+// 13/12 as often as the last four.
+const userCodeLimit = 256 / len(userCodeAlphabet) * len(userCodeAlphabet)
+
+// userCodeFrom draws a user code's letters from random's bytes, uniformly
+// over userCodeAlphabet (RFC 8628 §6.1).
+func userCodeFrom(random io.Reader) (string, error) {
+	code := make([]byte, 0, userCodeLen)
+	buf := make([]byte, userCodeLen*2)
+	for len(code) < userCodeLen {
+		if _, err := io.ReadFull(random, buf); err != nil {
+			return "", err
+		}
+		for _, b := range buf {
+			if int(b) < userCodeLimit && len(code) < userCodeLen {
+				code = append(code, userCodeAlphabet[int(b)%len(userCodeAlphabet)])
+			}
+		}
 	}
-	return string(b)
+	return string(code), nil
 }
 
 // FormatUserCode writes a user code as people read it: BCDF-GHJK.

@@ -297,7 +297,8 @@ func (t sealedToken) issued() IssuedToken {
 // refresh rotates a refresh token (RFC 6749 §6, RFC 9700 §4.14.2). The
 // database decides, by its own clock, whether this is the token's first
 // use (a new pair), a repeat within the grace (the same pair again, so
-// that concurrent or retried refreshes all get working tokens) or a reuse
+// that concurrent or retried refreshes all get working tokens, if it asks
+// for the scope the first use got; invalid_scope otherwise) or a reuse
 // after it (the whole authorization is revoked: someone else has it).
 func (s *Service) refresh(ctx context.Context, req TokenRequest) (TokenGrant, error) {
 	if req.RefreshToken == "" {
@@ -348,6 +349,18 @@ func (s *Service) refresh(ctx context.Context, req TokenRequest) (TokenGrant, er
 		if err != nil || json.Unmarshal(b, &prev) != nil {
 			// The successor was already forgotten: the grace is over.
 			return TokenGrant{}, errGrant
+		}
+		// The pair is the first use's answer: it goes again only to a
+		// repeat that asks for the same scope, so that a narrower request
+		// never gets the wider pair (nor a wider one a narrower).
+		asked := scope
+		if asked == nil {
+			asked = auth.Scope
+		}
+		if !slices.Equal(keyhole.NormalizeScopes(asked), keyhole.NormalizeScopes(prev.Scope)) {
+			return TokenGrant{}, keyhole.Errorf(keyhole.InvalidScope,
+				"This refresh token was just used with the scope %s: repeat the request with that scope, or use the refresh token it answered.",
+				quote(keyhole.JoinScope(prev.Scope)))
 		}
 		refresh := prev.Refresh.issued()
 		return TokenGrant{Authorization: auth, Client: client, Scope: prev.Scope, Access: prev.Access.issued(), Refresh: &refresh}, nil

@@ -270,7 +270,8 @@ const (
 )
 
 // Sweep deletes what has expired, in batches: tokens and codes past their
-// expiry (rotated refresh tokens once their reuse horizon is over), login
+// expiry (rotated refresh tokens once their reuse horizon is over), grants
+// left with no token but codes that expired unused, login
 // sessions with what was made through them, device authorizations nobody
 // finished, the successors rotated refresh tokens keep for their grace,
 // mailed links, and activity older than ActivityRetention. Serve runs it
@@ -286,6 +287,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 		run  func(context.Context, int) (int64, error)
 	}{
 		{"tokens", at(s.store.DeleteExpiredTokens)},
+		{"grants", at(s.store.DeleteUnusedGrants)},
 		{"sessions", at(s.store.DeleteExpiredSessions)},
 		{"device_grants", at(s.store.DeleteExpiredDeviceGrants)},
 		{"mail_tokens", at(s.store.DeleteExpiredMailTokens)},
@@ -313,8 +315,8 @@ func (s *Service) Sweep(ctx context.Context) error {
 			}
 		}
 	}
-	if counts["tokens"]+counts["sessions"]+counts["device_grants"] > 0 {
-		s.log.InfoContext(ctx, "swept expired", "tokens", counts["tokens"], "sessions", counts["sessions"],
+	if counts["tokens"]+counts["grants"]+counts["sessions"]+counts["device_grants"] > 0 {
+		s.log.InfoContext(ctx, "swept expired", "tokens", counts["tokens"], "grants", counts["grants"], "sessions", counts["sessions"],
 			"device_grants", counts["device_grants"], "successors", counts["successors"])
 	}
 	return nil

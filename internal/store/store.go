@@ -24,7 +24,8 @@ var (
 	// single-use value was already used.
 	ErrConflict = errors.New("store: conflict")
 	// ErrStale means a precondition the caller read earlier no longer
-	// holds: the account's credentials changed since they were checked.
+	// holds: the account's credentials changed since they were checked,
+	// or the grant GrantCode was given is no longer the account's.
 	ErrStale = errors.New("store: stale")
 )
 
@@ -249,8 +250,35 @@ type Store interface {
 	DeleteAuthorization(ctx context.Context, id string, ev ...keyhole.Event) error
 	// TouchAuthorization sets the authorization's LastUsedAt to at unless
 	// it is already within every of at: one write a minute, not one a
-	// request. No error when there is nothing to change.
+	// request. No error when there is nothing to change. LastUsedAt is
+	// no part of what caches invalidate: the write announces no change.
 	TouchAuthorization(ctx context.Context, id string, at time.Time, every time.Duration) error
+
+	// Grant returns the account's grant of exactly scope (as stored, in
+	// its order) to the client: its authorization of the client made by
+	// consent, with no session and not the API key; of several, the one
+	// updated last. One indexed lookup. ErrNotFound.
+	Grant(ctx context.Context, accountID, clientID string, scope []string) (keyhole.Authorization, error)
+	// GrantCode gives the account's grant of a.Scope to a.ClientID (as
+	// Grant finds it) the grant code code, in one transaction, provided
+	// the grant is still what the caller found: with reuse, a.ID must be
+	// that grant, and code is inserted into it and its UpdatedAt set to
+	// a.UpdatedAt (its other tokens stay); without, the account must have
+	// no such grant, and a is inserted with code. Otherwise nothing is
+	// written and the answer is ErrStale: another caller made the grant,
+	// or it was deleted, meanwhile. Concurrent calls for one account run
+	// one after the other, so that of concurrent first grants exactly one
+	// is inserted. ErrNotFound if the account or the client does not
+	// exist; ErrConflict if an id or hash exists.
+	GrantCode(ctx context.Context, a keyhole.Authorization, reuse bool, code keyhole.Token, ev ...keyhole.Event) error
+	// DeleteUnusedGrants deletes at most limit grants (authorizations of
+	// an account to a client, made by consent: no session, not the API
+	// key) that hold no token but grant codes never used that expired at
+	// or before before, with those codes, and returns how many: grants
+	// whose codes expired unexchanged, and grants whose every token has
+	// expired and been swept. A grant given a code meanwhile, by a
+	// GrantCode that committed first, stays.
+	DeleteUnusedGrants(ctx context.Context, before time.Time, limit int) (int64, error)
 
 	// Tokens returns every token of the authorizations, used or not, oldest
 	// first, in one query.

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
 	"github.com/keyhole/keyhole/internal/service"
@@ -36,14 +37,19 @@ func (h *Web) authorize(w http.ResponseWriter, r *http.Request) {
 		h.methodNotAllowed(w, r)
 		return
 	}
+	var repeated []string
 	for k, v := range params {
 		if len(v) > 1 {
-			h.message(w, r, http.StatusBadRequest, "Invalid request", "The parameter "+clip(k)+" was sent more than once.")
-			return
+			repeated = append(repeated, k)
 		}
 	}
+	slices.Sort(repeated)
 	actor, _, signedIn := h.current(r)
 	if r.Method == http.MethodPost && params.Has("consent") {
+		if len(repeated) > 0 {
+			h.message(w, r, http.StatusBadRequest, "Invalid request", "The parameter "+clip(repeated[0])+" was sent more than once.")
+			return
+		}
 		h.consentAnswer(w, r, actor, signedIn, params)
 		return
 	}
@@ -51,7 +57,7 @@ func (h *Web) authorize(w http.ResponseWriter, r *http.Request) {
 	req, err := h.svc.CheckAuthorize(r.Context(), service.AuthorizeInput{
 		ResponseType: params.Get("response_type"), ClientID: params.Get("client_id"), RedirectURI: params.Get("redirect_uri"),
 		Scope: params.Get("scope"), CodeChallenge: params.Get("code_challenge"), CodeChallengeMethod: params.Get("code_challenge_method"),
-		State: params.Get("state"), HasState: params.Has("state"),
+		State: params.Get("state"), HasState: params.Has("state"), Repeated: repeated,
 	})
 	switch {
 	case err != nil && req.RedirectURI == "":

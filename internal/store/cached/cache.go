@@ -86,6 +86,21 @@ func (c *cache) invalidate(tags ...string) {
 	}
 }
 
+// update replaces, in place, every value that carries tag with what fn
+// returns for it. It is no invalidation: what is being read meanwhile may
+// still be put.
+func (c *cache) update(tag string, fn func(any) any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for key := range c.tags[tag] {
+		// A new item, not a change to the old one: get reads an item's
+		// value after letting go of the lock.
+		if it := c.items[key]; it != nil {
+			c.items[key] = &item{value: fn(it.value), tags: it.tags, born: it.born}
+		}
+	}
+}
+
 // flush drops everything.
 func (c *cache) flush() {
 	c.mu.Lock()

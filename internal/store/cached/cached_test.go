@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,7 +51,13 @@ func newFixture(t *testing.T, o cached.Options) fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	s := cached.New(db, o)
+	return fixtureOn(t, db, o)
+}
+
+// fixtureOn is newFixture on the store inner.
+func fixtureOn(t *testing.T, inner store.Store, o cached.Options) fixture {
+	t.Helper()
+	s := cached.New(inner, o)
 	f := fixture{s: s}
 	f.acct = keyhole.Account{ID: uuid.NewString(), Email: "ada@example.com", PasswordHash: "h", CredentialsVersion: 1, CreatedAt: t0, UpdatedAt: t0}
 	key := keyhole.Authorization{ID: uuid.NewString(), AccountID: f.acct.ID, Scope: []string{"global"}, Default: true, CreatedAt: t0, UpdatedAt: t0}
@@ -332,5 +339,61 @@ func TestOff(t *testing.T) {
 	}
 	if f.s.Len() != 0 || f.s.Stats.Hits.Load() != 0 || f.s.Stats.Bypassed.Load() != 3 {
 		t.Errorf("off: %d values, %d hits, %d bypassed; want none, none and 3", f.s.Len(), f.s.Stats.Hits.Load(), f.s.Stats.Bypassed.Load())
+	}
+}
+
+// lookups counts the token lookups and touches that reach the store
+// behind the cache.
+type lookups struct {
+	store.Store
+	tokens, touches atomic.Int64
+}
+
+func (l *lookups) TokenByHash(ctx context.Context, hash string) (keyhole.Token, keyhole.Authorization, error) {
+	l.tokens.Add(1)
+	return l.Store.TokenByHash(ctx, hash)
+}
+
+func (l *lookups) TouchAuthorization(ctx context.Context, id string, at time.Time, every time.Duration) error {
+	l.touches.Add(1)
+	return l.Store.TouchAuthorization(ctx, id, at, every)
+}
+
+// TestTouchAuthorizationKeepsCache checks that stamping an
+// authorization's last use keeps its tokens cached: the next lookup is
+// answered from memory, with the new stamp, so that the stamp is not
+// due again (and written again) on every request afterwards.
+func TestTouchAuthorizationKeepsCache(t *testing.T) {
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "k.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	inner := &lookups{Store: db}
+	f := fixtureOn(t, inner, cached.Options{})
+	s := f.s
+	read := func() keyhole.Authorization {
+		t.Helper()
+		_, a, err := s.TokenByHash(ctx, f.tok.Hash)
+		must(t, err)
+		return a
+	}
+	read()
+	read()
+	at := t0.Add(time.Hour)
+	must(t, s.TouchAuthorization(ctx, f.auth.ID, at, time.Minute))
+	if a := read(); !a.LastUsedAt.Equal(at) {
+		t.Errorf("LastUsedAt of the cached token's authorization = %v, want %v", a.LastUsedAt, at)
+	}
+	if n := inner.tokens.Load(); n != 1 {
+		t.Errorf("token lookups that reached the database: %d, want 1 (the touch evicted the token)", n)
+	}
+	// A touch that is not due leaves the stamp as the database has it.
+	must(t, s.TouchAuthorization(ctx, f.auth.ID, at.Add(-time.Minute), time.Minute))
+	if a := read(); !a.LastUsedAt.Equal(at) {
+		t.Errorf("an earlier touch moved the cached stamp to %v, want %v", a.LastUsedAt, at)
+	}
+	if a, err := db.Authorization(ctx, f.auth.ID); err != nil || !a.LastUsedAt.Equal(at) {
+		t.Errorf("LastUsedAt in the database = %v, %v; want %v", a.LastUsedAt, err, at)
 	}
 }

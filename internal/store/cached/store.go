@@ -251,12 +251,30 @@ func (s *Store) DeleteAuthorization(ctx context.Context, id string, ev ...keyhol
 	return s.inner.DeleteAuthorization(ctx, id, ev...)
 }
 
-// TouchAuthorization changes the LastUsedAt the cached token carries with
-// its authorization: the entry is dropped, so the next lookup sees the new
-// stamp (and does not touch again for a minute).
+// TouchAuthorization writes the last use through and stamps it on the
+// authorization the cached tokens carry, in place: it invalidates nothing,
+// here or (on PostgreSQL) on other replicas, so that a token in use stays
+// cached. The stamp only decides when the next touch is due: it is at
+// most a minute behind, and the pages that show the last use read it from
+// the database.
 func (s *Store) TouchAuthorization(ctx context.Context, id string, at time.Time, every time.Duration) error {
-	defer s.c.invalidate("auth:" + id)
-	return s.inner.TouchAuthorization(ctx, id, at, every)
+	err := s.inner.TouchAuthorization(ctx, id, at, every)
+	if err == nil {
+		s.c.update("auth:"+id, func(v any) any {
+			e, ok := v.(tokenEntry)
+			if ok && e.a.LastUsedAt.Before(at) {
+				e.a.LastUsedAt = at
+			}
+			return e
+		})
+	}
+	return err
+}
+
+// GrantCode may write the grant's UpdatedAt, which its cached tokens carry.
+func (s *Store) GrantCode(ctx context.Context, a keyhole.Authorization, reuse bool, code keyhole.Token, ev ...keyhole.Event) error {
+	defer s.c.invalidate("auth:" + a.ID)
+	return s.inner.GrantCode(ctx, a, reuse, code, ev...)
 }
 
 func (s *Store) ReplaceTokens(ctx context.Context, authorizationID string, tokens []keyhole.Token, ev ...keyhole.Event) error {
@@ -344,6 +362,16 @@ func (s *Store) Authorization(ctx context.Context, id string) (keyhole.Authoriza
 
 func (s *Store) DefaultAuthorization(ctx context.Context, accountID string) (keyhole.Authorization, error) {
 	return s.inner.DefaultAuthorization(ctx, accountID)
+}
+
+func (s *Store) Grant(ctx context.Context, accountID, clientID string, scope []string) (keyhole.Authorization, error) {
+	return s.inner.Grant(ctx, accountID, clientID, scope)
+}
+
+// DeleteUnusedGrants deletes grants that hold no live token: nothing of
+// theirs is cached.
+func (s *Store) DeleteUnusedGrants(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return s.inner.DeleteUnusedGrants(ctx, before, limit)
 }
 
 func (s *Store) ListAuthorizations(ctx context.Context, accountID string, r store.Range) ([]keyhole.Authorization, error) {

@@ -118,6 +118,86 @@ func (db *DB) TouchAuthorization(ctx context.Context, id string, at time.Time, e
 	return err
 }
 
+// grantWhere picks the grants: authorizations of an account to a client,
+// made by consent (no session, not the API key).
+const grantWhere = `account_id IS NOT NULL AND client_id IS NOT NULL AND session_id IS NULL AND NOT is_default`
+
+// grantQuery finds the account's grant of a scope to a client
+// (authorizations_grant).
+const grantQuery = `FROM authorizations WHERE account_id = $1 AND client_id = $2 AND scope = $3 AND ` + grantWhere + `
+	ORDER BY updated_at DESC, id DESC LIMIT 1`
+
+// Grant returns the account's grant of exactly scope to the client.
+func (db *DB) Grant(ctx context.Context, accountID, clientID string, scope []string) (keyhole.Authorization, error) {
+	a, err := scanAuthorization(db.pool.QueryRow(ctx, `SELECT `+authorizationCols+` `+grantQuery, accountID, clientID, scope))
+	return a, mapErr("grant", err)
+}
+
+// GrantCode gives the account's grant the code, or inserts a with it, if
+// the grant is still what the caller found. The account's row is locked
+// first, so that grants of one account are given one after the other;
+// then the grant's row, as ReplaceTokens and DeleteUnusedGrants lock it.
+// A grant deleted while this waited for its lock is not found.
+func (db *DB) GrantCode(ctx context.Context, a keyhole.Authorization, reuse bool, code keyhole.Token, ev ...keyhole.Event) error {
+	const op = "grant code"
+	return db.tx(ctx, op, func(tx pgx.Tx) error {
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR NO KEY UPDATE`, a.AccountID).Scan(&one); err != nil {
+			return mapErr(op, err)
+		}
+		var current string
+		err := tx.QueryRow(ctx, `SELECT id `+grantQuery+` FOR NO KEY UPDATE`, a.AccountID, a.ClientID, scope(a.Scope)).Scan(&current)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return mapErr(op, err)
+		}
+		want := ""
+		if reuse {
+			want = a.ID
+		}
+		if current != want {
+			return fmt.Errorf("postgres: %s: %w: the account's grant to the client changed", op, store.ErrStale)
+		}
+		b := &pgx.Batch{}
+		if reuse {
+			b.Queue(`UPDATE authorizations SET updated_at = $2 WHERE id = $1`, a.ID, a.UpdatedAt)
+			queueTokens(b, []keyhole.Token{code})
+		} else {
+			queueAuthorization(b, a, []keyhole.Token{code})
+		}
+		queueEvents(b, ev)
+		return sendBatch(ctx, tx, op, b)
+	})
+}
+
+// unusedGrant is the condition of DeleteUnusedGrants on the authorization
+// a: a grant holding no token but unused codes expired at or before $1.
+const unusedGrant = grantWhere + ` AND NOT EXISTS (SELECT 1 FROM tokens t WHERE t.authorization_id = a.id
+	AND (t.kind <> 'code' OR t.used_at IS NOT NULL OR t.expires_at IS NULL OR t.expires_at > $1))`
+
+// DeleteUnusedGrants deletes up to limit grants that hold nothing but
+// codes that expired unused. It locks them first, skipping those another
+// transaction holds (a GrantCode giving one a code, another replica's
+// sweep); the delete, a statement of its own with a newer snapshot, then
+// checks each again, so that a code given and committed before the lock
+// was taken keeps its grant.
+func (db *DB) DeleteUnusedGrants(ctx context.Context, before time.Time, limit int) (int64, error) {
+	const op = "delete unused grants"
+	var n int64
+	err := db.tx(ctx, op, func(tx pgx.Tx) error {
+		ids, err := list(ctx, tx, op, `SELECT a.id FROM authorizations a WHERE `+unusedGrant+` LIMIT $2 FOR UPDATE SKIP LOCKED`,
+			[]any{before, limit}, func(row pgx.Row) (string, error) {
+				var id string
+				return id, row.Scan(&id)
+			})
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		n, err = exec(ctx, tx, op, `DELETE FROM authorizations a WHERE a.id = ANY($2) AND `+unusedGrant, before, ids)
+		return err
+	})
+	return n, err
+}
+
 // deleteAccountAuthorizations deletes every authorization of the account
 // but keep, with their tokens, and every session but keepSession and
 // keep's, within tx.

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -112,6 +113,80 @@ func (s *DB) TouchAuthorization(ctx context.Context, id string, at time.Time, ev
 			micros(at), id, micros(at.Add(-every)))
 		return mapErr(err)
 	})
+}
+
+// grantWhere picks the grants: authorizations of an account to a client,
+// made by consent (no session, not the API key).
+const grantWhere = `account_id IS NOT NULL AND client_id IS NOT NULL AND session_id IS NULL AND NOT is_default`
+
+// grantQuery finds the account's grant of a scope to a client
+// (authorizations_grant).
+const grantQuery = `FROM authorizations WHERE account_id = ? AND client_id = ? AND scope = ? AND ` + grantWhere + `
+	ORDER BY updated_at DESC, id DESC LIMIT 1`
+
+// Grant returns the account's grant of exactly scope to the client.
+func (s *DB) Grant(ctx context.Context, accountID, clientID string, scope []string) (keyhole.Authorization, error) {
+	return scanAuthorization(s.run.QueryRowContext(ctx, `SELECT `+authorizationCols+` `+grantQuery, accountID, clientID, joinScope(scope)))
+}
+
+// GrantCode gives the account's grant the code, or inserts a with it, if
+// the grant is still what the caller found. Write transactions run one
+// at a time, so the check and the write cannot be interleaved.
+func (s *DB) GrantCode(ctx context.Context, a keyhole.Authorization, reuse bool, code keyhole.Token, ev ...keyhole.Event) error {
+	return s.tx(ctx, func(tx queryer) error {
+		var current string
+		err := tx.QueryRowContext(ctx, `SELECT id `+grantQuery, a.AccountID, a.ClientID, joinScope(a.Scope)).Scan(&current)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return mapErr(err)
+		}
+		want := ""
+		if reuse {
+			want = a.ID
+		}
+		if current != want {
+			return fmt.Errorf("%w: the account's grant to the client changed", store.ErrStale)
+		}
+		if reuse {
+			if _, err := tx.ExecContext(ctx, `UPDATE authorizations SET updated_at = ? WHERE id = ?`, micros(a.UpdatedAt), a.ID); err != nil {
+				return mapErr(err)
+			}
+			err = insertTokens(ctx, tx, []keyhole.Token{code})
+		} else {
+			err = insertAuthorization(ctx, tx, a, []keyhole.Token{code})
+		}
+		if err != nil {
+			return err
+		}
+		return insertEvents(ctx, tx, ev)
+	})
+}
+
+// unusedGrant is the condition of DeleteUnusedGrants on the authorization
+// a: a grant holding no token but unused codes expired at or before ?.
+const unusedGrant = grantWhere + ` AND NOT EXISTS (SELECT 1 FROM tokens t WHERE t.authorization_id = a.id
+	AND (t.kind != 'code' OR t.used_at IS NOT NULL OR t.expires_at IS NULL OR t.expires_at > ?))`
+
+// DeleteUnusedGrants deletes up to limit grants that hold nothing but
+// codes that expired unused. The candidates are found before the write
+// transaction, so that the scan does not hold the database's one writer;
+// the delete checks each again.
+func (s *DB) DeleteUnusedGrants(ctx context.Context, before time.Time, limit int) (int64, error) {
+	rows, err := s.run.QueryContext(ctx, `SELECT a.id FROM authorizations a WHERE `+unusedGrant+` LIMIT ?`, micros(before), limit)
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	ids, err := collect(rows, func(row interface{ Scan(...any) error }) (string, error) {
+		var id string
+		return id, row.Scan(&id)
+	})
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return 0, err
+	}
+	return s.deleteBatch(ctx, `DELETE FROM authorizations AS a WHERE a.id IN (SELECT value FROM json_each(?)) AND `+unusedGrant, string(list), micros(before))
 }
 
 // deleteAccountAuthorizations deletes every authorization of the account

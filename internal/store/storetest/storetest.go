@@ -64,6 +64,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RequestEmailChange", testRequestEmailChange},
 		{"ConcurrentLinkUse", testConcurrentLinkUse},
 		{"TouchAndReauth", testTouchAndReauth},
+		{"Grants", testGrants},
+		{"ConcurrentGrants", testConcurrentGrants},
+		{"DeleteUnusedGrants", testDeleteUnusedGrants},
+		{"GrantCodeRacesSweep", testGrantCodeRacesSweep},
 		{"PeopleSweeps", testPeopleSweeps},
 	}
 	for _, c := range cases {
