@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
 	"github.com/keyhole/keyhole/internal/ratelimit"
@@ -52,20 +53,19 @@ func (a *API) endpoint(rt Route) http.Handler {
 		case rt.Login && isBasic && raw != "" && !looksLikeToken(raw):
 			// Basic email:password: the Heroku CLI's interactive login.
 			ctx = context.WithValue(ctx, loginKey{}, loginCreds{email: user, password: raw, otp: r.Header.Get("Heroku-Two-Factor-Code")})
-			rateKey = "login:" + clientIP(r)
+			rateKey = "login:" + ratelimit.AddressKey(clientIP(r))
 		case rt.Scope == "":
 			// Routes that take no token (the client authenticates otherwise).
-			rateKey = "ip:" + clientIP(r)
+			rateKey = "ip:" + ratelimit.AddressKey(clientIP(r))
 		case raw == "":
 			a.error(w, r, keyhole.Errorf(keyhole.Unauthorized, "Authentication required: send a token as Authorization: Bearer TOKEN."))
 			return
 		default:
-			actor, err = a.svc.VerifyToken(ctx, raw)
+			actor, err = a.svc.VerifyTokenFrom(ctx, raw, clientIP(r))
 			if err != nil {
 				a.error(w, r, err)
 				return
 			}
-			actor.IP = clientIP(r)
 			rateKey = actorRateKey(actor)
 			ctx = context.WithValue(ctx, actorKey{}, actor)
 		}
@@ -79,9 +79,12 @@ func (a *API) endpoint(rt Route) http.Handler {
 			}
 			switch {
 			case err != nil:
-				// The shared budget cannot be reached: serve rather than
-				// refuse, and say so in the log.
+				// The budget cannot be reached (a shared one answers from
+				// the process meanwhile: ratelimit.Bounded): refuse rather
+				// than serve unrationed.
 				a.log.WarnContext(ctx, "rate limit unavailable", "request_id", requestid.From(ctx), "err", err)
+				a.error(w, r, &keyhole.Error{Code: keyhole.Unavailable, Message: "Keyhole cannot reach its rate limits right now. Please try again in a moment.", RetryAfter: time.Second, Err: err})
+				return
 			case !res.OK:
 				w.Header().Set("RateLimit-Remaining", "0")
 				e := keyhole.Errorf(keyhole.RateLimited, "Your account reached the API rate limit. Please wait a few minutes before making new requests.")

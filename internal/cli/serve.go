@@ -97,7 +97,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("server key: %w", err)
 	}
-	limits, closeLimits, err := server.Limits(ctx, st, cfg.RedisURL, time.Now)
+	limits, requestLimits, closeLimits, err := server.Limits(ctx, st, cfg.RedisURL, time.Now, log)
 	if err != nil {
 		return fmt.Errorf("rate limits: %w", err)
 	}
@@ -124,7 +124,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if issuer == "" {
 		issuer = scheme + "://" + ln.Addr().String()
 	}
-	svc, err := service.New(service.Deps{Store: cache, Sealer: sealer, Log: log, Limits: limits, Recorder: m, Mail: cfg.mailer(), Issuer: issuer})
+	svc, err := service.New(service.Deps{Store: cache, Sealer: sealer, Log: log, Limits: limits, RequestLimits: requestLimits, Recorder: m, Mail: cfg.mailer(), Issuer: issuer})
 	if err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	var draining atomic.Bool
 	sc := server.Config{
 		Service: svc, Keys: sealer, Log: log, Issuer: issuer, Signup: cfg.Signup,
-		RateLimit: limits.Budget("api", cfg.RateLimit, time.Hour),
+		RateLimit: requestLimits.Budget("api", cfg.RateLimit, time.Hour),
 		Metrics:   m, Draining: &draining, BehindProxy: cfg.BehindProxy, HSTSIncludeSubdomains: cfg.HSTSIncludeSubdomains,
 		AccessLog: accessLog,
 	}
@@ -199,18 +199,27 @@ func runServe(ctx context.Context, env Env, args []string) error {
 }
 
 // sweep deletes what expired every ten minutes until ctx ends: tokens,
-// sessions, device codes, successors and, on PostgreSQL, the rate-limit
+// sessions, device codes, successors and, in the database, the rate-limit
 // rows whose budget is full again.
 func sweep(ctx context.Context, svc *service.Service, st store.Store, log *slog.Logger) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
+	var limits interface {
+		Sweep(context.Context, int) (int64, error)
+	}
+	switch db := st.(type) {
+	case *postgres.DB:
+		limits = db.Limits()
+	case *sqlite.DB:
+		limits = db.Limits(time.Now)
+	}
 	for {
 		if err := svc.Sweep(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("sweep", "err", err)
 		}
-		if pg, ok := st.(*postgres.DB); ok {
+		if limits != nil {
 			for {
-				n, err := pg.Limits().Sweep(ctx, 500)
+				n, err := limits.Sweep(ctx, 500)
 				if err != nil && ctx.Err() == nil {
 					log.Warn("sweep rate limits", "err", err)
 				}

@@ -159,7 +159,9 @@ type Options struct {
 	// for replicas of one deployment share it.
 	Key []byte
 	// Limits keeps rate limits and throttles; nil chooses as keyhole serve
-	// does: the database on PostgreSQL, the process on SQLite.
+	// does: the throttles in the database, the budgets every request
+	// spends (the API's rate limit, unknown tokens) in the database on
+	// PostgreSQL and in the process on SQLite.
 	Limits ratelimit.Limits
 	// DeviceInterval is the seconds a device waits between polls; 0 means
 	// the service's default (5).
@@ -200,12 +202,14 @@ func NewServer(tb testing.TB, o Options) *Server {
 	watch, stopWatch := context.WithCancel(context.Background())
 	tb.Cleanup(stopWatch)
 	o.Store = server.CacheStore(watch, o.Store, server.DefaultCacheSize, log)
+	// The budgets every request spends: bounded by the process's while
+	// the store of o.Limits cannot be reached, as keyhole serve has them.
+	requests := server.Bounded(o.Limits, o.Now, log)
 	if o.Limits == nil {
-		limits, _, err := server.Limits(context.Background(), o.Store, "", o.Now)
-		if err != nil {
+		var err error
+		if o.Limits, requests, _, err = server.Limits(context.Background(), o.Store, "", o.Now, log); err != nil {
 			tb.Fatal(err)
 		}
-		o.Limits = limits
 	}
 	ts := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + ts.Listener.Addr().String()
@@ -215,11 +219,11 @@ func NewServer(tb testing.TB, o Options) *Server {
 		o.Mail = &mail.Outbox{Dir: outbox, From: "Keyhole <keyhole@example.com>"}
 	}
 	svc, err := service.New(service.Deps{Store: o.Store, Sealer: sealer, Log: log, Now: o.Now, Password: FastPasswords, RefreshGrace: o.RefreshGrace,
-		Limits: o.Limits, DeviceInterval: o.DeviceInterval, Mail: o.Mail, Issuer: issuer})
+		Limits: o.Limits, RequestLimits: requests, DeviceInterval: o.DeviceInterval, Mail: o.Mail, Issuer: issuer})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	lim := o.Limits.Budget("api", o.RateLimit, time.Hour)
+	lim := requests.Budget("api", o.RateLimit, time.Hour)
 	ts.Config.Handler = server.New(server.Config{Service: svc, Keys: sealer, Log: log, Issuer: issuer, Signup: !o.NoSignup, RateLimit: lim})
 	ts.Config.RegisterOnShutdown(svc.EndWaits) // as keyhole serve does
 	ts.Start()

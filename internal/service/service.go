@@ -53,6 +53,9 @@ type Deps struct {
 	FailedLogins int
 	// Limits keeps the throttles' budgets; nil means in process.
 	Limits ratelimit.Limits
+	// RequestLimits keeps the budget spent on every request's path
+	// (unknown tokens per address); nil means Limits.
+	RequestLimits ratelimit.Limits
 	// DeviceInterval is how many seconds a device must wait between polls
 	// (RFC 8628 §3.2); 0 means DeviceInterval.
 	DeviceInterval int
@@ -184,7 +187,10 @@ func New(d Deps) (*Service, error) {
 	if d.Limits == nil {
 		d.Limits = ratelimit.Local{Now: s.now}
 	}
-	s.throttles = newThrottles(d.FailedLogins, d.Limits, s.rec)
+	if d.RequestLimits == nil {
+		d.RequestLimits = d.Limits
+	}
+	s.throttles = newThrottles(d.FailedLogins, d.Limits, d.RequestLimits, s.rec)
 	s.pendingTries = d.Limits.Budget("pending-sign-in", PendingCodes, pendingTriesPer)
 	// Through the hasher, so that its memory is collected, not kept as
 	// idle garbage until the first sign-in.

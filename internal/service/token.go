@@ -44,11 +44,25 @@ var errBadToken = keyhole.Errorf(keyhole.Unauthorized, "Invalid credentials prov
 // expired. ok is false, with no error, for any other token: the one lookup
 // behind verification, revocation and introspection.
 func (s *Service) liveToken(ctx context.Context, raw string, types ...token.Type) (t keyhole.Token, a keyhole.Authorization, ok bool, err error) {
+	return s.liveTokenFrom(ctx, raw, "", types...)
+}
+
+// liveTokenFrom is liveToken for a token presented from the address ip
+// ("": not throttled): a well-formed token that has to be read from the
+// database first reserves an attempt of the address's budget of unknown
+// tokens (RateLimited when it is spent), so that tokens that name nothing
+// cannot flood it; a token the database knows gives the attempt back. A
+// token the store answers from memory spends nothing.
+func (s *Service) liveTokenFrom(ctx context.Context, raw, ip string, types ...token.Type) (t keyhole.Token, a keyhole.Authorization, ok bool, err error) {
 	typ, err := token.Parse(raw)
 	if err != nil || !typeIn(typ, types) {
 		return t, a, false, nil
 	}
-	t, a, err = s.store.TokenByHash(ctx, token.Hash(raw))
+	if ip == "" {
+		t, a, err = s.store.TokenByHash(ctx, token.Hash(raw))
+	} else {
+		t, a, err = s.store.TokenByHashGuarded(ctx, token.Hash(raw), ip, lookups{&s.throttles.token})
+	}
 	if err != nil {
 		if isNotFound(err) {
 			return t, a, false, nil
@@ -77,7 +91,17 @@ func typeIn(t token.Type, types []token.Type) bool {
 // authorization was revoked gets Unauthorized, with one message for all so
 // that a caller learns nothing about which.
 func (s *Service) VerifyToken(ctx context.Context, raw string) (Actor, error) {
-	t, a, ok, err := s.liveToken(ctx, raw, token.Access)
+	return s.VerifyTokenFrom(ctx, raw, "")
+}
+
+// VerifyTokenFrom is VerifyToken for a request from the address ip, which
+// the actor carries: a well-formed token is read from the database only
+// within the address's budget of unknown tokens (UnknownTokens a minute),
+// and RateLimited once it is spent; a token the database knows costs
+// nothing, and one the store answers without reading the database is
+// not counted at all.
+func (s *Service) VerifyTokenFrom(ctx context.Context, raw, ip string) (Actor, error) {
+	t, a, ok, err := s.liveTokenFrom(ctx, raw, ip, token.Access)
 	if err != nil {
 		return Actor{}, err
 	}
@@ -96,7 +120,7 @@ func (s *Service) VerifyToken(ctx context.Context, raw string) (Actor, error) {
 			}
 		}
 	}
-	return Actor{AccountID: a.AccountID, Authorization: a, TokenID: t.ID, Scope: t.ScopeOf(a)}, nil
+	return Actor{AccountID: a.AccountID, Authorization: a, TokenID: t.ID, Scope: t.ScopeOf(a), IP: ip}, nil
 }
 
 // Revoke is RFC 7009 revocation by an authenticated client: revoking its

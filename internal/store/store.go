@@ -29,6 +29,15 @@ var (
 	ErrStale = errors.New("store: stale")
 )
 
+// Guard watches a store's reads of the database for the caller (a
+// service's budget of lookups), keyed by what the caller passed. Before
+// is called before the read, which is not made when Before fails; After
+// once the read is done, with its error (nil: found).
+type Guard interface {
+	Before(ctx context.Context, key string) error
+	After(ctx context.Context, key string, err error)
+}
+
 // Outcome is what RotateRefreshToken did with a refresh token.
 type Outcome int
 
@@ -303,6 +312,11 @@ type Store interface {
 	// one query: this is the hot path of every authenticated request.
 	// ErrNotFound.
 	TokenByHash(ctx context.Context, hash string) (keyhole.Token, keyhole.Authorization, error)
+	// TokenByHashGuarded is TokenByHash with g (nil: none) around its read
+	// of the database, keyed key; a store that answers from memory (the
+	// cache) calls neither of g's methods. The error of g.Before is
+	// returned as it is, with nothing read.
+	TokenByHashGuarded(ctx context.Context, hash, key string, g Guard) (keyhole.Token, keyhole.Authorization, error)
 	// UseToken marks the token with the hash and kind as used at `at`, if it
 	// was not used before, and returns it. Of several concurrent callers
 	// exactly one succeeds; the others get ErrConflict together with the

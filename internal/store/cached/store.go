@@ -132,9 +132,15 @@ type tokenEntry struct {
 // TokenByHash answers live access tokens from the cache; other kinds (codes
 // and refresh tokens, which change when used) always from the database.
 func (s *Store) TokenByHash(ctx context.Context, hash string) (keyhole.Token, keyhole.Authorization, error) {
+	return s.TokenByHashGuarded(ctx, hash, "", nil)
+}
+
+// TokenByHashGuarded answers from the cache, and only when it cannot,
+// from the database with g around the read.
+func (s *Store) TokenByHashGuarded(ctx context.Context, hash, guardKey string, g store.Guard) (keyhole.Token, keyhole.Authorization, error) {
 	if !s.trusted() {
 		s.Stats.Bypassed.Add(1)
-		return s.inner.TokenByHash(ctx, hash)
+		return s.inner.TokenByHashGuarded(ctx, hash, guardKey, g)
 	}
 	key := "token:" + hash
 	if v, ok := s.c.get(key); ok {
@@ -144,7 +150,7 @@ func (s *Store) TokenByHash(ctx context.Context, hash string) (keyhole.Token, ke
 	}
 	s.Stats.Misses.Add(1)
 	ticket := s.c.begin()
-	t, a, err := s.inner.TokenByHash(ctx, hash)
+	t, a, err := s.inner.TokenByHashGuarded(ctx, hash, guardKey, g)
 	if err == nil && t.Kind == keyhole.AccessToken && t.UsedAt.IsZero() {
 		tags := []string{"tok:" + t.ID, "auth:" + a.ID}
 		if a.AccountID != "" {

@@ -365,6 +365,19 @@ func (db *DB) TokenByHash(ctx context.Context, hash string) (keyhole.Token, keyh
 	return t.value(), a.value(), nil
 }
 
+// TokenByHashGuarded is TokenByHash between g's Before and After.
+func (db *DB) TokenByHashGuarded(ctx context.Context, hash, key string, g store.Guard) (keyhole.Token, keyhole.Authorization, error) {
+	if g == nil {
+		return db.TokenByHash(ctx, hash)
+	}
+	if err := g.Before(ctx, key); err != nil {
+		return keyhole.Token{}, keyhole.Authorization{}, err
+	}
+	t, a, err := db.TokenByHash(ctx, hash)
+	g.After(ctx, key, err)
+	return t, a, err
+}
+
 // UseToken marks the token used at `at` if it was not used before. The
 // UPDATE's condition makes concurrent callers wait for the row and find it
 // used: exactly one gets it.

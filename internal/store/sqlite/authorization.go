@@ -380,6 +380,19 @@ func (s *DB) TokenByHash(ctx context.Context, hash string) (keyhole.Token, keyho
 	return t, a, nil
 }
 
+// TokenByHashGuarded is TokenByHash between g's Before and After.
+func (s *DB) TokenByHashGuarded(ctx context.Context, hash, key string, g store.Guard) (keyhole.Token, keyhole.Authorization, error) {
+	if g == nil {
+		return s.TokenByHash(ctx, hash)
+	}
+	if err := g.Before(ctx, key); err != nil {
+		return keyhole.Token{}, keyhole.Authorization{}, err
+	}
+	t, a, err := s.TokenByHash(ctx, hash)
+	g.After(ctx, key, err)
+	return t, a, err
+}
+
 // UseToken marks the token used, once.
 func (s *DB) UseToken(ctx context.Context, hash string, kind keyhole.TokenKind, at time.Time) (keyhole.Token, error) {
 	var t keyhole.Token

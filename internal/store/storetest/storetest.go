@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Authorizations", testAuthorizations},
 		{"Ranges", testRanges},
 		{"Tokens", testTokens},
+		{"TokenByHashGuarded", testTokenByHashGuarded},
 		{"UseTokenOnce", testUseTokenOnce},
 		{"ConcurrentUseToken", testConcurrentUseToken},
 		{"ConcurrentSameEmail", testConcurrentSameEmail},
