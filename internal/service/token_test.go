@@ -24,6 +24,11 @@ func (h *hot) TokenByHash(ctx context.Context, hash string) (keyhole.Token, keyh
 	return h.Store.TokenByHash(ctx, hash)
 }
 
+func (h *hot) TokenByHashGuarded(ctx context.Context, hash, key string, g store.Guard) (keyhole.Token, keyhole.Authorization, error) {
+	h.lookups.Add(1)
+	return h.Store.TokenByHashGuarded(ctx, hash, key, g)
+}
+
 func (h *hot) TouchAuthorization(ctx context.Context, id string, at time.Time, every time.Duration) error {
 	h.touches.Add(1)
 	return h.Store.TouchAuthorization(ctx, id, at, every)

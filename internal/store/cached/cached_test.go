@@ -354,6 +354,11 @@ func (l *lookups) TokenByHash(ctx context.Context, hash string) (keyhole.Token, 
 	return l.Store.TokenByHash(ctx, hash)
 }
 
+func (l *lookups) TokenByHashGuarded(ctx context.Context, hash, key string, g store.Guard) (keyhole.Token, keyhole.Authorization, error) {
+	l.tokens.Add(1)
+	return l.Store.TokenByHashGuarded(ctx, hash, key, g)
+}
+
 func (l *lookups) TouchAuthorization(ctx context.Context, id string, at time.Time, every time.Duration) error {
 	l.touches.Add(1)
 	return l.Store.TouchAuthorization(ctx, id, at, every)
