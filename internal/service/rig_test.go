@@ -35,10 +35,18 @@ func eachRig(t *testing.T, f func(t *testing.T, r *rig)) {
 
 func newRig(t *testing.T, be keyholetest.Backend) *rig {
 	t.Helper()
+	return newRigWith(t, be, keyholetest.Options{})
+}
+
+// newRigWith is newRig with the server built from o (its Store and Now
+// are the rig's).
+func newRigWith(t *testing.T, be keyholetest.Backend, o keyholetest.Options) *rig {
+	t.Helper()
 	// The clock starts on a whole second, so that instants computed from
 	// it are exact in both databases.
 	clk := keyholetest.NewClock(time.Now().UTC().Truncate(time.Second))
-	ts := keyholetest.NewServer(t, keyholetest.Options{Store: be.Open(t), Now: clk.Now})
+	o.Store, o.Now = be.Open(t), clk.Now
+	ts := keyholetest.NewServer(t, o)
 	r := &rig{t: t, ctx: context.Background(), clk: clk, ts: ts, svc: ts.Service}
 	ts.CreateAccount(t, "ada@example.com", password)
 	r.actor = r.verify(ts.Login(t, "ada@example.com", password))
