@@ -183,3 +183,23 @@ func around(at time.Time) []struct {
 		{"one tick after", at.Add(tick), false},
 	}
 }
+
+// mfaAccount makes an account with two-factor authentication on, enrolled
+// an hour before the clock's time (so that every code a test makes is of
+// a later time step than the enrolment's), and returns its seed and
+// recovery codes.
+func (r *rig) mfaAccount(email string) (seed string, codes []string) {
+	r.t.Helper()
+	now := r.clk.Now()
+	r.clk.Set(now.Add(-time.Hour))
+	r.ts.CreateAccount(r.t, email, password)
+	seed, codes = r.ts.EnableMFA(r.t, email, password)
+	r.clk.Set(now)
+	return seed, codes
+}
+
+// totp is the code of seed for the time step steps away from the clock's.
+func (r *rig) totp(seed string, steps int) string {
+	r.t.Helper()
+	return keyholetest.TOTPCode(r.t, seed, r.clk.Now(), steps)
+}
