@@ -18,6 +18,7 @@ func TestBrowserSessionEndsAtSessionTTL(t *testing.T) {
 		start := r.now()
 		for _, at := range around(start.Add(service.SessionTTL)) {
 			t.Run(at.name, func(t *testing.T) {
+				r := r.with(t)
 				r.at(start)
 				in, err := r.svc.StartSession(r.ctx, service.BrowserLogin{Email: "ada@example.com", Password: password, IP: "192.0.2.7"})
 				if err != nil {
@@ -73,6 +74,7 @@ func TestPendingSignInLastsPendingTTL(t *testing.T) {
 		}
 		for i, at := range around(start.Add(service.PendingTTL)) {
 			t.Run(at.name, func(t *testing.T) {
+				r := r.with(t)
 				r.at(start)
 				email := fmt.Sprintf("pending%d@example.com", i)
 				seed, _ := r.mfaAccount(email)
@@ -171,6 +173,7 @@ func TestCLILoginEndsWithTheBrowserSession(t *testing.T) {
 		end := start.Add(service.SessionTTL)
 		for _, at := range around(end) {
 			t.Run(at.name, func(t *testing.T) {
+				r := r.with(t)
 				r.at(start)
 				cookie := r.browser()
 				r.at(end.Add(-5 * time.Minute))

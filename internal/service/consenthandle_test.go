@@ -22,6 +22,7 @@ func TestConsentHandleLastsConsentTTL(t *testing.T) {
 		start := r.now()
 		for _, at := range around(start.Add(service.ConsentTTL)) {
 			t.Run(at.name, func(t *testing.T) {
+				r := r.with(t)
 				r.at(start)
 				handle := r.svc.ConsentHandle(actor, req)
 				r.at(at.when)

@@ -19,6 +19,7 @@ func TestDeviceCodeLastsDeviceCodeTTL(t *testing.T) {
 		start := r.now()
 		for _, at := range around(start.Add(service.DeviceCodeTTL)) {
 			t.Run(at.name, func(t *testing.T) {
+				r := r.with(t)
 				r.at(start)
 				d, err := r.svc.StartDevice(r.ctx, auth(app), []string{"read"}, "")
 				if err != nil {

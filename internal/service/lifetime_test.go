@@ -18,6 +18,7 @@ func TestAccessTokenRefusedAtTheInstantItExpires(t *testing.T) {
 		start := r.now()
 		for _, at := range around(start.Add(service.DefaultAccessTTL)) {
 			t.Run(at.name, func(t *testing.T) {
+				r := r.with(t)
 				r.at(start)
 				direct, err := r.svc.CreateAuthorization(r.ctx, r.actor, service.AuthorizationParams{ExpiresIn: ptr(int(service.DefaultAccessTTL / time.Second))})
 				if err != nil {
@@ -144,6 +145,7 @@ func TestPublicRefreshTokenIdleLifetime(t *testing.T) {
 		start := r.now()
 		for _, at := range around(start.Add(service.PublicRefreshIdle)) {
 			t.Run(at.name, func(t *testing.T) {
+				r := r.with(t)
 				r.at(start)
 				g := r.tokens(public, "read")
 				r.at(at.when)
@@ -161,6 +163,7 @@ func TestPublicRefreshTokenIdleLifetime(t *testing.T) {
 			})
 		}
 		t.Run("each rotation starts it again", func(t *testing.T) {
+			r := r.with(t)
 			r.at(start)
 			g := r.tokens(public, "read")
 			for i := range 3 {
@@ -174,6 +177,7 @@ func TestPublicRefreshTokenIdleLifetime(t *testing.T) {
 			r.verify(g.Access.Value.Reveal())
 		})
 		t.Run("a confidential client's does not expire", func(t *testing.T) {
+			r := r.with(t)
 			r.at(start)
 			g := r.tokens(app, "read")
 			r.clk.Add(3 * service.PublicRefreshIdle)
@@ -197,6 +201,7 @@ func TestCLILoginTokensEndWithTheSession(t *testing.T) {
 		end := start.Add(service.SessionTTL)
 		for _, at := range around(end) {
 			t.Run(at.name, func(t *testing.T) {
+				r := r.with(t)
 				r.at(start)
 				info, err := r.svc.Login(r.ctx, service.LoginRequest{Email: "ada@example.com", Password: password, IP: "192.0.2.1",
 					Params: service.AuthorizationParams{ExpiresIn: ptr(365 * 24 * 3600)}})

@@ -16,6 +16,7 @@ func TestVerificationLinkLastsVerifyLinkTTL(t *testing.T) {
 		start := r.now()
 		for i, at := range around(start.Add(service.VerifyLinkTTL)) {
 			t.Run(at.name, func(t *testing.T) {
+				r := r.with(t)
 				r.at(start)
 				email := fmt.Sprintf("new%d@example.com", i)
 				if err := r.svc.SignUp(r.ctx, service.NewAccount{Email: email, Password: password}); err != nil {
@@ -72,6 +73,7 @@ func TestResetLinkLastsResetLinkTTL(t *testing.T) {
 		const newPassword = "a brand new passphrase"
 		for i, at := range around(start.Add(service.ResetLinkTTL)) {
 			t.Run(at.name, func(t *testing.T) {
+				r := r.with(t)
 				r.at(start)
 				email := fmt.Sprintf("reset%d@example.com", i)
 				r.ts.CreateAccount(t, email, password)

@@ -16,6 +16,7 @@ func TestGrantCodeExpiresAtGrantTTL(t *testing.T) {
 		start := r.now()
 		for _, at := range around(start.Add(service.GrantTTL)) {
 			t.Run(at.name, func(t *testing.T) {
+				r := r.with(t)
 				r.at(start)
 				code := r.code(app, "read")
 				r.at(at.when)
@@ -168,6 +169,7 @@ func TestRevocationCascades(t *testing.T) {
 		app, other := r.client("App", false), r.client("Other", false)
 		for _, kind := range []string{"access", "refresh"} {
 			t.Run("revoking the "+kind+" token", func(t *testing.T) {
+				r := r.with(t)
 				g := r.tokens(app, "read")
 				tok := g.Access.Value.Reveal()
 				if kind == "refresh" {
@@ -200,6 +202,7 @@ func TestRevocationCascades(t *testing.T) {
 			})
 		}
 		t.Run("a client acting as itself", func(t *testing.T) {
+			r := r.with(t)
 			one, err := r.svc.ClientCredentials(r.ctx, auth(app), nil)
 			if err != nil {
 				t.Fatal(err)

@@ -25,11 +25,16 @@ type rig struct {
 	actor service.Actor
 }
 
-// eachRig runs f on a new rig per backend.
+// eachRig runs f on a new rig per backend, in parallel with the other
+// tests that do (each rig has its own server, store and clock).
 func eachRig(t *testing.T, f func(t *testing.T, r *rig)) {
 	t.Helper()
+	t.Parallel()
 	for _, be := range keyholetest.Backends(t) {
-		t.Run(be.Name, func(t *testing.T) { f(t, newRig(t, be)) })
+		t.Run(be.Name, func(t *testing.T) {
+			t.Parallel()
+			f(t, newRig(t, be))
+		})
 	}
 }
 
@@ -51,6 +56,13 @@ func newRigWith(t *testing.T, be keyholetest.Backend, o keyholetest.Options) *ri
 	ts.CreateAccount(t, "ada@example.com", password)
 	r.actor = r.verify(ts.Login(t, "ada@example.com", password))
 	return r
+}
+
+// with is r reporting to t, a subtest's.
+func (r *rig) with(t *testing.T) *rig {
+	c := *r
+	c.t = t
+	return &c
 }
 
 // at puts the clock at when.

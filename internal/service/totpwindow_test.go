@@ -40,6 +40,7 @@ func TestTOTPWindowIsOneStepEitherWay(t *testing.T) {
 			{"the last tick two steps before", step, step.Add(-30*time.Second - tick), false},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
+				r := r.with(t)
 				r.at(tt.serverAt)
 				// A refused code equal to an accepted one (1 in 10⁵ for
 				// each) would tell nothing: such a seed is set aside.
@@ -75,6 +76,7 @@ func TestEnrolmentLastsEnrolmentTTL(t *testing.T) {
 		start := r.now()
 		for i, at := range around(start.Add(service.EnrolmentTTL)) {
 			t.Run(at.name, func(t *testing.T) {
+				r := r.with(t)
 				r.at(start)
 				email := fmt.Sprintf("enrol%d@example.com", i)
 				r.ts.CreateAccount(t, email, password)
