@@ -213,3 +213,30 @@ func TestCLILoginEndsWithTheBrowserSession(t *testing.T) {
 		}
 	})
 }
+
+// TestBrowserLoginWaitsForTheCLIsCodesOnly: the browser login's poll
+// token is a device code of Keyhole's own CLI client; another client's
+// device code, even approved, is refused there (its client must
+// authenticate at the token endpoint).
+func TestBrowserLoginWaitsForTheCLIsCodesOnly(t *testing.T) {
+	eachRig(t, func(t *testing.T, r *rig) {
+		app := r.client("App", false)
+		actor := r.sessionActor(r.browser())
+		d, err := r.svc.StartDevice(r.ctx, auth(app), []string{"read"}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dc, err := r.svc.DeviceRequest(r.ctx, actor, d.UserCode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.svc.AnswerDevice(r.ctx, actor, dc.Handle, true); err != nil {
+			t.Fatal(err)
+		}
+		_, err = r.svc.AwaitCLILogin(r.ctx, d.DeviceCode.Reveal(), "192.0.2.8")
+		wantCode(t, "another client's approved device code as a poll token", err, keyhole.Unauthorized)
+		if _, err := r.svc.PollDevice(r.ctx, auth(app), d.DeviceCode.Reveal()); err != nil {
+			t.Errorf("the client's own poll afterwards: %v", err)
+		}
+	})
+}

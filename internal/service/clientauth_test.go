@@ -63,6 +63,13 @@ func TestPublicClientsMustUsePKCE(t *testing.T) {
 			CodeChallenge: service.S256(pkceVerifier), CodeChallengeMethod: "S256"})
 		wantCode(t, "with a challenge", err, "")
 
+		for _, scope := range [][]string{{"root"}, {"read", "Global"}} {
+			_, err := r.svc.CreateGrant(r.ctx, r.actor, service.GrantParams{ClientID: app.ID, Scope: scope})
+			if code := keyhole.ErrorCode(err); code != keyhole.Invalid && code != keyhole.InvalidScope {
+				t.Errorf("a grant of %q: %v, want it refused", scope, err)
+			}
+		}
+
 		// The account authorized both before, for read. (Whether a
 		// confidential client is asked again for the same scopes is not
 		// pinned here.)

@@ -31,6 +31,11 @@ func TestVerificationLinkLastsVerifyLinkTTL(t *testing.T) {
 					if err != nil || !a.EmailVerified {
 						t.Errorf("VerifyEmail: %+v, %v; want the address verified", a, err)
 					}
+					// A link works once.
+					_, err := r.svc.CheckEmailLink(r.ctx, tok)
+					wantCode(t, "CheckEmailLink of the used link", err, keyhole.Invalid)
+					_, err = r.svc.VerifyEmail(r.ctx, tok, service.Origin{})
+					wantCode(t, "VerifyEmail of the used link", err, keyhole.Invalid)
 					return
 				}
 				wantCode(t, "CheckEmailLink", checkErr, keyhole.Invalid)
@@ -85,6 +90,12 @@ func TestResetLinkLastsResetLinkTTL(t *testing.T) {
 					wantCode(t, "ResetLink", linkErr, "")
 					wantCode(t, "ResetPassword", err, "")
 					r.wantPassword("after the reset", email, newPassword, password)
+					// A link works once.
+					_, err := r.svc.ResetLink(r.ctx, tok)
+					wantCode(t, "ResetLink of the used link", err, keyhole.Invalid)
+					err = r.svc.ResetPassword(r.ctx, service.PasswordReset{Token: tok, NewPassword: password})
+					wantCode(t, "ResetPassword with the used link", err, keyhole.Invalid)
+					r.wantPassword("after the used link", email, newPassword, password)
 					return
 				}
 				wantCode(t, "ResetLink", linkErr, keyhole.Invalid)
