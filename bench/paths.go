@@ -215,6 +215,7 @@ func (w *refresh) answer(status int, body []byte) error {
 	if err := json.Unmarshal(body, &t); err != nil {
 		return fmt.Errorf("token answer: %w", err)
 	}
+	//secretcmp:ok the load harness checks the server's answer to its own request
 	if t.AccessToken == "" || t.RefreshToken == "" || t.RefreshToken == w.token {
 		return errors.New("the refresh answer lacks a new refresh token")
 	}

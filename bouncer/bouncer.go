@@ -169,6 +169,7 @@ func New(cfg Config) (*Bouncer, error) {
 	switch {
 	case len(cfg.HashKey) < 32:
 		bad("HashKey must be at least 32 bytes, has %d", len(cfg.HashKey))
+	//secretcmp:ok the application's own configuration, checked once at start
 	case string(cfg.HashKey) == string(cfg.BlockKey):
 		bad("HashKey and BlockKey must differ")
 	}
@@ -346,6 +347,7 @@ func (b *Bouncer) guard(w http.ResponseWriter, r *http.Request, next http.Handle
 		b.fail(w, r, p, err)
 		return
 	}
+	//secretcmp:ok both come from Keyhole: the token answer and the sealed session cookie, which nobody else can write
 	if fresh.AccessToken != s.Auth.Access || (fresh.RefreshToken != "" && fresh.RefreshToken != s.Auth.Refresh) {
 		s.Auth.setToken(fresh)
 		if !b.save(w, r, s) {

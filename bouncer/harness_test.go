@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,22 +31,9 @@ type harness struct {
 	b      *Bouncer
 	cfg    Config
 	client service.ClientInfo
-	clock  *clock
+	clock  *keyholetest.Clock
 	// adaID is the id of ada@example.com's account.
 	adaID string
-}
-
-// clock is the bouncer's clock, moved by the test.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 func randomKey(n int) []byte {
@@ -74,7 +60,7 @@ func newHarness(t testing.TB, be keyholetest.Backend, tweak func(*Config)) *harn
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{now: time.Now()}
+	clk := keyholetest.NewClock(time.Now())
 	cfg := Config{
 		Issuer: kh.URL, ClientID: client.ID, ClientSecret: client.Secret.Reveal(), RedirectURL: redirect,
 		HashKey: randomKey(32), BlockKey: randomKey(32), AppName: "Test App",

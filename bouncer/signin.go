@@ -135,6 +135,7 @@ func (b *Bouncer) finishSignIn(r *http.Request, s *session) (string, *problem, e
 		b.revokeQuietly(ctx, md, tok)
 		return next, problemNotAllowed.about(acct.Email), nil
 	}
+	//secretcmp:ok both come from Keyhole: the token answer and the sealed session cookie, which nobody else can write
 	if old := s.Auth; old != nil && old.Refresh != tok.RefreshToken {
 		// The grant of an earlier sign-in in this browser is no longer
 		// needed: end it rather than leave it alive at Keyhole.

@@ -45,6 +45,7 @@ func (t *AuthorizationToken) Matches(raw string) bool {
 	if t == nil || raw == "" || t.Token == "" {
 		return false
 	}
+	//secretcmp:ok a client matching a token it holds with its own listing; no server answers by it
 	if t.Token == raw {
 		return true
 	}

@@ -132,6 +132,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if n := len(cfg.CookieEncrypt); n > 0 && n != 16 && n != 24 && n != 32 {
 		problems = append(problems, fmt.Sprintf("COOKIE_ENCRYPT has %d characters, needs exactly 16, 24 or 32 (openssl rand -hex 16 makes one)", n))
 	}
+	//secretcmp:ok the application's own configuration, checked once at start
 	if len(cfg.CookieSecret) > 0 && string(cfg.CookieSecret) == string(cfg.CookieEncrypt) {
 		problems = append(problems, "COOKIE_SECRET and COOKIE_ENCRYPT must differ")
 	}

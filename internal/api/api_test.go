@@ -272,9 +272,8 @@ func TestAcceptVersion(t *testing.T) {
 }
 
 func TestTokenRejected(t *testing.T) {
-	now := time.Now()
-	clock := func() time.Time { return now }
-	ts := keyholetest.NewServer(t, keyholetest.Options{Now: func() time.Time { return clock() }})
+	clk := keyholetest.NewClock(time.Now())
+	ts := keyholetest.NewServer(t, keyholetest.Options{Now: clk.Now})
 	c := client{t: t, base: ts.URL}
 	ts.CreateAccount(t, "ada@example.com", password)
 	tok := ts.Login(t, "ada@example.com", password)
@@ -295,7 +294,7 @@ func TestTokenRejected(t *testing.T) {
 	if got := r.json(t)["description"]; got != "to revoke" {
 		t.Errorf("DELETE answered description %v, want the deleted authorization's", got)
 	}
-	now = now.Add(61 * time.Second)
+	clk.Add(61 * time.Second)
 
 	for name, tk := range map[string]string{
 		"revoked":   revokedTok,

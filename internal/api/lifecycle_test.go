@@ -55,12 +55,6 @@ func onBackends(t *testing.T, f func(t *testing.T, b keyholetest.Backend)) {
 	}
 }
 
-// clock is a settable clock the server may read from any goroutine.
-type clock struct{ offset atomic.Int64 }
-
-func (c *clock) now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
-func (c *clock) advance(d time.Duration) { c.offset.Add(int64(d)) }
-
 // parallel runs f(0) … f(n-1) in goroutines released together.
 func parallel(n int, f func(i int) reply) []reply {
 	out := make([]reply, n)
@@ -352,8 +346,8 @@ func TestTwoFactorThrottle(t *testing.T) {
 // session, whatever expires_in asked for, and so does a regenerated one.
 func TestLoginSessionBoundsTokens(t *testing.T) {
 	onBackends(t, func(t *testing.T, b keyholetest.Backend) {
-		var clk clock
-		ts := keyholetest.NewServer(t, keyholetest.Options{Store: b.Open(t), Now: clk.now})
+		clk := keyholetest.NewClock(time.Now())
+		ts := keyholetest.NewServer(t, keyholetest.Options{Store: b.Open(t), Now: clk.Now})
 		c := wire{client{t: t, base: ts.URL}}
 		ts.CreateAccount(t, ada, password)
 		key := ts.APIKey(t, ada, password)
@@ -370,7 +364,7 @@ func TestLoginSessionBoundsTokens(t *testing.T) {
 			t.Errorf("login with expires_in of a year: token expires in %v, want at most the session's %v", got, service.SessionTTL)
 		}
 
-		clk.advance(24 * time.Hour)
+		clk.Add(24 * time.Hour)
 		r := c.do("POST", "/oauth/authorizations/"+long.json(t)["id"].(string)+"/actions/regenerate-tokens", nil, bearer(key))
 		if r.status != 200 {
 			t.Fatalf("regenerate: %d %s", r.status, r.body)
@@ -385,7 +379,7 @@ func TestLoginSessionBoundsTokens(t *testing.T) {
 			}
 		}
 
-		clk.advance(service.SessionTTL - 24*time.Hour + time.Minute)
+		clk.Add(service.SessionTTL - 24*time.Hour + time.Minute)
 		for name, tok := range toks {
 			r := c.do("GET", "/account", nil, bearer(tok))
 			if r.status != 401 {

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,29 +17,11 @@ import (
 
 const password = "correct horse battery"
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // fixture is a server with an account and two registered clients.
 type fixture struct {
 	t        *testing.T
 	ts       *keyholetest.Server
-	clock    *clock
+	clock    *keyholetest.Clock
 	actor    service.Actor
 	global   string
 	app      service.ClientInfo // confidential
@@ -50,7 +31,7 @@ type fixture struct {
 }
 
 func newFixture(t *testing.T, b keyholetest.Backend) *fixture {
-	clk := &clock{t: time.Now()}
+	clk := keyholetest.NewClock(time.Now())
 	ts := keyholetest.NewServer(t, keyholetest.Options{Store: b.Open(t), Now: clk.Now})
 	ts.CreateAccount(t, "ada@example.com", password)
 	global := ts.Login(t, "ada@example.com", password)

@@ -11,8 +11,8 @@ import (
 
 // TestSweep checks that expired direct tokens are deleted and live ones kept.
 func TestSweep(t *testing.T) {
-	now := time.Now()
-	ts := keyholetest.NewServer(t, keyholetest.Options{Now: func() time.Time { return now }})
+	clk := keyholetest.NewClock(time.Now())
+	ts := keyholetest.NewServer(t, keyholetest.Options{Now: clk.Now})
 	ts.CreateAccount(t, "ada@example.com", "correct horse battery")
 	global := ts.Login(t, "ada@example.com", "correct horse battery")
 	ctx := context.Background()
@@ -25,7 +25,7 @@ func TestSweep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now = now.Add(time.Minute)
+	clk.Add(time.Minute)
 	if err := ts.Service.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -63,8 +63,8 @@ func BenchmarkVerifyToken(b *testing.B) {
 // TestRegenerateKeepsLifetime: regenerating the tokens of an authorization
 // made with expires_in keeps that lifetime, even once the token expired.
 func TestRegenerateKeepsLifetime(t *testing.T) {
-	now := time.Now().UTC()
-	ts := keyholetest.NewServer(t, keyholetest.Options{Now: func() time.Time { return now }})
+	clk := keyholetest.NewClock(time.Now().UTC())
+	ts := keyholetest.NewServer(t, keyholetest.Options{Now: clk.Now})
 	ts.CreateAccount(t, "ada@example.com", "correct horse battery")
 	ctx := context.Background()
 	actor, err := ts.Service.VerifyToken(ctx, ts.Login(t, "ada@example.com", "correct horse battery"))
@@ -76,7 +76,7 @@ func TestRegenerateKeepsLifetime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now = now.Add(2 * time.Hour)
+	clk.Add(2 * time.Hour)
 	info, err := ts.Service.RegenerateTokens(ctx, actor, a.ID)
 	if err != nil {
 		t.Fatal(err)

@@ -67,13 +67,6 @@ func wantRefused(t *testing.T, what string, err error, whom, not string) {
 	}
 }
 
-func wantCode(t *testing.T, what string, err error, code string) {
-	t.Helper()
-	if got := keyhole.ErrorCode(err); err == nil && code != "" || err != nil && got != code {
-		t.Fatalf("%s: %v, want %s", what, err, code)
-	}
-}
-
 // frozenServer is a server whose clock, and throttles' clock, stand
 // still: no budget earns anything back while the test runs. The throttles
 // are in the process; what is tested of them here does not depend on

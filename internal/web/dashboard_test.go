@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -168,7 +167,7 @@ func TestTwoFactorSignIn(t *testing.T) {
 // in a row, the 21st, right, one is refused (429) rather than let through.
 func TestWrongPasswordsDoNotLetTheRightOneThrough(t *testing.T) {
 	eachBackend(t, func(t *testing.T, be keyholetest.Backend) {
-		ts := keyholetest.NewServer(t, keyholetest.Options{Store: be.Open(t), Now: frozen()})
+		ts := keyholetest.NewServer(t, keyholetest.Options{Store: be.Open(t), Now: keyholetest.NewClock(time.Now()).Now})
 		ts.CreateAccount(t, "ada@example.com", password)
 		b := newBrowser(t)
 		for i := range 20 {
@@ -187,9 +186,9 @@ func TestWrongPasswordsDoNotLetTheRightOneThrough(t *testing.T) {
 // is shown after the password is entered again, which then counts for
 // five minutes of this browser session, not longer and not in another.
 func TestRevealNeedsTheRecentPassword(t *testing.T) {
-	var offset atomic.Int64
-	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
-	ts := keyholetest.NewServer(t, keyholetest.Options{Now: now})
+	clk := keyholetest.NewClock(time.Now())
+	start := clk.Now()
+	ts := keyholetest.NewServer(t, keyholetest.Options{Now: clk.Now})
 	ts.CreateAccount(t, "ada@example.com", password)
 	key := ts.APIKey(t, "ada@example.com", password)
 	b := signedIn(t, ts, "ada@example.com")
@@ -213,7 +212,7 @@ func TestRevealNeedsTheRecentPassword(t *testing.T) {
 	if p.status != 200 || !strings.Contains(p.body, `value="`+key+`"`) || p.header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("reveal: %d %v", p.status, p.header)
 	}
-	offset.Store(int64(4 * time.Minute))
+	clk.Set(start.Add(4 * time.Minute))
 	if p := reveal(b, ""); p.status != 200 || !strings.Contains(p.body, key) {
 		t.Errorf("reveal 4 minutes later without the password: %d", p.status)
 	}
@@ -221,7 +220,7 @@ func TestRevealNeedsTheRecentPassword(t *testing.T) {
 	if p := reveal(other, ""); p.status != http.StatusForbidden {
 		t.Errorf("another session of the same account, without the password: %d", p.status)
 	}
-	offset.Store(int64(6 * time.Minute))
+	clk.Set(start.Add(6 * time.Minute))
 	if p := reveal(b, ""); p.status != http.StatusForbidden {
 		t.Errorf("reveal 6 minutes later without the password: %d", p.status)
 	}
@@ -306,9 +305,9 @@ func TestRecoveryCodesAndDisable(t *testing.T) {
 // out every session and revokes every authorization.
 func TestPasswordResetByMail(t *testing.T) {
 	eachBackend(t, func(t *testing.T, be keyholetest.Backend) {
-		var offset atomic.Int64
-		now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
-		ts := keyholetest.NewServer(t, keyholetest.Options{Store: be.Open(t), Now: now})
+		clk := keyholetest.NewClock(time.Now())
+		start := clk.Now()
+		ts := keyholetest.NewServer(t, keyholetest.Options{Store: be.Open(t), Now: clk.Now})
 		ts.CreateAccount(t, "ada@example.com", password)
 		key := ts.APIKey(t, "ada@example.com", password)
 		session := signedIn(t, ts, "ada@example.com")
@@ -351,7 +350,7 @@ func TestPasswordResetByMail(t *testing.T) {
 		// A link is good for an hour.
 		ask("ada@example.com")
 		late := ts.Mail().Take(t, "ada@example.com", "reset your password").Link("/password/reset?token=")
-		offset.Store(int64(time.Hour + time.Second))
+		clk.Set(start.Add(time.Hour + time.Second))
 		if p := newBrowser(t).do("GET", late, nil); p.status != http.StatusBadRequest {
 			t.Errorf("an hour-old link: %d", p.status)
 		}

@@ -32,13 +32,6 @@ func eachBackend(t *testing.T, f func(t *testing.T, be keyholetest.Backend)) {
 	}
 }
 
-// frozen is a clock that does not move, so that no throttle refills while
-// a test spends it.
-func frozen() func() time.Time {
-	now := time.Now()
-	return func() time.Time { return now }
-}
-
 // oauthSetupOn is newOAuthSetup on the given backend.
 func oauthSetupOn(t *testing.T, be keyholetest.Backend) oauthSetup {
 	t.Helper()
@@ -319,7 +312,7 @@ func TestFormTokensAreBoundToTheSession(t *testing.T) {
 // address cannot spread guesses over many emails.
 func TestLoginThrottleReservesBeforeVerifying(t *testing.T) {
 	eachBackend(t, func(t *testing.T, be keyholetest.Backend) {
-		ts := keyholetest.NewServer(t, keyholetest.Options{Store: be.Open(t), Now: frozen()})
+		ts := keyholetest.NewServer(t, keyholetest.Options{Store: be.Open(t), Now: keyholetest.NewClock(time.Now()).Now})
 		ts.CreateAccount(t, "ada@example.com", password)
 		const n = 40
 		browsers, forms, pages := make([]*browser, n), make([]url.Values, n), make([]page, n)
@@ -362,7 +355,7 @@ func TestLoginThrottleReservesBeforeVerifying(t *testing.T) {
 		}
 
 		// Per address: 100 wrong passwords over 100 emails.
-		ts = keyholetest.NewServer(t, keyholetest.Options{Store: be.Open(t), Now: frozen()})
+		ts = keyholetest.NewServer(t, keyholetest.Options{Store: be.Open(t), Now: keyholetest.NewClock(time.Now()).Now})
 		b := newBrowser(t)
 		tok := b.do("GET", ts.URL+"/login", nil).csrf(t)
 		guess := func(email string) page {
@@ -384,7 +377,7 @@ func TestLoginThrottleReservesBeforeVerifying(t *testing.T) {
 // email and per address, counting every attempt.
 func TestSignupRefusesWeakPasswordsAndIsThrottled(t *testing.T) {
 	eachBackend(t, func(t *testing.T, be keyholetest.Backend) {
-		ts := keyholetest.NewServer(t, keyholetest.Options{Store: be.Open(t), Now: frozen()})
+		ts := keyholetest.NewServer(t, keyholetest.Options{Store: be.Open(t), Now: keyholetest.NewClock(time.Now()).Now})
 		signup := func(email, pw string) page {
 			b := newBrowser(t)
 			tok := b.do("GET", ts.URL+"/signup", nil).csrf(t)
@@ -407,7 +400,7 @@ func TestSignupRefusesWeakPasswordsAndIsThrottled(t *testing.T) {
 			}
 		}
 
-		ts = keyholetest.NewServer(t, keyholetest.Options{Store: be.Open(t), Now: frozen()})
+		ts = keyholetest.NewServer(t, keyholetest.Options{Store: be.Open(t), Now: keyholetest.NewClock(time.Now()).Now})
 		for i := range 20 {
 			if p := signup(fmt.Sprintf("user%d@example.com", i), password); p.status != http.StatusOK {
 				t.Fatalf("sign-up %d from the address: got %d, want 200", i+1, p.status)

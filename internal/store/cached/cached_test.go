@@ -265,10 +265,8 @@ func TestNoStaleFill(t *testing.T) {
 // change is read from the cache only while its notifications flow and
 // have shown life within LiveWindow.
 func TestSharedStoreTrustsOnlyLiveNotifications(t *testing.T) {
-	now := time.Now()
-	var mu sync.Mutex
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	f := newFixture(t, cached.Options{Shared: true, Now: clock})
+	clk := keyholetest.NewClock(time.Now())
+	f := newFixture(t, cached.Options{Shared: true, Now: clk.Now})
 	read := func() {
 		if _, _, err := f.s.TokenByHash(ctx, f.tok.Hash); err != nil {
 			t.Fatal(err)
@@ -286,9 +284,7 @@ func TestSharedStoreTrustsOnlyLiveNotifications(t *testing.T) {
 		t.Fatalf("live: hits %d, want 1", f.s.Stats.Hits.Load())
 	}
 	// Quiet for longer than the window: not trusted any more.
-	mu.Lock()
-	now = now.Add(cached.LiveWindow + time.Millisecond)
-	mu.Unlock()
+	clk.Add(cached.LiveWindow + time.Millisecond)
 	read()
 	if f.s.Stats.Bypassed.Load() != 3 {
 		t.Errorf("after %v without a sign of life: bypassed %d, want 3", cached.LiveWindow, f.s.Stats.Bypassed.Load())
