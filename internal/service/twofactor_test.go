@@ -12,24 +12,6 @@ import (
 	"github.com/keyhole/keyhole/internal/store"
 )
 
-// clock is a settable clock for one test.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // pending starts a browser sign-in of an account with two-factor on and
 // returns the handle of its second step.
 func pending(t *testing.T, ts *keyholetest.Server, email string) string {
@@ -52,7 +34,7 @@ func finish(ts *keyholetest.Server, handle, code string) error {
 func TestTOTPCodesOnlyInIncreasingOrder(t *testing.T) {
 	for _, be := range keyholetest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
-			clk := &clock{now: time.Date(2026, 12, 6, 12, 0, 15, 0, time.UTC)}
+			clk := keyholetest.NewClock(time.Date(2026, 12, 6, 12, 0, 15, 0, time.UTC))
 			ts := keyholetest.NewServer(t, keyholetest.Options{Store: be.Open(t), Now: clk.Now})
 			ts.CreateAccount(t, "ada@example.com", password)
 			seed, _ := ts.EnableMFA(t, "ada@example.com", password) // step T used at enrolment
@@ -70,7 +52,7 @@ func TestTOTPCodesOnlyInIncreasingOrder(t *testing.T) {
 				}
 			}
 			// 30 seconds on, the step after the last used one is current.
-			clk.add(30 * time.Second)
+			clk.Add(30 * time.Second)
 			if err := finish(ts, pending(t, ts, "ada@example.com"), code(+1)); err != nil {
 				t.Errorf("a later step: %v", err)
 			}
@@ -88,7 +70,7 @@ func TestTOTPCodesOnlyInIncreasingOrder(t *testing.T) {
 func TestPendingSignInEndsAfterFiveWrongCodes(t *testing.T) {
 	for _, be := range keyholetest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
-			clk := &clock{now: time.Date(2026, 12, 6, 12, 0, 15, 0, time.UTC)}
+			clk := keyholetest.NewClock(time.Date(2026, 12, 6, 12, 0, 15, 0, time.UTC))
 			ts := keyholetest.NewServer(t, keyholetest.Options{Store: be.Open(t), Now: clk.Now})
 			id := ts.CreateAccount(t, "ada@example.com", password)
 			seed, _ := ts.EnableMFA(t, "ada@example.com", password)
@@ -118,7 +100,7 @@ func TestPendingSignInEndsAfterFiveWrongCodes(t *testing.T) {
 				t.Fatalf("the right code after %d wrong ones: %v", service.PendingCodes-1, err)
 			}
 
-			clk.add(time.Minute)
+			clk.Add(time.Minute)
 			before := failedCodes()
 			h = pending(t, ts, "ada@example.com")
 			var mu sync.Mutex
