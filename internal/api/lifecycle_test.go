@@ -55,22 +55,6 @@ func onBackends(t *testing.T, f func(t *testing.T, b keyholetest.Backend)) {
 	}
 }
 
-// parallel runs f(0) … f(n-1) in goroutines released together.
-func parallel(n int, f func(i int) reply) []reply {
-	out := make([]reply, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			out[i] = f(i)
-		})
-	}
-	close(start)
-	wg.Wait()
-	return out
-}
-
 // accessToken and expiresIn read an authorization's access token.
 func accessToken(t testing.TB, r reply) string {
 	t.Helper()
@@ -129,7 +113,7 @@ func TestLoginThrottlePerEmail(t *testing.T) {
 	eachWire(t, func(t *testing.T, ts *keyholetest.Server, c wire) {
 		ts.CreateAccount(t, ada, password)
 		checked := 0
-		for _, r := range parallel(40, func(int) reply { return login(c, ada, "wrong password") }) {
+		for _, r := range keyholetest.Parallel(40, func(int) reply { return login(c, ada, "wrong password") }) {
 			switch r.status {
 			case 401:
 				checked++
@@ -302,7 +286,7 @@ func TestConcurrentTwoFactorCode(t *testing.T) {
 		one.CreateAccount(t, ada, password)
 		seed, _ := one.EnableMFA(t, ada, password)
 		code := keyholetest.TOTPCode(t, seed, one.Service.Now(), 1)
-		replies := parallel(20, func(i int) reply {
+		replies := keyholetest.Parallel(20, func(i int) reply {
 			srv := []*keyholetest.Server{one, two}[i%2]
 			return (client{t: t, base: srv.URL}).do("POST", "/oauth/authorizations", nil, basic(ada, password), header("Heroku-Two-Factor-Code", code))
 		})
@@ -461,7 +445,7 @@ func TestSignInRacesPasswordChange(t *testing.T) {
 		ts.CreateAccount(t, ada, password)
 		tok := ts.Login(t, ada, password)
 		const n = 20
-		rs := parallel(n+1, func(i int) reply {
+		rs := keyholetest.Parallel(n+1, func(i int) reply {
 			if i < n {
 				return login(c, ada, password)
 			}

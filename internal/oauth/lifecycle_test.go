@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,25 +20,6 @@ import (
 	"github.com/keyhole/keyhole/internal/service"
 	"github.com/keyhole/keyhole/internal/token"
 )
-
-// parallel calls fn(i) for every i < n at once, released together, and
-// returns the answers in order.
-func parallel(n int, fn func(i int) answer) []answer {
-	out := make([]answer, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			out[i] = fn(i)
-		}()
-	}
-	close(start)
-	wg.Wait()
-	return out
-}
 
 // want429 checks a throttle's refusal: 429 with the RFC error
 // temporarily_unavailable, id rate_limit, and Retry-After in whole seconds.
@@ -129,7 +109,7 @@ func TestClientCredentialsTokensOfTheirOwn(t *testing.T) {
 			app := creds(f.app)
 			asked := []string{"identity", "read", ""}
 			granted := func(i int) string { return cmp.Or(asked[i%3], "identity") }
-			answers := parallel(20, func(i int) answer { return f.post("/oauth/token", ccForm(asked[i%3]), app) })
+			answers := keyholetest.Parallel(20, func(i int) answer { return f.post("/oauth/token", ccForm(asked[i%3]), app) })
 			toks := make([]string, len(answers))
 			seen := map[string]int{}
 			for i, a := range answers {
@@ -207,7 +187,7 @@ func TestRefreshLifecycle(t *testing.T) {
 
 			t.Run("repeats within the grace get the same pair", func(t *testing.T) {
 				_, r1 := f.exchange("read")
-				answers := parallel(20, func(int) answer { return refresh(f, r1, "", app) })
+				answers := keyholetest.Parallel(20, func(int) answer { return refresh(f, r1, "", app) })
 				a0, r0 := answers[0].wantTokens(t)
 				for i, a := range answers[1:] {
 					if ai, ri := a.wantTokens(t); ai != a0 || ri != r0 {
@@ -328,7 +308,7 @@ func TestClientSecretThrottle(t *testing.T) {
 	} {
 		t.Run("per client "+e.path, func(t *testing.T) {
 			f := newFixture(t, b)
-			answers := parallel(40, func(int) answer { return f.post(e.path, e.form, []string{f.app.ID, "khs_wrong"}) })
+			answers := keyholetest.Parallel(40, func(int) answer { return f.post(e.path, e.form, []string{f.app.ID, "khs_wrong"}) })
 			failed := 0
 			for _, a := range answers {
 				if a.status == 401 {
@@ -357,7 +337,7 @@ func TestClientSecretThrottle(t *testing.T) {
 		f := newFixture(t, b)
 		for i := range 5 {
 			c := f.addClient(fmt.Sprintf("Client %d", i))
-			for _, a := range parallel(20, func(int) answer { return f.post("/oauth/token", ccForm(""), []string{c.ID, "khs_wrong"}) }) {
+			for _, a := range keyholetest.Parallel(20, func(int) answer { return f.post("/oauth/token", ccForm(""), []string{c.ID, "khs_wrong"}) }) {
 				a.wantError(t, 401, "invalid_client")
 			}
 		}

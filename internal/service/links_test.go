@@ -3,7 +3,6 @@ package service_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
@@ -237,17 +236,17 @@ func TestLinkOpenedTwentyTimesAtOnce(t *testing.T) {
 			c := newLinkCase(t, be, "ada@example.com", false)
 			ctx := context.Background()
 			change := c.askEmailChange(t, "ada@new.example")
-			ok := parallel(20, func(int) error {
+			ok := succeeded(keyholetest.Parallel(20, func(int) error {
 				_, err := c.ts.Service.VerifyEmail(ctx, change, service.Origin{})
 				return err
-			})
+			}))
 			if ok != 1 {
 				t.Errorf("20 openings of one email-change link: %d went through, want 1", ok)
 			}
 			reset := c.askReset(t, "ada@new.example")
-			ok = parallel(20, func(i int) error {
+			ok = succeeded(keyholetest.Parallel(20, func(i int) error {
 				return c.ts.Service.ResetPassword(ctx, service.PasswordReset{Token: reset, NewPassword: "a parallel new password " + string(rune('a'+i))})
-			})
+			}))
 			if ok != 1 {
 				t.Errorf("20 uses of one reset link: %d went through, want 1", ok)
 			}
@@ -255,25 +254,13 @@ func TestLinkOpenedTwentyTimesAtOnce(t *testing.T) {
 	}
 }
 
-// parallel runs f n times at once and counts the calls that succeeded.
-func parallel(n int, f func(i int) error) int {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	start := make(chan struct{})
-	ok := 0
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			if f(i) == nil {
-				mu.Lock()
-				ok++
-				mu.Unlock()
-			}
-		}()
+// succeeded counts the calls that answered no error.
+func succeeded(errs []error) int {
+	n := 0
+	for _, err := range errs {
+		if err == nil {
+			n++
+		}
 	}
-	close(start)
-	wg.Wait()
-	return ok
+	return n
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,25 +20,6 @@ const ada = "ada@example.com"
 func attacker(i int) string { return fmt.Sprintf("198.51.100.%d", i) }
 
 const victim = "203.0.113.7"
-
-// parallelErrs calls f n times at once, released together, and returns
-// its errors.
-func parallelErrs(n int, f func(i int) error) []error {
-	errs := make([]error, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			errs[i] = f(i)
-		}()
-	}
-	close(start)
-	wg.Wait()
-	return errs
-}
 
 // codes counts the errors by domain code ("" for nil).
 func codes(errs []error) map[string]int {
@@ -88,7 +68,7 @@ func TestSignInThrottleVictimNotLockedOut(t *testing.T) {
 			ts := keyholetest.NewServer(t, keyholetest.Options{Store: be.Open(t)})
 			ts.CreateAccount(t, ada, password)
 			ctx := context.Background()
-			errs := parallelErrs(20, func(int) error {
+			errs := keyholetest.Parallel(20, func(int) error {
 				_, err := ts.Service.Authenticate(ctx, ada, "wrong password", service.Origin{IP: attacker(1)})
 				return err
 			})
@@ -179,7 +159,7 @@ func TestTwoFactorThrottleVictimNotLockedOut(t *testing.T) {
 			seed, _ := ts.EnableMFA(t, ada, password)
 			ctx := context.Background()
 			wrong := wrongCodes(t, seed, ts.Service.Now(), 20)
-			errs := parallelErrs(20, func(i int) error {
+			errs := keyholetest.Parallel(20, func(i int) error {
 				_, err := ts.Service.Login(ctx, service.LoginRequest{Email: ada, Password: password, OTP: wrong[i], IP: attacker(1)})
 				return err
 			})
@@ -207,7 +187,7 @@ func TestClientSecretThrottleIgnoresOtherAddresses(t *testing.T) {
 			ts := keyholetest.NewServer(t, keyholetest.Options{Store: be.Open(t)})
 			app := newApp(t, ts)
 			ctx := context.Background()
-			errs := parallelErrs(40, func(int) error {
+			errs := keyholetest.Parallel(40, func(int) error {
 				_, err := ts.Service.AuthenticateClient(ctx, service.ClientAuth{ID: app.ID, Secret: "khs_wrong", IP: attacker(1)})
 				return err
 			})
@@ -237,7 +217,7 @@ func TestClientSecretCeiling(t *testing.T) {
 		return err
 	}
 	for i := 1; i <= service.ClientCeiling/20; i++ {
-		if n := codes(parallelErrs(20, func(int) error { return check("khs_wrong", attacker(i)) })); n[keyhole.InvalidClient] != 20 {
+		if n := codes(keyholetest.Parallel(20, func(int) error { return check("khs_wrong", attacker(i)) })); n[keyhole.InvalidClient] != 20 {
 			t.Fatalf("20 wrong secrets from %s: %v, want all checked", attacker(i), n)
 		}
 	}
@@ -245,7 +225,7 @@ func TestClientSecretCeiling(t *testing.T) {
 		wantCode(t, fmt.Sprintf("wrong secret %d of a new address past the ceiling", j+1), check("khs_wrong", attacker(100)), keyhole.InvalidClient)
 	}
 	wantRefused(t, "its 11th", check("khs_wrong", attacker(100)), "for this client.", "network address")
-	if n := codes(parallelErrs(10, func(int) error { return check(app.Secret.Reveal(), victim) })); n[""] != 10 {
+	if n := codes(keyholetest.Parallel(10, func(int) error { return check(app.Secret.Reveal(), victim) })); n[""] != 10 {
 		t.Errorf("10 parallel requests of the client past the ceiling: %v, want all accepted", n)
 	}
 }

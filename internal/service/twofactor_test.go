@@ -105,7 +105,7 @@ func TestPendingSignInEndsAfterFiveWrongCodes(t *testing.T) {
 			h = pending(t, ts, "ada@example.com")
 			var mu sync.Mutex
 			refused := 0
-			parallel(20, func(i int) error {
+			keyholetest.Parallel(20, func(i int) error {
 				err := finish(ts, h, "99999"+string(rune('0'+i%10)))
 				if keyhole.ErrorCode(err) == keyhole.Unauthorized {
 					mu.Lock()
