@@ -264,3 +264,50 @@ func succeeded(errs []error) int {
 	}
 	return n
 }
+
+// TestEndedLinkStaysEnded: a link ended by one change stays ended after
+// every later one (the credentials version only moves forward), whether
+// the later change is a reset or a password change, and opening a live
+// email-change link tells the old address it was done.
+func TestEndedLinkStaysEnded(t *testing.T) {
+	later := map[string]func(t *testing.T, c *linkCase){
+		// The password stays the same (it may), so the test can go on
+		// with it; both sign everyone else out.
+		"reset": func(t *testing.T, c *linkCase) {
+			reset := c.askReset(t, "ada@example.com")
+			if err := c.ts.Service.ResetPassword(context.Background(), service.PasswordReset{Token: reset, NewPassword: password}); err != nil {
+				t.Fatal(err)
+			}
+			c.actor = signIn(t, c.ts, "ada@example.com", password)
+		},
+		"password change": func(t *testing.T, c *linkCase) {
+			pw := password
+			if _, err := c.ts.Service.UpdateAccount(context.Background(), c.actor, service.AccountUpdate{NewPassword: &pw, CurrentPassword: password}); err != nil {
+				t.Fatal(err)
+			}
+		},
+	}
+	for _, be := range keyholetest.Backends(t) {
+		for name, change := range later {
+			t.Run(be.Name+"/"+name, func(t *testing.T) {
+				c := newLinkCase(t, be, "ada@example.com", false)
+				ctx := context.Background()
+				first := c.askEmailChange(t, "mallory@evil.example")
+				second := c.askEmailChange(t, "ada@second.example") // ends first
+				change(t, c)                                        // ends second
+				for what, tok := range map[string]string{"the first change's link": first, "the second change's link": second} {
+					_, err := c.ts.Service.VerifyEmail(ctx, tok, service.Origin{})
+					wantDeadLink(t, what+" after the "+name, err)
+				}
+				live := c.askEmailChange(t, "ada@third.example")
+				if _, err := c.ts.Service.VerifyEmail(ctx, live, service.Origin{}); err != nil {
+					t.Fatalf("a link made after every change: %v", err)
+				}
+				m := c.ts.Mail().Take(t, "ada@example.com", "your email address was changed")
+				if !strings.Contains(m.Body, "ada@third.example") {
+					t.Errorf("the old address's notice does not name the new one: %q", m.Body)
+				}
+			})
+		}
+	}
+}
