@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -62,6 +63,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"MailTokens", testMailTokens},
 		{"ConcurrentVerifyEmail", testConcurrentVerifyEmail},
 		{"MailLinksEnd", testMailLinksEnd},
+		{"SigningKeys", testSigningKeys},
+		{"ConcurrentFirstSigningKey", testConcurrentFirstSigningKey},
 		{"RequestEmailChange", testRequestEmailChange},
 		{"ConcurrentLinkUse", testConcurrentLinkUse},
 		{"TouchAndReauth", testTouchAndReauth},
@@ -440,13 +443,24 @@ func testTokens(t *testing.T, s store.Store) {
 	// Every field round-trips.
 	full := keyhole.Token{ID: id(), AuthorizationID: auth.ID, Kind: keyhole.AccessToken, Hash: "full-" + id(), Hint: "kha_1234**********abcd",
 		Sealed: []byte{0, 1, 2}, ExpiresAt: t0.Add(8 * time.Hour), CreatedAt: t0.Add(time.Microsecond),
-		RedirectURI: "https://app.example/cb?x=1", CodeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}
+		RedirectURI: "https://app.example/cb?x=1", CodeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+		SignIn: &keyhole.SignIn{AuthTime: t0.Add(-time.Minute), AMR: []string{"pwd", "otp", "mfa"}, SessionID: id(), Nonce: "n-0S6_WzA2Mj"}}
 	must(t, s.ReplaceTokens(ctx, auth.ID, []keyhole.Token{full}))
 	got, _, err := s.TokenByHash(ctx, full.Hash)
 	must(t, err)
 	if got.ID != full.ID || got.Hint != full.Hint || !bytes.Equal(got.Sealed, full.Sealed) || !got.ExpiresAt.Equal(full.ExpiresAt) ||
 		!got.CreatedAt.Equal(full.CreatedAt) || !got.UsedAt.IsZero() || got.RedirectURI != full.RedirectURI || got.CodeChallenge != full.CodeChallenge {
 		t.Errorf("token = %+v, want %+v", got, full)
+	}
+	if got.SignIn == nil || !got.SignIn.AuthTime.Equal(full.SignIn.AuthTime) || !slices.Equal(got.SignIn.AMR, full.SignIn.AMR) ||
+		got.SignIn.SessionID != full.SignIn.SessionID || got.SignIn.Nonce != full.SignIn.Nonce {
+		t.Errorf("token sign-in = %+v, want %+v", got.SignIn, full.SignIn)
+	}
+	if listed, err := s.Tokens(ctx, auth.ID); err != nil || len(listed) == 0 || listed[len(listed)-1].SignIn == nil {
+		t.Errorf("Tokens lost the sign-in: %+v, %v", listed, err)
+	}
+	if tk.SignIn != nil {
+		t.Errorf("a token stored without a sign-in reads back with %+v", tk.SignIn)
 	}
 
 	// Use the code, then replace the access and refresh tokens: the used
@@ -615,11 +629,11 @@ func testConcurrentSameEmail(t *testing.T, s store.Store) {
 func testSessions(t *testing.T, s store.Store) {
 	a, _ := newAccount(t, s, "ada@example.com")
 	browser := keyhole.Session{ID: id(), AccountID: a.ID, Hash: "sh-" + id(), Description: "Browser", IP: "127.0.0.1", UserAgent: "UA",
-		CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour)}
+		CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour), AMR: []string{"pwd", "otp", "mfa"}}
 	must(t, s.CreateSession(ctx, browser, 1, nil, nil))
 	got, err := s.SessionByHash(ctx, browser.Hash)
 	must(t, err)
-	if got != browser {
+	if !reflect.DeepEqual(got, browser) {
 		t.Errorf("SessionByHash = %+v, want %+v", got, browser)
 	}
 	dup := browser
@@ -860,7 +874,7 @@ func testCLILoginThroughBrowser(t *testing.T, s store.Store) {
 	must(t, s.RedeemDeviceGrant(ctx, g.ID, &ss, auth, tokens))
 	got, err := s.Session(ctx, ss.ID)
 	must(t, err)
-	if got != ss {
+	if !reflect.DeepEqual(got, ss) {
 		t.Errorf("Session = %+v, want %+v", got, ss)
 	}
 	if _, _, err := s.TokenByHash(ctx, tokens[0].Hash); err != nil {
