@@ -33,6 +33,9 @@ import (
 
 const redirectURL = "https://app.example/callback"
 
+// signedOutURL is the example client's post-logout redirect URI.
+const signedOutURL = "https://app.example/signed-out"
+
 // op is Keyhole as an OpenID provider, with a relying party registered
 // (a confidential client), an account and a browser.
 type op struct {
@@ -64,8 +67,8 @@ func newOPOn(t *testing.T, ts *keyholetest.Server, clk *keyholetest.Clock) *op {
 	if err != nil {
 		t.Fatal(err)
 	}
-	name, redirect := "Example App", redirectURL
-	c, err := ts.Service.CreateClient(ctx, actor, service.ClientParams{Name: &name, RedirectURI: &redirect})
+	name, redirect, logout := "Example App", redirectURL, []string{signedOutURL}
+	c, err := ts.Service.CreateClient(ctx, actor, service.ClientParams{Name: &name, RedirectURI: &redirect, PostLogoutRedirectURIs: &logout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -911,7 +914,8 @@ func TestOIDCLogout(t *testing.T) {
 			// With a hint naming the person: at once, by POST from the
 			// client's page too.
 			s = o.signIn(o.newRequest())
-			req, _ := http.NewRequest(http.MethodPost, end, strings.NewReader(url.Values{"id_token_hint": {s.raw}, "post_logout_redirect_uri": {redirectURL}, "state": {"s2"}}.Encode()))
+			// It goes to one of the client's post-logout redirect URIs.
+			req, _ := http.NewRequest(http.MethodPost, end, strings.NewReader(url.Values{"id_token_hint": {s.raw}, "post_logout_redirect_uri": {signedOutURL}, "state": {"s2"}}.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			req.Header.Set("Sec-Fetch-Site", "cross-site")
 			req.Header.Set("Origin", "https://app.example")
@@ -920,7 +924,7 @@ func TestOIDCLogout(t *testing.T) {
 				t.Fatalf("POST logout: %d %s", p.Status, p.Body)
 			}
 			p = o.br.Get(o.ts.URL + p.Location)
-			if p.Status != http.StatusSeeOther || p.Location != redirectURL+"?state=s2" {
+			if p.Status != http.StatusSeeOther || p.Location != signedOutURL+"?state=s2" {
 				t.Fatalf("logout with a hint: %d %q %s", p.Status, p.Location, p.Body)
 			}
 			rq = o.newRequest()

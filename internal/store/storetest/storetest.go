@@ -284,7 +284,7 @@ func testClients(t *testing.T, s store.Store) {
 	got, err := s.Client(ctx, c.ID)
 	must(t, err)
 	if got.ID != c.ID || got.Name != c.Name || got.RedirectURI != c.RedirectURI || got.SecretHash != c.SecretHash ||
-		!bytes.Equal(got.SecretSealed, c.SecretSealed) || !got.CreatedAt.Equal(t0) || got.Trusted {
+		!bytes.Equal(got.SecretSealed, c.SecretSealed) || !got.CreatedAt.Equal(t0) || got.Trusted || got.PostLogoutRedirectURIs != nil {
 		t.Errorf("Client = %+v, want %+v", got, c)
 	}
 	wantErr(t, s.CreateClient(ctx, c), store.ErrConflict)
@@ -311,6 +311,24 @@ func testClients(t *testing.T, s store.Store) {
 		t.Errorf("after update: %+v", stored)
 	}
 	_ = got
+	// The post-logout URIs keep their order, and an empty list reads back nil.
+	logout := []string{"https://app.example/bye", "http://127.0.0.1:8080/"}
+	_, err = s.UpdateClient(ctx, c.ID, func(x *keyhole.Client) error { x.PostLogoutRedirectURIs = logout; return nil })
+	must(t, err)
+	if stored, _ := s.Client(ctx, c.ID); !slices.Equal(stored.PostLogoutRedirectURIs, logout) {
+		t.Errorf("PostLogoutRedirectURIs = %q, want %q", stored.PostLogoutRedirectURIs, logout)
+	}
+	withLogout := keyhole.Client{ID: id(), AccountID: a.ID, Name: "Logout", RedirectURI: "http://127.0.0.1/cb", PostLogoutRedirectURIs: logout[:1], CreatedAt: t0, UpdatedAt: t0}
+	must(t, s.CreateClient(ctx, withLogout))
+	if stored, _ := s.Client(ctx, withLogout.ID); !slices.Equal(stored.PostLogoutRedirectURIs, logout[:1]) {
+		t.Errorf("created with %q, read %q", logout[:1], stored.PostLogoutRedirectURIs)
+	}
+	must(t, s.DeleteClient(ctx, withLogout.ID))
+	_, err = s.UpdateClient(ctx, c.ID, func(x *keyhole.Client) error { x.PostLogoutRedirectURIs = []string{}; return nil })
+	must(t, err)
+	if stored, _ := s.Client(ctx, c.ID); stored.PostLogoutRedirectURIs != nil {
+		t.Errorf("cleared PostLogoutRedirectURIs = %q, want nil", stored.PostLogoutRedirectURIs)
+	}
 
 	// Deleting a client takes its authorizations and their tokens.
 	auth, tokens := newAuthorization(t, s, a.ID, c.ID, "", keyhole.AccessToken, keyhole.RefreshToken)
