@@ -280,7 +280,7 @@ func (s *Service) exchangeCode(ctx context.Context, req TokenRequest) (TokenGran
 	}
 	s.rec.Issued(GrantAuthorizationCode)
 	if code.SignIn != nil {
-		if g.IDToken, err = s.idToken(ctx, g, code.SignIn, code.SignIn.Nonce, Origin{IP: req.Client.IP}); err != nil {
+		if g.IDToken, err = s.idToken(ctx, g, code.SignIn, Origin{IP: req.Client.IP}); err != nil {
 			return TokenGrant{}, err
 		}
 	}
@@ -359,7 +359,7 @@ func (s *Service) refresh(ctx context.Context, req TokenRequest) (TokenGrant, er
 	switch res.Outcome {
 	case store.Rotated:
 		s.rec.Issued(GrantRefreshToken)
-		if g.IDToken, err = s.idToken(ctx, g, rt.SignIn, "", Origin{IP: req.Client.IP}); err != nil {
+		if g.IDToken, err = s.idToken(ctx, g, rt.SignIn, Origin{IP: req.Client.IP}); err != nil {
 			return TokenGrant{}, err
 		}
 		return g, nil
@@ -384,7 +384,7 @@ func (s *Service) refresh(ctx context.Context, req TokenRequest) (TokenGrant, er
 		}
 		refresh := prev.Refresh.issued()
 		g := TokenGrant{Authorization: auth, Client: client, Scope: prev.Scope, Access: prev.Access.issued(), Refresh: &refresh}
-		if g.IDToken, err = s.idToken(ctx, g, rt.SignIn, "", Origin{IP: req.Client.IP}); err != nil {
+		if g.IDToken, err = s.idToken(ctx, g, rt.SignIn, Origin{IP: req.Client.IP}); err != nil {
 			return TokenGrant{}, err
 		}
 		return g, nil

@@ -74,9 +74,10 @@ func atHash(access string) string {
 }
 
 // idToken signs the ID token of g, an exchange of a grant whose sign-in
-// is si, and records that the account signed in to the client, from o
-// (the client's request). It answers "" when g's scope has no openid.
-func (s *Service) idToken(ctx context.Context, g TokenGrant, si *keyhole.SignIn, nonce string, o Origin) (string, error) {
+// is si (with the nonce only on a grant code's), and records that the
+// account signed in to the client, from o (the client's request). It
+// answers "" when g's scope has no openid.
+func (s *Service) idToken(ctx context.Context, g TokenGrant, si *keyhole.SignIn, o Origin) (string, error) {
 	if si == nil || !keyhole.OpenID(g.Scope) || g.Authorization.AccountID == "" {
 		return "", nil
 	}
@@ -88,7 +89,7 @@ func (s *Service) idToken(ctx context.Context, g TokenGrant, si *keyhole.SignIn,
 	c := idClaims{
 		Issuer: s.issuer, Subject: a.ID, Audience: g.Client.ID, AZP: g.Client.ID,
 		IssuedAt: now.Unix(), Expiry: now.Add(IDTokenTTL).Unix(),
-		Nonce: nonce, AMR: si.AMR, SID: si.SessionID,
+		Nonce: si.Nonce, AMR: si.AMR, SID: si.SessionID,
 		AtHash: atHash(g.Access.Value.Reveal()), userClaims: claimsOf(a, g.Scope),
 	}
 	if !si.AuthTime.IsZero() {
