@@ -51,7 +51,7 @@ func (s *Service) keySet(ctx context.Context) ([]keyhole.SigningKey, map[string]
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	now := s.clock()
-	if len(ks.keys) > 0 && now.Sub(ks.readAt) < keysRefresh && !now.Before(ks.readAt) {
+	if !ks.readAt.IsZero() && now.Sub(ks.readAt) < keysRefresh && !now.Before(ks.readAt) {
 		return ks.keys, ks.parsed, nil
 	}
 	keys, err := s.store.SigningKeys(ctx)
@@ -70,24 +70,33 @@ func (s *Service) keySet(ctx context.Context) ([]keyhole.SigningKey, map[string]
 			return nil, nil, storeErr(err, "signing key")
 		}
 	}
+	// A key this server key cannot open (sealed under another: the
+	// server key was changed, or a replica runs with the wrong one) is
+	// left out, so that the others keep verifying; when it is the one
+	// that signs, signing fails until a rotation adds one sealed under
+	// this key.
+	usable := keys[:0:0]
 	parsed := make(map[string]jose.Key, len(keys))
 	for _, k := range keys {
 		if p, ok := ks.parsed[k.ID]; ok {
 			parsed[k.ID] = p
+			usable = append(usable, k)
 			continue
 		}
 		der, err := s.sealer.Open(k.Sealed, signingAD(k.ID))
 		if err != nil {
-			return nil, nil, &keyhole.Error{Code: keyhole.Internal, Message: "internal error", Err: err}
+			s.log.ErrorContext(ctx, "a signing key cannot be opened with this server key; if the server key was changed, run keyhole admin:rotate-signing-key --lead 0", "kid", k.ID)
+			continue
 		}
 		p, err := jose.ParseKey(k.ID, der)
 		if err != nil {
 			return nil, nil, &keyhole.Error{Code: keyhole.Internal, Message: "internal error", Err: err}
 		}
 		parsed[k.ID] = p
+		usable = append(usable, k)
 	}
-	ks.keys, ks.parsed, ks.readAt = keys, parsed, now
-	return keys, parsed, nil
+	ks.keys, ks.parsed, ks.readAt = usable, parsed, now
+	return usable, parsed, nil
 }
 
 // newSigningKey makes a key that signs from at.
