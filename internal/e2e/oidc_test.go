@@ -1046,3 +1046,62 @@ func isExpired(err error) bool {
 	var e *oidc.TokenExpiredError
 	return errors.As(err, &e)
 }
+
+// TestOIDCAfterAccountChanges: what OpenID Connect issued follows the
+// account. A confirmed email change shows at userinfo and in the next
+// refreshed ID token, with the same sub, and email_verified true; a
+// password change ends the application's grant (refresh and userinfo
+// fail) and the browser sessions, so prompt=none answers login_required.
+func TestOIDCAfterAccountChanges(t *testing.T) {
+	for _, be := range keyholetest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			o := newOP(t, be)
+			ctx := context.Background()
+			actor, err := o.ts.Service.VerifyToken(ctx, o.ts.Login(t, "ada@example.com", password))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := o.signIn(o.newRequest("openid", "email"))
+
+			newEmail := "ada@new.example"
+			if _, err := o.ts.Service.UpdateAccount(ctx, actor, service.AccountUpdate{Email: &newEmail, CurrentPassword: password}); err != nil {
+				t.Fatal(err)
+			}
+			link, err := url.Parse(o.ts.Mail().Take(t, newEmail, "confirm your new email address").Link(service.VerifyPath + "?token="))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := o.ts.Service.VerifyEmail(ctx, link.Query().Get("token"), service.Origin{}); err != nil {
+				t.Fatal(err)
+			}
+			if st, _, body := o.userinfo(http.MethodGet, s.tok.AccessToken); st != 200 || body["email"] != newEmail || body["sub"] != o.accountID || body["email_verified"] != true {
+				t.Errorf("userinfo after the email change: %d %v", st, body)
+			}
+			tok := *s.tok
+			tok.Expiry = time.Now().Add(-time.Minute)
+			fresh, err := o.conf.TokenSource(o.ctx, &tok).Token()
+			if err != nil {
+				t.Fatalf("refresh after the email change: %v", err)
+			}
+			r := o.verify(fresh, "")
+			if r.claim.Email == nil || *r.claim.Email != newEmail || r.id.Subject != s.id.Subject || r.claim.AuthTime != s.claim.AuthTime {
+				t.Errorf("refreshed ID token after the email change: email %v, sub %q, auth_time %d", r.claim.Email, r.id.Subject, r.claim.AuthTime)
+			}
+
+			newPassword := "a whole new passphrase"
+			if _, err := o.ts.Service.UpdateAccount(ctx, actor, service.AccountUpdate{NewPassword: &newPassword, CurrentPassword: password}); err != nil {
+				t.Fatal(err)
+			}
+			stale := *fresh
+			stale.Expiry = time.Now().Add(-time.Minute)
+			_, err = o.conf.TokenSource(o.ctx, &stale).Token()
+			wantInvalidGrant(t, "refresh after the password change", err)
+			if st, _, _ := o.userinfo(http.MethodGet, fresh.AccessToken); st != 401 {
+				t.Errorf("userinfo after the password change: %d, want 401", st)
+			}
+			rq := o.newRequest()
+			rq.params.Set("prompt", "none")
+			wantAnswerError(t, o, o.run(rq), rq, "login_required")
+		})
+	}
+}
