@@ -70,3 +70,28 @@ func testConcurrentFirstSigningKey(t *testing.T, s store.Store) {
 		t.Errorf("keys after the race: %+v, want one, not retired", keys)
 	}
 }
+
+// testConcurrentSigningKeyRotations: 20 rotations at once each add their
+// key, and exactly one key is left not retired (the one that signs), so
+// that none stays published for ever.
+func testConcurrentSigningKeyRotations(t *testing.T, s store.Store) {
+	must(t, s.AddSigningKey(ctx, signingKey(t0), true))
+	errs := race(t, 20, func(i int) error {
+		k := signingKey(t0.Add(time.Duration(i+1) * time.Second))
+		return s.AddSigningKey(ctx, k, false)
+	})
+	if ok, _, _ := count(errs); ok != 20 {
+		t.Fatalf("20 rotations at once: %d made (%v)", ok, errs)
+	}
+	keys, err := s.SigningKeys(ctx)
+	must(t, err)
+	var live int
+	for _, k := range keys {
+		if k.RetiresAt.IsZero() {
+			live++
+		}
+	}
+	if len(keys) != 21 || live != 1 {
+		t.Errorf("after 20 rotations at once: %d keys, %d not retired; want 21 and 1", len(keys), live)
+	}
+}

@@ -65,6 +65,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"MailLinksEnd", testMailLinksEnd},
 		{"SigningKeys", testSigningKeys},
 		{"ConcurrentFirstSigningKey", testConcurrentFirstSigningKey},
+		{"ConcurrentSigningKeyRotations", testConcurrentSigningKeyRotations},
 		{"RequestEmailChange", testRequestEmailChange},
 		{"ConcurrentLinkUse", testConcurrentLinkUse},
 		{"TouchAndReauth", testTouchAndReauth},
