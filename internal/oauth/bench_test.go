@@ -64,22 +64,12 @@ func BenchmarkIntrospect(b *testing.B) {
 }
 
 func benchServer(b *testing.B, be keyholetest.Backend) (http.Handler, string, string, string) {
-	ts := keyholetest.NewServer(b, keyholetest.Options{Store: be.Open(b), RateLimit: 1 << 30})
-	ts.CreateAccount(b, "ada@example.com", password)
-	actor, err := ts.Service.VerifyToken(context.Background(), ts.Login(b, "ada@example.com", password))
+	ts, _, id, secret := benchOIDC(b, be)
+	g, err := ts.Service.ClientCredentials(context.Background(), service.ClientAuth{ID: id, Secret: secret}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	name, redirect := "Bench", "https://app.example/cb"
-	c, err := ts.Service.CreateClient(context.Background(), actor, service.ClientParams{Name: &name, RedirectURI: &redirect})
-	if err != nil {
-		b.Fatal(err)
-	}
-	g, err := ts.Service.ClientCredentials(context.Background(), service.ClientAuth{ID: c.ID, Secret: c.Secret.Reveal()}, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return ts.Config.Handler, c.ID, c.Secret.Reveal(), g.Access.Value.Reveal()
+	return ts.Config.Handler, id, secret, g.Access.Value.Reveal()
 }
 
 // BenchmarkRefresh measures a refresh grant over HTTP, one after another
@@ -171,6 +161,8 @@ func BenchmarkJWKS(b *testing.B) {
 	})
 }
 
+// benchOIDC starts a server with an account and a confidential client,
+// and returns it, the account's actor and the client's credentials.
 func benchOIDC(b *testing.B, be keyholetest.Backend) (*keyholetest.Server, service.Actor, string, string) {
 	ts := keyholetest.NewServer(b, keyholetest.Options{Store: be.Open(b), RateLimit: 1 << 30})
 	ts.CreateAccount(b, "ada@example.com", password)
