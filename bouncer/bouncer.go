@@ -3,21 +3,36 @@
 // web app that wants "Sign in with Keyhole".
 //
 // It owns the whole flow: the sign-in redirect (the authorization code flow
-// with a random per-login state and PKCE S256, RFC 7636), the callback
-// (state, the iss parameter of RFC 9207, the error parameter), an encrypted
-// and signed cookie session that lasts 8 hours (gorilla/securecookie), token
-// refresh (the rotated refresh token is written back to the session),
-// sign-out with revocation at Keyhole (RFC 7009), and the signed-in account
-// on the request context. Keyhole's endpoints are read from its server
-// metadata (RFC 8414), whose issuer must equal the configured one.
+// with a random per-login state, nonce and PKCE S256, RFC 7636), the
+// callback (state, the iss parameter of RFC 9207, the error parameter), an
+// encrypted and signed cookie session that lasts 8 hours
+// (gorilla/securecookie), token refresh (the rotated refresh token is
+// written back to the session), sign-out with revocation at Keyhole (RFC
+// 7009), and the signed-in account on the request context.
+//
+// By default it signs people in with OpenID Connect (scope "openid email
+// profile"), through github.com/coreos/go-oidc/v3: Keyhole's endpoints come
+// from its discovery document, whose issuer must equal the configured one;
+// the ID token of the callback is verified (signature, iss, aud, exp), its
+// nonce must be the one this sign-in sent and its at_hash must match the
+// access token; the account is the ID token's (sub, email, name). Signing
+// out also signs the browser out of Keyhole (RP-Initiated Logout 1.0),
+// coming back to Config.PostLogoutURL. (An app whose Content-Security-Policy
+// has form-action lets Keyhole's origin in: the sign-out form's answer
+// redirects there.)
+//
+// Scopes without openid (Heroku's, such as identity or read) make it a
+// plain OAuth 2.0 sign-in instead: the endpoints come from Keyhole's server
+// metadata (RFC 8414) and the account from the Platform API's GET /account.
 //
 //	b, err := bouncer.New(bouncer.Config{
-//		Issuer:       "https://id.example.com",
-//		ClientID:     os.Getenv("KEYHOLE_OAUTH_ID"),
-//		ClientSecret: os.Getenv("KEYHOLE_OAUTH_SECRET"),
-//		RedirectURL:  "https://app.example.com/auth/callback",
-//		HashKey:      []byte(os.Getenv("COOKIE_SECRET")),  // 32 bytes or more
-//		BlockKey:     []byte(os.Getenv("COOKIE_ENCRYPT")), // 16, 24 or 32 bytes
+//		Issuer:        "https://id.example.com",
+//		ClientID:      os.Getenv("KEYHOLE_OAUTH_ID"),
+//		ClientSecret:  os.Getenv("KEYHOLE_OAUTH_SECRET"),
+//		RedirectURL:   "https://app.example.com/auth/callback",
+//		PostLogoutURL: "https://app.example.com/", // registered on the client
+//		HashKey:       []byte(os.Getenv("COOKIE_SECRET")),  // 32 bytes or more
+//		BlockKey:      []byte(os.Getenv("COOKIE_ENCRYPT")), // 16, 24 or 32 bytes
 //	})
 //	if err != nil {
 //		log.Fatal(err)
@@ -27,12 +42,15 @@
 //		fmt.Fprintf(w, "Hello %s", a.Email)
 //	})))
 //
-// Every request that reaches a protected handler is checked with Keyhole:
-// the bouncer reads the account (GET /account) with the session's token,
-// refreshing it first when it has expired. So a revoked authorization is
-// noticed on the next request: the bouncer forgets the token and asks the
-// person to sign in again. Whatever goes wrong (consent declined, a wrong,
-// missing or replayed state, an expired session, Keyhole unreachable) the
+// Every request that reaches a protected handler is checked with Keyhole,
+// with the session's token, refreshed first when it has expired (a new ID
+// token from the refresh is verified too and must name the same person):
+// at the userinfo endpoint, whose sub must be the ID token's (OpenID
+// Connect Core 1.0 §5.3.2), or with GET /account on plain OAuth. So a
+// revoked authorization is noticed on the next request: the bouncer
+// forgets the token and asks the person to sign in again. Whatever goes
+// wrong (consent declined, a wrong, missing or replayed state, an ID token
+// that does not check out, an expired session, Keyhole unreachable) the
 // person gets a page that says what happened and offers a way back, never
 // an error dump; Config.Render draws those pages in the app's own style.
 package bouncer
@@ -80,14 +98,29 @@ type Config struct {
 	// BlockKey encrypts it (AES): 16, 24 or 32 bytes, not equal to HashKey.
 	HashKey, BlockKey []byte
 	// Scopes are what the app needs; they are asked for at sign-in and the
-	// grant must hold them (a stronger scope counts). The bouncer always
-	// asks for identity too (unless global is among them), since it reads
-	// the account. Empty means identity alone.
+	// grant must hold them (a stronger scope counts). Empty means openid,
+	// email and profile.
+	//
+	// With openid among them the sign-in is OpenID Connect: the account is
+	// the ID token's, and its email and name are there only with the email
+	// and profile scopes. Without openid it is plain OAuth: the bouncer
+	// reads the account with GET /account, so it asks for identity too
+	// (unless global is among them). The OpenID scopes reach no Platform
+	// API route: an app that calls it with Client adds the scopes it needs
+	// (read, say).
 	Scopes []string
+	// PostLogoutURL is where Keyhole sends the browser once signed out of
+	// an OpenID Connect session: an absolute URL, which must be registered
+	// on the client (`keyhole clients:create NAME REDIRECT_URI
+	// --post-logout-redirect-uri URL`), or Keyhole refuses the sign-out.
+	// Empty means Keyhole shows its own "signed out" page. It needs openid
+	// in Scopes.
+	PostLogoutURL string
 	// AllowEmails and AllowDomains, when either is set, let in only those
 	// email addresses and the addresses of those domains (exactly the
 	// domain, not its subdomains; case does not matter). Anyone else gets
-	// 403 and their grant is revoked.
+	// 403 and their grant is revoked. On OpenID Connect they need the email
+	// scope.
 	AllowEmails, AllowDomains []string
 	// Public tells which requests pass without a sign-in, such as a home
 	// page with the "Sign in with Keyhole" button. Nil protects every path
@@ -97,8 +130,9 @@ type Config struct {
 	// default /auth/signin. SignOutPath signs out (POST; GET shows a
 	// button); default /auth/signout.
 	SignInPath, SignOutPath string
-	// Home is where a person is sent after signing out, and the way back
-	// from pages that have nowhere better; default /.
+	// Home is where a person is sent after signing out of a plain OAuth
+	// session, and the way back from pages that have nowhere better;
+	// default /.
 	Home string
 	// AppName names the app on the bouncer's pages; default "this app".
 	AppName string
@@ -124,6 +158,8 @@ type Bouncer struct {
 	clientSecret string
 	redirectURL  string
 	scopes       []string
+	openID       bool
+	postLogout   string
 	allowEmails  []string
 	allowDomains []string
 	public       func(*http.Request) bool
@@ -177,13 +213,29 @@ func New(cfg Config) (*Bouncer, error) {
 		bad("BlockKey must be 16, 24 or 32 bytes, has %d", n)
 	}
 	scopes := slices.Clone(cfg.Scopes)
+	if len(scopes) == 0 {
+		scopes = []string{keyhole.ScopeOpenID, keyhole.ScopeEmail, keyhole.ScopeProfile}
+	}
 	for _, s := range scopes {
 		if !keyhole.ValidScope(s) {
 			bad("Scopes: unknown scope %q (known: %s)", s, strings.Join(keyhole.Scopes, ", "))
 		}
 	}
-	if !keyhole.Grants(scopes, keyhole.ScopeIdentity) {
+	openID := keyhole.OpenID(scopes)
+	if !openID && !keyhole.Grants(scopes, keyhole.ScopeIdentity) {
 		scopes = append(scopes, keyhole.ScopeIdentity)
+	}
+	if openID && (len(cfg.AllowEmails) > 0 || len(cfg.AllowDomains) > 0) && !slices.Contains(scopes, keyhole.ScopeEmail) {
+		bad("AllowEmails and AllowDomains need the email scope beside openid: the ID token has no email without it")
+	}
+	if cfg.PostLogoutURL != "" {
+		u, err := url.Parse(cfg.PostLogoutURL)
+		switch {
+		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "":
+			bad("PostLogoutURL %q is not an absolute http(s) URL without fragment", cfg.PostLogoutURL)
+		case !openID:
+			bad("PostLogoutURL needs openid in Scopes: a plain OAuth sign-out does not sign out of Keyhole")
+		}
 	}
 	var emails, domains []string
 	for _, e := range cfg.AllowEmails {
@@ -202,7 +254,7 @@ func New(cfg Config) (*Bouncer, error) {
 	}
 	b := &Bouncer{
 		issuer: issuer, apiURL: issuer, clientID: cfg.ClientID, clientSecret: cfg.ClientSecret,
-		redirectURL: cfg.RedirectURL, scopes: keyhole.NormalizeScopes(scopes),
+		redirectURL: cfg.RedirectURL, scopes: keyhole.NormalizeScopes(scopes), openID: openID, postLogout: cfg.PostLogoutURL,
 		allowEmails: emails, allowDomains: domains, public: cfg.Public,
 		home: cfg.Home, appName: cfg.AppName, render: cfg.Render, hc: cfg.HTTPClient, log: cfg.Log, now: cfg.Now,
 	}
@@ -282,8 +334,10 @@ func (b *Bouncer) Wrap(next http.Handler) http.Handler {
 	})
 }
 
-// Account is the signed-in person, as Keyhole's GET /account answered it
-// on this request.
+// Account is the signed-in person. On OpenID Connect it is what the ID
+// token of the sign-in (or of its latest refresh) says: ID is its sub, and
+// Email and Name are empty without the email and profile scopes. On plain
+// OAuth it is what Keyhole's GET /account answered on this request.
 type Account struct {
 	ID, Email, Name string
 }
@@ -305,7 +359,9 @@ func AccountFrom(ctx context.Context) (Account, bool) {
 
 // Client returns an HTTP client that calls the Platform API as the person
 // signed in (their access token, freshly checked by the bouncer), or nil on
-// a request that did not pass the guard. The client never refreshes: the
+// a request that did not pass the guard. It reaches what Config.Scopes
+// grant: nothing of the Platform API with the OpenID scopes alone. The
+// client never refreshes: the
 // bouncer has done so before the handler ran, so that the rotated refresh
 // token could go into the session cookie.
 func Client(ctx context.Context) *http.Client {
@@ -316,9 +372,10 @@ func Client(ctx context.Context) *http.Client {
 	return oauth2.NewClient(context.WithValue(context.Background(), oauth2.HTTPClient, v.hc), oauth2.StaticTokenSource(v.token))
 }
 
-// guard lets a signed-in person through: it reads the account from Keyhole
-// with the session's token (refreshed first when it has expired), writes a
-// rotated token back into the session, and puts the account on the context.
+// guard lets a signed-in person through: it checks the session's token
+// with Keyhole (refreshed first when it has expired), writes a rotated
+// token and a new ID token back into the session, and puts the account on
+// the context.
 func (b *Bouncer) guard(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	s := b.cookies.load(r)
 	if s.Auth == nil {
@@ -336,7 +393,7 @@ func (b *Bouncer) guard(w http.ResponseWriter, r *http.Request, next http.Handle
 		}
 		return
 	}
-	fresh, acct, p, err := b.check(r.Context(), s.Auth)
+	c, p, err := b.check(r.Context(), s.Auth)
 	if p != nil {
 		if p.forget {
 			s.Auth = nil
@@ -348,24 +405,36 @@ func (b *Bouncer) guard(w http.ResponseWriter, r *http.Request, next http.Handle
 		return
 	}
 	//secretcmp:ok both come from Keyhole: the token answer and the sealed session cookie, which nobody else can write
-	if fresh.AccessToken != s.Auth.Access || (fresh.RefreshToken != "" && fresh.RefreshToken != s.Auth.Refresh) {
-		s.Auth.setToken(fresh)
+	if c.token.AccessToken != s.Auth.Access || (c.token.RefreshToken != "" && c.token.RefreshToken != s.Auth.Refresh) || c.idToken != "" {
+		s.Auth.setToken(c.token)
+		if c.idToken != "" {
+			s.Auth.setIDToken(c.idToken, c.account)
+		}
 		if !b.save(w, r, s) {
 			return
 		}
 	}
-	ctx := context.WithValue(r.Context(), contextKey{}, signedInContext{account: acct, token: fresh, hc: b.hc})
+	ctx := context.WithValue(r.Context(), contextKey{}, signedInContext{account: c.account, token: c.token, hc: b.hc})
 	next.ServeHTTP(w, r.WithContext(ctx))
 }
 
-// check asks Keyhole who the session's token belongs to, refreshing the
-// token first when it has expired. A problem that ends the grant (revoked,
-// not allowed, scope) has forget set, and the grant is revoked at Keyhole
-// when Keyhole still honours it.
-func (b *Bouncer) check(ctx context.Context, auth *signedIn) (*oauth2.Token, Account, *problem, error) {
+// checked is what a check of a session's grant found: the token to use
+// (refreshed or not), the account, and a new raw ID token when a refresh
+// brought one.
+type checked struct {
+	token   *oauth2.Token
+	account Account
+	idToken string
+}
+
+// check asks Keyhole whether the session's token is still good and whose
+// it is, refreshing the token first when it has expired. A problem that
+// ends the grant (revoked, not allowed, scope, another person) has forget
+// set, and the grant is revoked at Keyhole when Keyhole still honours it.
+func (b *Bouncer) check(ctx context.Context, auth *signedIn) (checked, *problem, error) {
 	md, err := b.metadata(ctx)
 	if err != nil {
-		return nil, Account{}, problemUnreachable, err
+		return checked{}, problemUnreachable, err
 	}
 	ctx = b.oauthContext(ctx)
 	fresh, err := b.oauthConfig(md).TokenSource(ctx, auth.token()).Token()
@@ -374,25 +443,34 @@ func (b *Bouncer) check(ctx context.Context, auth *signedIn) (*oauth2.Token, Acc
 		// grant is gone; a 5xx or no answer means Keyhole is in trouble.
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
-			return nil, Account{}, problemRevoked, err
+			return checked{}, problemRevoked, err
 		}
-		return nil, Account{}, problemUnreachable, err
+		return checked{}, problemUnreachable, err
 	}
-	acct, err := fetchAccount(ctx, b.hc, b.apiURL, fresh.AccessToken)
-	switch {
-	case errors.Is(err, errUnauthorized):
-		return nil, Account{}, problemRevoked, err
-	case errors.Is(err, errForbidden):
+	c := checked{token: fresh}
+	var p *problem
+	if md.provider != nil {
+		c, p, err = b.checkOpenID(ctx, md, auth, fresh)
+	} else {
+		c.account, err = fetchAccount(ctx, b.hc, b.apiURL, fresh.AccessToken)
+		switch {
+		case errors.Is(err, errUnauthorized):
+			p = problemRevoked
+		case errors.Is(err, errForbidden):
+			b.revokeQuietly(ctx, md, fresh)
+			p = problemScope
+		case err != nil:
+			p = problemUnreachable
+		}
+	}
+	if p != nil {
+		return checked{}, p, err
+	}
+	if !b.allowed(c.account.Email) {
 		b.revokeQuietly(ctx, md, fresh)
-		return nil, Account{}, problemScope, err
-	case err != nil:
-		return nil, Account{}, problemUnreachable, err
+		return checked{}, problemNotAllowed.about(c.account.Email), nil
 	}
-	if !b.allowed(acct.Email) {
-		b.revokeQuietly(ctx, md, fresh)
-		return nil, Account{}, problemNotAllowed.about(acct.Email), nil
-	}
-	return fresh, acct, nil, nil
+	return c, nil, nil
 }
 
 // allowed applies AllowEmails and AllowDomains.

@@ -1,6 +1,7 @@
 package bouncer
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -13,6 +14,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,7 +36,25 @@ type harness struct {
 	clock  *keyholetest.Clock
 	// adaID is the id of ada@example.com's account.
 	adaID string
+	// logs is what the bouncer logged.
+	logs *keyholetest.LogBuffer
+	// signedOut is the client's registered post-logout redirect URI, a
+	// public page of the app.
+	signedOut string
 }
+
+// mode is a kind of sign-in, with the scopes that choose it.
+type mode struct {
+	name   string
+	scopes []string
+}
+
+// modes are OpenID Connect (the default, no Scopes) and plain OAuth (a
+// Heroku scope, identity).
+var modes = []mode{{"openid", nil}, {"oauth", []string{"identity"}}}
+
+// tweak is newHarness's tweak for the mode.
+func (m mode) tweak(cfg *Config) { cfg.Scopes = m.scopes }
 
 func randomKey(n int) []byte {
 	b := make([]byte, n)
@@ -43,29 +63,35 @@ func randomKey(n int) []byte {
 }
 
 // newHarness starts Keyhole (on be) with the account ada@example.com, who
-// registers the OAuth client "Test App", and the app: "/" is public, "/user"
-// greets the account, "/api" calls GET /account with Client.
+// registers the OAuth client "Test App" (with the app's /signed-out as a
+// post-logout redirect URI), and the app: "/" and "/signed-out" are
+// public, "/user" greets the account, "/api" calls GET /account with
+// Client. The bouncer's scopes are the default (OpenID Connect) unless
+// tweak changes them.
 func newHarness(t testing.TB, be keyholetest.Backend, tweak func(*Config)) *harness {
 	t.Helper()
 	kh := keyholetest.NewServer(t, keyholetest.Options{Store: be.Open(t)})
 	adaID := kh.CreateAccount(t, "ada@example.com", password)
 	app := httptest.NewUnstartedServer(nil)
 	redirect := "http://" + app.Listener.Addr().String() + "/auth/callback"
+	signedOut := "http://" + app.Listener.Addr().String() + "/signed-out"
 	actor, err := kh.Service.VerifyToken(context.Background(), kh.Login(t, "ada@example.com", password))
 	if err != nil {
 		t.Fatal(err)
 	}
 	name := "Test App"
-	client, err := kh.Service.CreateClient(context.Background(), actor, service.ClientParams{Name: &name, RedirectURI: &redirect})
+	logout := []string{signedOut}
+	client, err := kh.Service.CreateClient(context.Background(), actor, service.ClientParams{Name: &name, RedirectURI: &redirect, PostLogoutRedirectURIs: &logout})
 	if err != nil {
 		t.Fatal(err)
 	}
 	clk := keyholetest.NewClock(time.Now())
+	logs := &keyholetest.LogBuffer{}
 	cfg := Config{
 		Issuer: kh.URL, ClientID: client.ID, ClientSecret: client.Secret.Reveal(), RedirectURL: redirect,
 		HashKey: randomKey(32), BlockKey: randomKey(32), AppName: "Test App",
-		Public: func(r *http.Request) bool { return r.URL.Path == "/" },
-		Log:    slog.New(slog.NewTextHandler(testWriter{t}, nil)), Now: clk.Now,
+		Public: func(r *http.Request) bool { return r.URL.Path == "/" || r.URL.Path == "/signed-out" },
+		Log:    slog.New(slog.NewTextHandler(io.MultiWriter(testWriter{t}, logs), nil)), Now: clk.Now,
 	}
 	if tweak != nil {
 		tweak(&cfg)
@@ -78,6 +104,9 @@ func newHarness(t testing.TB, be keyholetest.Backend, tweak func(*Config)) *harn
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
 		_, signedIn := AccountFrom(r.Context())
 		fmt.Fprintf(w, "home signed-in=%v", signedIn)
+	})
+	mux.HandleFunc("/signed-out", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "signed out")
 	})
 	mux.HandleFunc("/user", func(w http.ResponseWriter, r *http.Request) {
 		a, ok := AccountFrom(r.Context())
@@ -98,7 +127,54 @@ func newHarness(t testing.TB, be keyholetest.Backend, tweak func(*Config)) *harn
 	app.Config.Handler = b.Wrap(mux)
 	app.Start()
 	t.Cleanup(app.Close)
-	return &harness{t: t, kh: kh, app: app, b: b, cfg: cfg, client: client, clock: clk, adaID: adaID}
+	return &harness{t: t, kh: kh, app: app, b: b, cfg: cfg, client: client, clock: clk, adaID: adaID, logs: logs, signedOut: signedOut}
+}
+
+// logged reports whether the bouncer logged a page for the problem code
+// with a cause that says want.
+func (h *harness) logged(code, want string) bool {
+	for _, line := range strings.Split(h.logs.String(), "\n") {
+		if strings.Contains(line, "problem="+code+" ") && strings.Contains(line, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// tokenAnswers is the bouncer's HTTP client's transport with a seam: edit,
+// when set, rewrites the body of each answer of Keyhole's token endpoint
+// before the bouncer reads it, as a Keyhole gone wrong, or an attacker
+// in the middle, would.
+type tokenAnswers struct {
+	mu   sync.Mutex
+	edit func(body map[string]any)
+}
+
+func (ta *tokenAnswers) set(edit func(map[string]any)) {
+	ta.mu.Lock()
+	defer ta.mu.Unlock()
+	ta.edit = edit
+}
+
+func (ta *tokenAnswers) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	ta.mu.Lock()
+	edit := ta.edit
+	ta.mu.Unlock()
+	if err != nil || edit == nil || r.URL.Path != "/oauth/token" || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return nil, err
+	}
+	edit(body)
+	b, _ := json.Marshal(body)
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.ContentLength = int64(len(b))
+	resp.Header.Del("Content-Length")
+	return resp, nil
 }
 
 // createAccount adds another Keyhole account.

@@ -23,7 +23,10 @@ type Page struct {
 	// answer, or not sensibly), "sign-in" (a non-GET request without a
 	// session), "sign-out" (the sign-out button), "signed-out-here" (signed
 	// out, but Keyhole could not be told), "cross-site" (a form posted from
-	// another site), "method" and "internal".
+	// another site), "method" and "internal"; on OpenID Connect also
+	// "id-token" (a missing ID token, or one that does not check out:
+	// signature, issuer, audience, expiry, nonce, at_hash) and "subject"
+	// (Keyhole names another person for the token than the ID token did).
 	Problem string
 	// Title and Message are plain text.
 	Title, Message string
@@ -91,6 +94,16 @@ var (
 			return "It may have been used already, or taken too long. Start again to sign in; if it keeps happening, tell the people who run this app."
 		},
 		way: waySignIn, linkText: "Sign in again", level: slog.LevelWarn}
+	problemIDToken = &problem{code: "id-token", status: http.StatusBadRequest, title: "This sign-in cannot be trusted",
+		message: func(app, _ string) string {
+			return "Keyhole's answer did not prove who signed in to " + app + " in this browser, so it was not accepted. Start again to sign in."
+		},
+		way: waySignIn, linkText: "Sign in again", forget: true, level: slog.LevelWarn}
+	problemSubject = &problem{code: "subject", status: http.StatusUnauthorized, title: "Please sign in again",
+		message: func(app, _ string) string {
+			return "Keyhole no longer vouches that " + app + "'s access is the account you signed in with, so you are signed out. Sign in again to go on."
+		},
+		way: waySignIn, linkText: "Sign in again", forget: true, level: slog.LevelWarn}
 	problemExpired = &problem{code: "expired", status: http.StatusUnauthorized, title: "Your session has ended",
 		message: func(string, string) string {
 			return "You signed in more than 8 hours ago. Sign in again to go on."
@@ -122,6 +135,11 @@ var (
 	problemSignOut = &problem{code: "sign-out", status: http.StatusOK, title: "Sign out?",
 		message: func(app, _ string) string {
 			return "Signing out ends your session here and " + app + "'s access to your Keyhole account."
+		},
+		way: waySignOut, linkText: "Sign out", level: quiet}
+	problemSignOutOpenID = &problem{code: "sign-out", status: http.StatusOK, title: "Sign out?",
+		message: func(app, _ string) string {
+			return "Signing out ends your session here and " + app + "'s access to your Keyhole account, and signs this browser out of Keyhole."
 		},
 		way: waySignOut, linkText: "Sign out", level: quiet}
 	problemSignedOutHere = &problem{code: "signed-out-here", status: http.StatusBadGateway, title: "Signed out here only",

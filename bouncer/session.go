@@ -20,23 +20,47 @@ type session struct {
 	Auth    *signedIn      `json:"a,omitempty"`
 }
 
-// pendingLogin is a sign-in sent to Keyhole and not yet back: its state
-// and PKCE verifier, kept here and checked at the callback (RFC 6749 §10.12,
-// RFC 7636 §4.1), and the path to return to.
+// pendingLogin is a sign-in sent to Keyhole and not yet back: its state,
+// PKCE verifier and, on OpenID Connect, nonce, kept here and checked at
+// the callback (RFC 6749 §10.12, RFC 7636 §4.1, OpenID Connect Core 1.0
+// §3.1.2.1), and the path to return to.
 type pendingLogin struct {
 	State    string    `json:"s"`
 	Verifier string    `json:"v"`
+	Nonce    string    `json:"o,omitempty"`
 	Next     string    `json:"n"`
 	Started  time.Time `json:"t"`
 }
 
 // signedIn is a finished sign-in: the tokens and when the session ends.
-// The account is not kept: it is read from Keyhole on every request.
+// On plain OAuth the account is not kept: it is read from Keyhole on every
+// request. On OpenID Connect it is the ID token's, kept with the raw ID
+// token, which signing out sends back to Keyhole as id_token_hint.
 type signedIn struct {
 	Access      string    `json:"at"`
 	Refresh     string    `json:"rt,omitempty"`
 	TokenExpiry time.Time `json:"te"`
 	Expires     time.Time `json:"ex"`
+	// Subject, Email and Name are the ID token's sub, email and name;
+	// Subject is "" on plain OAuth.
+	Subject string `json:"sub,omitempty"`
+	Email   string `json:"em,omitempty"`
+	Name    string `json:"nm,omitempty"`
+	// IDToken is the raw ID token of the sign-in or of its latest refresh;
+	// "" on plain OAuth, or when it did not fit in the cookie (see encode).
+	IDToken string `json:"it,omitempty"`
+}
+
+// openID reports whether the session is an OpenID Connect sign-in's.
+func (a *signedIn) openID() bool { return a.Subject != "" }
+
+func (a *signedIn) account() Account {
+	return Account{ID: a.Subject, Email: a.Email, Name: a.Name}
+}
+
+// setIDToken keeps a verified ID token and the account it names.
+func (a *signedIn) setIDToken(raw string, acct Account) {
+	a.IDToken, a.Subject, a.Email, a.Name = raw, acct.ID, acct.Email, acct.Name
 }
 
 func (a *signedIn) token() *oauth2.Token {
@@ -101,6 +125,9 @@ func newCookieJar(hashKey, blockKey []byte, secure bool) cookieJar {
 	if secure {
 		j.name = "__Host-bouncer"
 	}
+	// A browser keeps a cookie whose name and value together have 4096
+	// bytes at most (RFC 6265 §6.1).
+	codec.MaxLength(4096 - len(j.name+"="))
 	return j
 }
 
@@ -131,7 +158,7 @@ func (b *Bouncer) save(w http.ResponseWriter, r *http.Request, s *session) bool 
 		http.SetCookie(w, c)
 		return true
 	}
-	v, err := b.cookies.codec.Encode(b.cookies.name, s)
+	v, err := b.cookies.encode(s)
 	if err != nil {
 		b.fail(w, r, problemInternal, err)
 		return false
@@ -139,4 +166,27 @@ func (b *Bouncer) save(w http.ResponseWriter, r *http.Request, s *session) bool 
 	c.Value = v
 	http.SetCookie(w, c)
 	return true
+}
+
+// encode seals s for the cookie, which securecookie refuses to make longer
+// than a browser keeps (see newCookieJar). When s does not fit, the
+// oldest started sign-ins (beyond the newest) are dropped, then the ID
+// token, so that signing out sends Keyhole the client_id alone and Keyhole
+// asks the person to confirm. What still does not fit is an error. A
+// signed-in session with its ID token and three sign-ins under way takes
+// about 3500 bytes; a long next path is what pushes it over.
+func (j cookieJar) encode(s *session) (string, error) {
+	for {
+		v, err := j.codec.Encode(j.name, s)
+		switch {
+		case err == nil:
+			return v, nil
+		case len(s.Pending) > 1:
+			s.Pending = s.Pending[1:]
+		case s.Auth != nil && s.Auth.IDToken != "":
+			s.Auth.IDToken = ""
+		default:
+			return "", err
+		}
+	}
 }

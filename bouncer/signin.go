@@ -6,13 +6,15 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
 )
 
-// signIn starts a sign-in: a new state and PKCE verifier go into the
-// session, and the person to Keyhole's authorization endpoint.
+// signIn starts a sign-in: a new state, PKCE verifier and (on OpenID
+// Connect) nonce go into the session, and the person to Keyhole's
+// authorization endpoint.
 func (b *Bouncer) signIn(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		b.fail(w, r, problemMethod, nil)
@@ -28,12 +30,19 @@ func (b *Bouncer) signIn(w http.ResponseWriter, r *http.Request) {
 	// RFC 6749 §10.12: a state bound to this browser, unguessable, per
 	// sign-in; RFC 7636 §4.1: a verifier of 32 random octets.
 	p := pendingLogin{State: rand.Text(), Verifier: oauth2.GenerateVerifier(), Next: next, Started: b.now()}
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(p.Verifier)}
+	if md.provider != nil {
+		// OpenID Connect Core 1.0 §3.1.2.1, §15.5.2: a nonce bound to this
+		// browser, per sign-in, which the ID token must carry back.
+		p.Nonce = rand.Text()
+		opts = append(opts, oidc.Nonce(p.Nonce))
+	}
 	s.addPending(p, b.now())
 	if !b.save(w, r, s) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, b.oauthConfig(md).AuthCodeURL(p.State, oauth2.S256ChallengeOption(p.Verifier)), http.StatusSeeOther)
+	http.Redirect(w, r, b.oauthConfig(md).AuthCodeURL(p.State, opts...), http.StatusSeeOther)
 }
 
 // callback answers Keyhole's authorization response (RFC 6749 §4.1.2).
@@ -58,7 +67,8 @@ func (b *Bouncer) callback(w http.ResponseWriter, r *http.Request) {
 }
 
 // finishSignIn checks the authorization response against the sign-in
-// started in s, redeems the code and reads the account. The started
+// started in s, redeems the code and reads the account: from the ID token
+// on OpenID Connect, from GET /account on plain OAuth. The started
 // sign-in is taken out of s whatever happens, so a callback works once; on
 // success s holds the new grant. It returns where to send the person, or
 // the problem to show them and its cause.
@@ -120,16 +130,30 @@ func (b *Bouncer) finishSignIn(r *http.Request, s *session) (string, *problem, e
 		b.revokeQuietly(ctx, md, tok)
 		return next, problemScope, fmt.Errorf("granted scope %q, need %q", granted, b.scopes)
 	}
-	acct, err := fetchAccount(ctx, b.hc, b.apiURL, tok.AccessToken)
-	switch {
-	case errors.Is(err, errUnauthorized):
-		return next, problemRevoked, err
-	case errors.Is(err, errForbidden):
-		b.revokeQuietly(ctx, md, tok)
-		return next, problemScope, err
-	case err != nil:
-		b.revokeQuietly(ctx, md, tok)
-		return next, problemUnreachable, err
+	var acct Account
+	var rawID string
+	if md.provider != nil {
+		var id *oidc.IDToken
+		id, acct, rawID, err = b.verifyIDToken(ctx, md, tok)
+		if err == nil && !sameNonce(id, pl.Nonce) {
+			err = errNonce
+		}
+		if err != nil {
+			b.revokeQuietly(ctx, md, tok)
+			return next, problemIDToken, err
+		}
+	} else {
+		acct, err = fetchAccount(ctx, b.hc, b.apiURL, tok.AccessToken)
+		switch {
+		case errors.Is(err, errUnauthorized):
+			return next, problemRevoked, err
+		case errors.Is(err, errForbidden):
+			b.revokeQuietly(ctx, md, tok)
+			return next, problemScope, err
+		case err != nil:
+			b.revokeQuietly(ctx, md, tok)
+			return next, problemUnreachable, err
+		}
 	}
 	if !b.allowed(acct.Email) {
 		b.revokeQuietly(ctx, md, tok)
@@ -143,6 +167,9 @@ func (b *Bouncer) finishSignIn(r *http.Request, s *session) (string, *problem, e
 	}
 	s.Auth = &signedIn{Expires: b.now().Add(SessionLife)}
 	s.Auth.setToken(tok)
+	if rawID != "" {
+		s.Auth.setIDToken(rawID, acct)
+	}
 	return next, nil, nil
 }
 
@@ -156,12 +183,18 @@ func grantedScope(tok *oauth2.Token, asked []string) []string {
 }
 
 // signOut shows the sign-out button (GET) or signs out (POST): the grant
-// is revoked at Keyhole (RFC 7009) and the session cookie deleted. Only
-// this app is signed out; the person's Keyhole session goes on.
+// is revoked at Keyhole (RFC 7009) and the session cookie deleted. A plain
+// OAuth session ends here only, and the person goes Home; an OpenID
+// Connect session's browser goes on to Keyhole's end_session_endpoint,
+// which signs it out of Keyhole too and sends it to PostLogoutURL.
 func (b *Bouncer) signOut(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		b.fail(w, r, problemSignOut, nil)
+		if b.openID {
+			b.fail(w, r, problemSignOutOpenID, nil)
+		} else {
+			b.fail(w, r, problemSignOut, nil)
+		}
 		return
 	case http.MethodPost:
 	default:
@@ -170,8 +203,8 @@ func (b *Bouncer) signOut(w http.ResponseWriter, r *http.Request) {
 	}
 	s := b.cookies.load(r)
 	var err error
+	var md *metadata
 	if s.Auth != nil {
-		var md *metadata
 		if md, err = b.metadata(r.Context()); err == nil {
 			err = b.revoke(r.Context(), md, s.Auth.token())
 		}
@@ -183,6 +216,10 @@ func (b *Bouncer) signOut(w http.ResponseWriter, r *http.Request) {
 		b.fail(w, r, problemSignedOutHere, err)
 		return
 	}
+	to := b.home
+	if s.Auth != nil && s.Auth.openID() && md.EndSessionEndpoint != "" {
+		to = b.endSessionURL(md, s.Auth.IDToken)
+	}
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, b.home, http.StatusSeeOther)
+	http.Redirect(w, r, to, http.StatusSeeOther)
 }

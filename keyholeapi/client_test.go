@@ -282,6 +282,15 @@ func TestClientsAndTokens(t *testing.T) {
 		if err != nil || got.Name != name || got.RedirectURI != uri {
 			t.Errorf("UpdateClient = %+v, %v", got, err)
 		}
+		logout := []string{"https://acme.example/bye"}
+		got, err = c.UpdateClient(ctx, cl.ID, keyholeapi.OAuthClientUpdate{PostLogoutRedirectURIs: &logout})
+		if err != nil || len(got.PostLogoutRedirectURIs) != 1 || got.PostLogoutRedirectURIs[0] != logout[0] || got.Name != name {
+			t.Errorf("UpdateClient(PostLogoutRedirectURIs) = %+v, %v", got, err)
+		}
+		none := []string{}
+		if got, err = c.UpdateClient(ctx, cl.ID, keyholeapi.OAuthClientUpdate{PostLogoutRedirectURIs: &none}); err != nil || got.PostLogoutRedirectURIs != nil {
+			t.Errorf("UpdateClient(no PostLogoutRedirectURIs) = %+v, %v", got, err)
+		}
 		if _, err := c.CreateClient(ctx, keyholeapi.OAuthClientCreate{Name: "Bad", RedirectURI: "http://acme.example/cb"}); errorID(err) != "invalid_params" {
 			t.Errorf("insecure redirect: got %v", err)
 		}

@@ -14,6 +14,9 @@ type OAuthClient struct {
 	IgnoresDelinquent *bool     `json:"ignores_delinquent"`
 	Name              string    `json:"name"`
 	RedirectURI       string    `json:"redirect_uri"`
+	// PostLogoutRedirectURIs are where an OpenID Connect logout may send
+	// the browser besides RedirectURI (Keyhole's addition).
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
 	// Secret is "" for a public client.
 	Secret    string    `json:"secret"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -24,6 +27,9 @@ type OAuthClientCreate struct {
 	Name string `json:"name"`
 	// RedirectURI must be https, or http on a loopback host.
 	RedirectURI string `json:"redirect_uri"`
+	// PostLogoutRedirectURIs follow the rules of RedirectURI, at most 10
+	// (Keyhole's addition).
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
 	// Public registers a client without a secret (Keyhole's addition).
 	Public bool `json:"public,omitempty"`
 }
@@ -32,6 +38,9 @@ type OAuthClientCreate struct {
 type OAuthClientUpdate struct {
 	Name        *string `json:"name,omitempty"`
 	RedirectURI *string `json:"redirect_uri,omitempty"`
+	// PostLogoutRedirectURIs, when not nil, replaces the list; an empty
+	// slice clears it.
+	PostLogoutRedirectURIs *[]string `json:"post_logout_redirect_uris,omitempty"`
 }
 
 // CreateClient registers an OAuth client (POST /oauth/clients).

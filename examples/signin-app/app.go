@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 
 	"github.com/keyhole/keyhole/bouncer"
@@ -21,6 +22,11 @@ type app struct {
 	pages  map[string]*template.Template
 	static http.Handler
 	log    *slog.Logger
+	// openID is set when people sign in with OpenID Connect: signing out
+	// then signs the browser out of Keyhole too.
+	openID bool
+	// csp is the Content-Security-Policy of every answer.
+	csp string
 }
 
 // newApp returns the app's handler: its pages behind the bouncer, which
@@ -37,10 +43,20 @@ func newApp(cfg config, log *slog.Logger) (http.Handler, error) {
 	static, _ := fs.Sub(files, "static")
 	a.static = http.StripPrefix("/static/", http.FileServerFS(static))
 
+	a.openID = cfg.openID()
+	// The sign-out form's answer redirects to Keyhole's end_session_endpoint,
+	// and form-action holds for the redirects after a form too.
+	formAction := "'self'"
+	if a.openID {
+		u, _ := url.Parse(cfg.KeyholeURL)
+		formAction += " " + u.Scheme + "://" + u.Host
+	}
+	a.csp = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action " + formAction + "; frame-ancestors 'none'"
 	b, err := bouncer.New(bouncer.Config{
 		Issuer: cfg.KeyholeURL, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
-		RedirectURL: cfg.AppURL + "/auth/callback",
-		HashKey:     cfg.CookieSecret, BlockKey: cfg.CookieEncrypt,
+		RedirectURL: cfg.AppURL + "/auth/callback", PostLogoutURL: cfg.PostLogoutURL,
+		HashKey: cfg.CookieSecret, BlockKey: cfg.CookieEncrypt,
+		Scopes:  cfg.Scopes,
 		AppName: "the example app",
 		// Only /user needs a signed-in person; the home page, the style
 		// sheet and the not-found page do not.
@@ -49,7 +65,8 @@ func newApp(cfg config, log *slog.Logger) (http.Handler, error) {
 		Log:    log,
 	})
 	if err != nil {
-		return nil, err
+		// Every problem bouncer.New reports is one of the configuration.
+		return nil, &configError{err.Error()}
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/{$}", a.home())
@@ -66,8 +83,9 @@ func (a *app) home() http.Handler {
 	})
 }
 
-// user greets the person signed in, by the email Keyhole's GET /account
-// answered the bouncer with on this very request.
+// user greets the person signed in, by the email of the ID token the
+// bouncer verified (OpenID Connect), or of Keyhole's GET /account answer
+// on this very request (plain OAuth).
 func (a *app) user() http.Handler {
 	return a.getOnly(func(w http.ResponseWriter, r *http.Request) {
 		acct, ok := bouncer.AccountFrom(r.Context())
@@ -75,7 +93,7 @@ func (a *app) user() http.Handler {
 			// The bouncer guards /user: this would be a wiring mistake.
 			panic("GET /user reached without a signed-in account")
 		}
-		a.render(w, r, http.StatusOK, "user", map[string]string{"Title": "Hello", "Email": acct.Email, "Name": acct.Name})
+		a.render(w, r, http.StatusOK, "user", map[string]any{"Title": "Hello", "Email": acct.Email, "Name": acct.Name, "OpenID": a.openID})
 	})
 }
 
@@ -146,7 +164,7 @@ func (a *app) recoverer(next http.Handler) http.Handler {
 func (a *app) headers(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		h.Set("Content-Security-Policy", a.csp)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")

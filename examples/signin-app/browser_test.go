@@ -14,19 +14,22 @@ import (
 )
 
 // TestBrowser is the example app end to end in headless Chromium, with
-// JavaScript off: Keyhole and the app on loopback ports, a person clicks
-// "Sign in with Keyhole", signs in, allows, and is greeted by email; the
-// person revokes the app's access on Keyhole's "Authorized applications"
-// page and the app asks to sign in again;
-// signing in again and denying consent shows the app's "You declined"
-// page, whose way back leads to the start.
+// JavaScript off, signing in with OpenID Connect: Keyhole and the app on
+// loopback ports, a person clicks "Sign in with Keyhole", signs in, allows,
+// and is greeted by email; the person revokes the app's access on
+// Keyhole's "Authorized applications" page and the app asks to sign in
+// again; signing in again and denying consent shows the app's "You
+// declined" page, whose way back leads to the start; signing in once more
+// and clicking "Sign out" goes through Keyhole, which signs the browser
+// out and sends it back to the app's home page, and the next sign-in asks
+// for the password again.
 func TestBrowser(t *testing.T) {
 	bctx := keyholetest.Browser(t, 90*time.Second)
 	kh := keyholetest.NewServer(t, keyholetest.Options{})
 	kh.CreateAccount(t, "ada@example.com", password)
 	app := httptest.NewUnstartedServer(nil)
 	appURL := "http://" + app.Listener.Addr().String()
-	id, secret := registerClient(t, kh, appURL+"/auth/callback")
+	id, secret := registerClient(t, kh, appURL+"/auth/callback", appURL+"/")
 	env := goodEnv()
 	env["KEYHOLE_OAUTH_ID"], env["KEYHOLE_OAUTH_SECRET"], env["KEYHOLE_URL"], env["APP_URL"] = id, secret, kh.URL, appURL
 	cfg, err := loadConfig(envMap(env))
@@ -78,7 +81,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS("button[value=Allow]")),
 	)
-	if consent := text("main"); !strings.Contains(consent, "Authorize Example?") || !strings.Contains(consent, "identity") {
+	if consent := text("main"); !strings.Contains(consent, "Authorize Example?") || !strings.Contains(consent, "Your email address") || !strings.Contains(consent, "Your name.") {
 		t.Errorf("consent page:\n%s", consent)
 	}
 	step("allow", chromedp.Click(chromedp.CSS("button[value=Allow]")), chromedp.WaitVisible(chromedp.CSS("#hello")))
@@ -109,6 +112,18 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("declined page:\n%s", got)
 	}
 	step("back to the start", chromedp.Click(chromedp.CSS("#way-back")), chromedp.WaitVisible(chromedp.CSS("#signin")))
+
+	// A third run: sign in, then sign out of the app and of Keyhole.
+	step("sign in once more", chromedp.Click(chromedp.CSS("#signin")), chromedp.WaitVisible(chromedp.CSS("button[value=Allow]")))
+	step("allow again", chromedp.Click(chromedp.CSS("button[value=Allow]")), chromedp.WaitVisible(chromedp.CSS("#hello")))
+	step("sign out", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#signin")))
+	if loc := location(); loc != appURL+"/" {
+		t.Errorf("signed out at %s, want the app's home page %s/", loc, appURL)
+	}
+	step("sign in after signing out", chromedp.Click(chromedp.CSS("#signin")), chromedp.WaitVisible(chromedp.CSS("#email")))
+	if loc := location(); !strings.HasPrefix(loc, kh.URL+"/login?next=") {
+		t.Errorf("after signing out, signing in shows %s, want Keyhole's sign-in page", loc)
+	}
 }
 
 // revokeOnKeyhole revokes the app's access as the person does, in the

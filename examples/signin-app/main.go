@@ -1,6 +1,9 @@
 // Command signin-app is the example third-party web app that lets people
 // sign in with Keyhole and greets them by email: Heroku's Go OAuth tutorial
-// app done right, on package bouncer.
+// app done right, on package bouncer. It signs people in with OpenID
+// Connect (go-oidc verifies the ID token), or with plain OAuth when
+// KEYHOLE_SCOPES names Heroku scopes alone (identity: the app reads
+// GET /account).
 //
 // It is configured from the environment, and from a .env file of KEY=value
 // lines in the working directory (the environment wins):
@@ -13,10 +16,16 @@
 //	PORT                  the port to listen on (default 8080)
 //	APP_URL               where people reach the app (default http://127.0.0.1:$PORT);
 //	                      APP_URL/auth/callback is the client's redirect URI
+//	KEYHOLE_SCOPES        the scopes asked for, separated by spaces (default
+//	                      "openid email profile"; "identity" for plain OAuth)
+//	POST_LOGOUT_URL       where Keyhole sends the browser once signed out
+//	                      (default APP_URL/, with openid); it must be registered
+//	                      on the client (--post-logout-redirect-uri)
 //
-// `keyhole clients:create "Example" http://127.0.0.1:8080/auth/callback --shell > .env`
-// writes the first two; `openssl rand -hex 32` and `openssl rand -hex 16`
-// make the cookie keys.
+// `keyhole clients:create "Example" http://127.0.0.1:8080/auth/callback
+// --post-logout-redirect-uri http://127.0.0.1:8080/ --shell > .env` writes
+// the first two; `openssl rand -hex 32` and `openssl rand -hex 16` make the
+// cookie keys.
 package main
 
 import (
@@ -32,6 +41,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -102,7 +112,14 @@ type config struct {
 	KeyholeURL                  string
 	Port                        string
 	AppURL                      string
+	// Scopes are KEYHOLE_SCOPES; openid makes the sign-in OpenID Connect.
+	Scopes []string
+	// PostLogoutURL is POST_LOGOUT_URL, "" on plain OAuth.
+	PostLogoutURL string
 }
+
+// openID reports whether the app signs people in with OpenID Connect.
+func (c config) openID() bool { return slices.Contains(c.Scopes, "openid") }
 
 // configError is a configuration the app cannot start with (exit status 2).
 type configError struct{ msg string }
@@ -116,6 +133,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		ClientID: env("KEYHOLE_OAUTH_ID"), ClientSecret: env("KEYHOLE_OAUTH_SECRET"),
 		CookieSecret: []byte(env("COOKIE_SECRET")), CookieEncrypt: []byte(env("COOKIE_ENCRYPT")),
 		KeyholeURL: strings.TrimRight(env("KEYHOLE_URL"), "/"), Port: env("PORT"), AppURL: strings.TrimRight(env("APP_URL"), "/"),
+		Scopes: strings.Fields(env("KEYHOLE_SCOPES")), PostLogoutURL: env("POST_LOGOUT_URL"),
 	}
 	var missing, problems []string
 	for _, v := range []struct{ name, value string }{
@@ -151,6 +169,20 @@ func loadConfig(getenv func(string) string) (config, error) {
 	} else if u, err := url.Parse(cfg.AppURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
 		problems = append(problems, fmt.Sprintf("APP_URL %q is not an http(s) URL without a path", cfg.AppURL))
 	}
+	if len(cfg.Scopes) == 0 {
+		cfg.Scopes = []string{"openid", "email", "profile"}
+	}
+	switch {
+	case !cfg.openID() && cfg.PostLogoutURL != "":
+		problems = append(problems, "POST_LOGOUT_URL needs openid in KEYHOLE_SCOPES: a plain OAuth sign-out does not sign out of Keyhole")
+	case !cfg.openID():
+	case cfg.PostLogoutURL == "":
+		cfg.PostLogoutURL = cfg.AppURL + "/"
+	default:
+		if u, err := url.Parse(cfg.PostLogoutURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			problems = append(problems, fmt.Sprintf("POST_LOGOUT_URL %q is not an http(s) URL", cfg.PostLogoutURL))
+		}
+	}
 	if len(missing) > 0 {
 		them := "them"
 		if len(missing) == 1 {
@@ -158,7 +190,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		msg := "missing " + joinNames(missing) + ". Set " + them + " in the environment or in .env:"
 		if cfg.ClientID == "" || cfg.ClientSecret == "" {
-			msg += "\n  keyhole clients:create \"Example\" " + cfg.AppURL + "/auth/callback --shell >> .env"
+			msg += "\n  keyhole clients:create \"Example\" " + cfg.AppURL + "/auth/callback"
+			if cfg.PostLogoutURL != "" {
+				msg += " --post-logout-redirect-uri " + cfg.PostLogoutURL
+			}
+			msg += " --shell >> .env"
 		}
 		if len(cfg.CookieSecret) == 0 {
 			msg += "\n  echo COOKIE_SECRET=$(openssl rand -hex 32) >> .env"

@@ -13,22 +13,33 @@ type clientJSON struct {
 	IgnoresDelinquent *bool  `json:"ignores_delinquent"`
 	Name              string `json:"name"`
 	RedirectURI       string `json:"redirect_uri"`
-	Secret            string `json:"secret,omitempty"`
-	UpdatedAt         string `json:"updated_at"`
+	// PostLogoutRedirectURIs is Keyhole's addition (OpenID Connect
+	// RP-Initiated Logout), left out when empty so that such a client
+	// reads exactly as Heroku's.
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
+	Secret                 string   `json:"secret,omitempty"`
+	UpdatedAt              string   `json:"updated_at"`
 }
 
 func newClientJSON(c service.ClientInfo) clientJSON {
 	return clientJSON{
 		CreatedAt: timeJSON(c.CreatedAt), ID: c.ID, Name: c.Name, RedirectURI: c.RedirectURI,
-		Secret: c.Secret.Reveal(), UpdatedAt: timeJSON(c.UpdatedAt),
+		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, Secret: c.Secret.Reveal(), UpdatedAt: timeJSON(c.UpdatedAt),
 	}
 }
 
 type clientRequest struct {
 	Name        *string `json:"name"`
 	RedirectURI *string `json:"redirect_uri"`
+	// PostLogoutRedirectURIs replaces the list when present; [] clears it
+	// (Keyhole's addition).
+	PostLogoutRedirectURIs *[]string `json:"post_logout_redirect_uris"`
 	// Public registers a client without a secret (Keyhole's addition).
 	Public bool `json:"public"`
+}
+
+func (req clientRequest) params() service.ClientParams {
+	return service.ClientParams{Name: req.Name, RedirectURI: req.RedirectURI, PostLogoutRedirectURIs: req.PostLogoutRedirectURIs, Public: req.Public}
 }
 
 func (a *API) clientCreate() http.Handler {
@@ -38,7 +49,7 @@ func (a *API) clientCreate() http.Handler {
 			a.error(w, r, err)
 			return
 		}
-		c, err := a.svc.CreateClient(r.Context(), actorFrom(r.Context()), service.ClientParams{Name: req.Name, RedirectURI: req.RedirectURI, Public: req.Public})
+		c, err := a.svc.CreateClient(r.Context(), actorFrom(r.Context()), req.params())
 		if err != nil {
 			a.error(w, r, err)
 			return
@@ -89,7 +100,7 @@ func (a *API) clientUpdate() http.Handler {
 			a.error(w, r, err)
 			return
 		}
-		c, err := a.svc.UpdateClient(r.Context(), actorFrom(r.Context()), r.PathValue("id"), service.ClientParams{Name: req.Name, RedirectURI: req.RedirectURI})
+		c, err := a.svc.UpdateClient(r.Context(), actorFrom(r.Context()), r.PathValue("id"), req.params())
 		if err != nil {
 			a.error(w, r, err)
 			return

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -121,21 +122,23 @@ func TestReadmeScopeTable(t *testing.T) {
 	}
 }
 
-// ScopeTable renders scopeMatrix as the README's markdown table.
+// ScopeTable renders scopeMatrix as the README's markdown table, of the
+// Platform API scopes (the OpenID Connect ones reach no route: the test
+// above checks that too).
 func ScopeTable() string {
 	var b strings.Builder
 	b.WriteString("| route |")
-	for _, s := range keyhole.Scopes {
+	for _, s := range keyhole.APIScopes {
 		b.WriteString(" " + s + " |")
 	}
 	b.WriteString("\n|---|")
-	for range keyhole.Scopes {
+	for range keyhole.APIScopes {
 		b.WriteString("---|")
 	}
 	b.WriteString("\n")
 	for _, rt := range api.Routes() {
 		fmt.Fprintf(&b, "| `%s` |", rt.Pattern)
-		for _, s := range keyhole.Scopes {
+		for _, s := range keyhole.APIScopes {
 			switch {
 			case slices.Contains(tokenless, rt.Pattern):
 				b.WriteString(" no token |")
@@ -326,6 +329,60 @@ func TestClients(t *testing.T) {
 		schematest.Validate(t, "oauth-client", r.body)
 		c.do("GET", "/account", nil, bearer(tok)).wantError(t, 401, "unauthorized")
 		c.do("GET", "/oauth/clients/"+id, nil, bearer(ada)).wantError(t, 404, "not_found")
+	})
+}
+
+// TestClientPostLogoutURIs sets, reads, replaces and clears a client's
+// post_logout_redirect_uris (Keyhole's addition, for OpenID Connect
+// logout), and refuses lists that break the redirect URI rules, which
+// change nothing.
+func TestClientPostLogoutURIs(t *testing.T) {
+	eachBackend(t, func(t *testing.T, ts *keyholetest.Server, c client) {
+		ts.CreateAccount(t, "ada@example.com", password)
+		ada := ts.Login(t, "ada@example.com", password)
+		r := c.do("POST", "/oauth/clients", map[string]any{"name": "App", "redirect_uri": "https://app.example/cb",
+			"post_logout_redirect_uris": []string{"https://app.example/", "http://127.0.0.1:8080/bye"}}, bearer(ada))
+		if r.status != 201 {
+			t.Fatalf("create: %d %s", r.status, r.body)
+		}
+		id := r.json(t)["id"].(string)
+		uris := func() []any {
+			t.Helper()
+			r := c.do("GET", "/oauth/clients/"+id, nil, bearer(ada))
+			got, _ := r.json(t)["post_logout_redirect_uris"].([]any)
+			return got
+		}
+		if got := uris(); len(got) != 2 || got[0] != "https://app.example/" || got[1] != "http://127.0.0.1:8080/bye" {
+			t.Errorf("after create: %v", got)
+		}
+		eleven := make([]string, 11)
+		for i := range eleven {
+			eleven[i] = fmt.Sprintf("https://app.example/%d", i)
+		}
+		for _, bad := range [][]string{
+			{"http://app.example/"}, {"https://app.example/#x"}, {"/bye"}, {""},
+			{"https://app.example/", "https://app.example/"}, eleven,
+		} {
+			c.do("PATCH", "/oauth/clients/"+id, map[string]any{"name": "Changed", "post_logout_redirect_uris": bad}, bearer(ada)).wantError(t, 422, "invalid_params")
+		}
+		if got := uris(); len(got) != 2 {
+			t.Errorf("a refused PATCH changed the list: %v", got)
+		}
+		// A PATCH without the field keeps it; one with it replaces it.
+		c.do("PATCH", "/oauth/clients/"+id, map[string]any{"name": "Renamed"}, bearer(ada))
+		if got := uris(); len(got) != 2 {
+			t.Errorf("a PATCH of the name changed the list: %v", got)
+		}
+		c.do("PATCH", "/oauth/clients/"+id, map[string]any{"post_logout_redirect_uris": eleven[:10]}, bearer(ada))
+		if got := uris(); len(got) != 10 || got[9] != eleven[9] {
+			t.Errorf("after replacing with ten: %v", got)
+		}
+		r = c.do("PATCH", "/oauth/clients/"+id, map[string]any{"post_logout_redirect_uris": []string{}}, bearer(ada))
+		if r.status != 200 || bytes.Contains(r.body, []byte("post_logout_redirect_uris")) {
+			t.Errorf("cleared: %d %s", r.status, r.body)
+		}
+		// Without the list, the client is exactly Heroku's resource.
+		schematest.Validate(t, "oauth-client", r.body)
 	})
 }
 

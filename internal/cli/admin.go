@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
 	"github.com/keyhole/keyhole/internal/secret"
@@ -39,24 +40,11 @@ func runCreateAccount(ctx context.Context, env Env, args []string) error {
 	if err != nil || password == "" {
 		return errors.New("the password must be given on standard input (one line), or typed at the prompt")
 	}
-	st, err := openStore(ctx, cfg)
+	svc, closeAll, err := adminService(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	key, err := secret.LoadKey(cfg.SecretKey, cfg.DataDir)
-	if err != nil {
-		return fmt.Errorf("server key: %w", err)
-	}
-	sealer, err := secret.NewSealer(key)
-	if err != nil {
-		return fmt.Errorf("server key: %w", err)
-	}
-	svc, err := service.New(service.Deps{Store: st, Sealer: sealer, Log: slog.New(slog.DiscardHandler), Mail: cfg.mailer()})
-	if err != nil {
-		return err
-	}
-	defer svc.Close()
+	defer closeAll()
 	a, err := svc.CreateAccount(ctx, service.NewAccount{Email: email, Name: name, Password: password})
 	if err != nil {
 		if code := keyhole.ErrorCode(err); code == keyhole.Conflict || code == keyhole.Invalid {
@@ -65,6 +53,66 @@ func runCreateAccount(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	fmt.Fprintln(env.Stdout, a.ID)
+	return nil
+}
+
+// adminService opens the database of cfg and a service over it, for the
+// admin commands, and returns what closes both.
+func adminService(ctx context.Context, cfg Config) (*service.Service, func(), error) {
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := secret.LoadKey(cfg.SecretKey, cfg.DataDir)
+	if err != nil {
+		st.Close()
+		return nil, nil, fmt.Errorf("server key: %w", err)
+	}
+	sealer, err := secret.NewSealer(key)
+	if err != nil {
+		st.Close()
+		return nil, nil, fmt.Errorf("server key: %w", err)
+	}
+	svc, err := service.New(service.Deps{Store: st, Sealer: sealer, Log: slog.New(slog.DiscardHandler), Mail: cfg.mailer()})
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return svc, func() { svc.Close(); st.Close() }, nil
+}
+
+// runRotateSigningKey adds a key to sign ID tokens, in the database every
+// replica reads: published at once, it signs from --lead on (by default
+// service.SigningKeyLead); the key before it stays published until the
+// last ID token it signed has expired. It prints the new key's id and
+// when it starts signing.
+func runRotateSigningKey(ctx context.Context, env Env, args []string) error {
+	var cfg Config
+	fs := flag.NewFlagSet("admin:rotate-signing-key", flag.ContinueOnError)
+	lead := fs.Duration("lead", service.SigningKeyLead, "how long the new key is published before it signs; 0 makes it sign at once (for a key that leaked)")
+	cfg.storeFlags(fs, env.Getenv)
+	if err := parse(fs, args, env.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if err := cfg.validate(false); err != nil {
+		return err
+	}
+	svc, closeAll, err := adminService(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	k, err := svc.RotateSigningKey(ctx, *lead)
+	if err != nil {
+		if keyhole.ErrorCode(err) == keyhole.Invalid {
+			return &usageError{msg: keyhole.ErrorMessage(err)}
+		}
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "%s signs from %s\n", k.ID, k.ActivatesAt.UTC().Format(time.RFC3339))
 	return nil
 }
 

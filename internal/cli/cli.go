@@ -205,6 +205,7 @@ func serverCommands(env Env) []*cobra.Command {
 		mk("serve", "Run the Keyhole server", runServe),
 		mk("admin:create-account", "Create an account (the password is asked for, or read from standard input)", runCreateAccount),
 		mk("admin:generate-key", "Print a new server key for KEYHOLE_SECRET_KEY", runGenerateKey),
+		mk("admin:rotate-signing-key", "Add a new key to sign ID tokens; it signs 10 minutes later, the old key stays published until its tokens expire", runRotateSigningKey),
 	}
 }
 

@@ -369,3 +369,60 @@ func TestRateLimitSetting(t *testing.T) {
 		t.Errorf("GET /account: %d, RateLimit-Remaining = %q, want 249 of the 250/hour budget", resp.StatusCode, got)
 	}
 }
+
+// TestRotateSigningKey rotates the ID tokens' signing key of a data
+// directory twice, with the default lead and with none, and checks that
+// the server started on it then publishes the first key and both new ones.
+func TestRotateSigningKey(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"KEYHOLE_DATA_DIR": dir}
+	line := regexp.MustCompile(`^(\S+) signs from (\S+)\n$`)
+	rotate := func(lead string, want time.Duration) string {
+		t.Helper()
+		before := time.Now().Add(want).Truncate(time.Second)
+		code, stdout, stderr := run(t, env, "", "admin:rotate-signing-key", "--lead", lead)
+		after := time.Now().Add(want)
+		m := line.FindStringSubmatch(stdout)
+		if code != 0 || m == nil {
+			t.Fatalf("--lead %s: exit %d, stdout %q, stderr %q", lead, code, stdout, stderr)
+		}
+		at, err := time.Parse(time.RFC3339, m[2])
+		if err != nil || at.Before(before) || at.After(after) {
+			t.Errorf("--lead %s: signs from %s, want between %s and %s", lead, m[2], before, after)
+		}
+		return m[1]
+	}
+	second := rotate("10m", 10*time.Minute)
+	third := rotate("0s", 0)
+	for _, bad := range []string{"-1s", "24h1s", "soon"} {
+		if code, stdout, stderr := run(t, env, "", "admin:rotate-signing-key", "--lead", bad); code != cli.ExitUsage || stdout != "" {
+			t.Errorf("--lead %s: exit %d, stdout %q, stderr %q; want a usage error", bad, code, stdout, stderr)
+		}
+	}
+
+	resp, err := http.Get("http://" + serveFor(t, env) + "/.well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var set struct {
+		Keys []struct {
+			Kid string `json:"kid"`
+			Use string `json:"use"`
+			D   string `json:"d"`
+		} `json:"keys"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
+		t.Fatal(err)
+	}
+	var kids []string
+	for _, k := range set.Keys {
+		if k.D != "" || k.Use != "sig" {
+			t.Errorf("published key %s: use %q, private part present %v", k.Kid, k.Use, k.D != "")
+		}
+		kids = append(kids, k.Kid)
+	}
+	if len(kids) != 3 || kids[1] != second || kids[2] != third {
+		t.Errorf("published kids %v, want the first key, %s and %s", kids, second, third)
+	}
+}

@@ -70,6 +70,9 @@ func showClient(env Env, cl *keyholeapi.OAuthClient, asJSON, shell bool) error {
 	}
 	fmt.Fprintf(env.Stdout, "=== %s\n", cl.Name)
 	fields := []field{{"created_at", timeText(cl.CreatedAt)}, {"id", cl.ID}, {"name", cl.Name}, {"redirect_uri", cl.RedirectURI}}
+	if len(cl.PostLogoutRedirectURIs) > 0 {
+		fields = append(fields, field{"post_logout_redirect_uris", strings.Join(cl.PostLogoutRedirectURIs, " ")})
+	}
 	if cl.Secret != "" {
 		fields = append(fields, field{"secret", cl.Secret})
 	}
@@ -93,22 +96,30 @@ func checkRedirect(raw string) error {
 	return usagef("unsupported redirect URI %q: clients must use https, or http on a loopback address (127.0.0.1, [::1], localhost)", raw)
 }
 
+// postLogoutHelp describes the --post-logout-redirect-uri flag.
+const postLogoutHelp = "where an OpenID Connect logout may send the browser back to, besides the redirect URI (repeat for several)"
+
 func newClientCreate(env Env) *cobra.Command {
 	var asJSON, shell bool
+	var logout []string
 	cmd := &cobra.Command{
 		Use:   "clients:create NAME REDIRECT_URI",
 		Short: "Register an OAuth client",
 		Long: `Register an OAuth client and print its credentials as KEYHOLE_OAUTH_ID and
 KEYHOLE_OAUTH_SECRET lines for a .env file (the default, as --shell), or
-as JSON. The redirect URI must be https, or http on a loopback address.`,
+as JSON. The redirect URI must be https, or http on a loopback address;
+so must each --post-logout-redirect-uri.`,
 		Example: `  keyhole clients:create "Acme" https://acme.example/auth/keyhole/callback >> .env
-  keyhole clients:create "Local dev" http://127.0.0.1:3000/callback --json`,
+  keyhole clients:create "Local dev" http://127.0.0.1:3000/callback --json
+  keyhole clients:create "Acme" https://acme.example/callback --post-logout-redirect-uri https://acme.example/`,
 		Args: exactArgs("NAME", "REDIRECT_URI"),
 		RunE: apiCommand(env, func(ctx context.Context, c *keyholeapi.Client, args []string) error {
-			if err := checkRedirect(args[1]); err != nil {
-				return err
+			for _, u := range append([]string{args[1]}, logout...) {
+				if err := checkRedirect(u); err != nil {
+					return err
+				}
 			}
-			cl, err := c.CreateClient(ctx, keyholeapi.OAuthClientCreate{Name: args[0], RedirectURI: args[1]})
+			cl, err := c.CreateClient(ctx, keyholeapi.OAuthClientCreate{Name: args[0], RedirectURI: args[1], PostLogoutRedirectURIs: logout})
 			if err != nil {
 				return err
 			}
@@ -122,6 +133,7 @@ as JSON. The redirect URI must be https, or http on a loopback address.`,
 	}
 	cmd.Flags().BoolVarP(&shell, "shell", "s", false, "print KEYHOLE_OAUTH_ID and KEYHOLE_OAUTH_SECRET lines (the default)")
 	cmd.Flags().BoolVarP(&asJSON, "json", "j", false, "print the API's JSON")
+	cmd.Flags().StringArrayVar(&logout, "post-logout-redirect-uri", nil, postLogoutHelp)
 	return cmd
 }
 
@@ -147,11 +159,17 @@ func newClientInfo(env Env) *cobra.Command {
 
 func newClientUpdate(env Env) *cobra.Command {
 	var name, uri string
+	var logout []string
+	var noLogout bool
 	cmd := &cobra.Command{
-		Use:     "clients:update ID",
-		Short:   "Change an OAuth client's name or redirect URI",
-		Example: "  keyhole clients:update 01234567-89ab-cdef-0123-456789abcdef -n Acme --url https://acme.example/callback",
-		Args:    exactArgs("ID"),
+		Use:   "clients:update ID",
+		Short: "Change an OAuth client's name or redirect URI",
+		Long: `Change an OAuth client's name, redirect URI or post-logout redirect URIs.
+The --post-logout-redirect-uri flags given replace the client's list;
+--no-post-logout-redirect-uris clears it.`,
+		Example: "  keyhole clients:update 01234567-89ab-cdef-0123-456789abcdef -n Acme --url https://acme.example/callback\n" +
+			"  keyhole clients:update 01234567-89ab-cdef-0123-456789abcdef --post-logout-redirect-uri https://acme.example/",
+		Args: exactArgs("ID"),
 		RunE: apiCommand(env, func(ctx context.Context, c *keyholeapi.Client, args []string) error {
 			var in keyholeapi.OAuthClientUpdate
 			if name != "" {
@@ -163,8 +181,21 @@ func newClientUpdate(env Env) *cobra.Command {
 				}
 				in.RedirectURI = &uri
 			}
-			if in.Name == nil && in.RedirectURI == nil {
-				return usagef("no changes provided: give --name or --url")
+			switch {
+			case noLogout && len(logout) > 0:
+				return usagef("give --post-logout-redirect-uri or --no-post-logout-redirect-uris, not both")
+			case noLogout:
+				in.PostLogoutRedirectURIs = &[]string{}
+			case len(logout) > 0:
+				for _, u := range logout {
+					if err := checkRedirect(u); err != nil {
+						return err
+					}
+				}
+				in.PostLogoutRedirectURIs = &logout
+			}
+			if in.Name == nil && in.RedirectURI == nil && in.PostLogoutRedirectURIs == nil {
+				return usagef("no changes provided: give --name, --url or --post-logout-redirect-uri")
 			}
 			cl, err := c.UpdateClient(ctx, args[0], in)
 			if err != nil {
@@ -176,6 +207,8 @@ func newClientUpdate(env Env) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&name, "name", "n", "", "the new name")
 	cmd.Flags().StringVar(&uri, "url", "", "the new redirect URI")
+	cmd.Flags().StringArrayVar(&logout, "post-logout-redirect-uri", nil, postLogoutHelp)
+	cmd.Flags().BoolVar(&noLogout, "no-post-logout-redirect-uris", false, "remove every post-logout redirect URI")
 	return cmd
 }
 

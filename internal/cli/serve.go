@@ -129,6 +129,11 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer svc.Close()
+	// The first start makes the key that signs ID tokens (one replica of
+	// several starting at once wins; the others use its key).
+	if err := svc.EnsureSigningKey(ctx); err != nil {
+		return fmt.Errorf("signing key: %w", err)
+	}
 	var draining atomic.Bool
 	sc := server.Config{
 		Service: svc, Keys: sealer, Log: log, Issuer: issuer, Signup: cfg.Signup,

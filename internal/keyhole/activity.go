@@ -31,6 +31,7 @@ const (
 	EventAuthorizationGrant  EventType = "authorization.granted"
 	EventAuthorizationRevoke EventType = "authorization.revoked"
 	EventSessionEnded        EventType = "session.ended"
+	EventIDTokenIssued       EventType = "id_token.issued"
 )
 
 // EventTitles says each event in plain words, for the activity page.
@@ -57,6 +58,7 @@ var EventTitles = map[EventType]string{
 	EventAuthorizationGrant:  "Application authorized",
 	EventAuthorizationRevoke: "Authorization revoked",
 	EventSessionEnded:        "Session ended",
+	EventIDTokenIssued:       "Signed in to an application",
 }
 
 // Event is one entry of an account's activity log: append-only, never the

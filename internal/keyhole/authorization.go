@@ -56,6 +56,22 @@ type Token struct {
 	// RedirectURI and CodeChallenge bind a grant code (RFC 6749 §4.1.3, RFC 7636).
 	RedirectURI   string
 	CodeChallenge string
+	// SignIn, on the grant code of an OpenID Connect request and on the
+	// refresh tokens that follow from it, is what their ID tokens say
+	// about the sign-in; nil otherwise.
+	SignIn *SignIn
+}
+
+// SignIn is the sign-in behind an OpenID Connect grant: when and how the
+// person signed in, in which browser session, and the nonce the client
+// sent (the code's only: a refreshed ID token carries none).
+type SignIn struct {
+	// AuthTime is when the person signed in; zero when the grant was
+	// made without a browser sign-in (POST /oauth/authorizations).
+	AuthTime  time.Time `json:"auth_time,omitzero"`
+	AMR       []string  `json:"amr,omitempty"`
+	SessionID string    `json:"sid,omitempty"`
+	Nonce     string    `json:"nonce,omitempty"`
 }
 
 // ScopeOf returns what the token may do within its authorization a.

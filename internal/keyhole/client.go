@@ -9,6 +9,10 @@ type Client struct {
 	AccountID   string // the account that registered it
 	Name        string
 	RedirectURI string
+	// PostLogoutRedirectURIs are where an OpenID Connect logout
+	// (RP-Initiated Logout 1.0) may send the browser besides RedirectURI;
+	// each must match exactly. Nil when none.
+	PostLogoutRedirectURIs []string
 	// SecretHash is the SHA-256 lookup hash of the current secret, and
 	// SecretSealed the secret encrypted under the server key, so that it can be
 	// shown again. Both are empty for a public client.

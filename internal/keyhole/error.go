@@ -34,6 +34,12 @@ const (
 	// UnsupportedResponse is an authorization request's response_type
 	// other than code (RFC 6749 §4.1.2.1).
 	UnsupportedResponse = "unsupported_response_type"
+
+	// The OpenID Connect authorization errors (Core 1.0 §3.1.2.6).
+	LoginRequired          = "login_required"            // prompt=none, and nobody (or somebody else) is signed in
+	ConsentRequired        = "consent_required"          // prompt=none, and consent is needed
+	RequestNotSupported    = "request_not_supported"     // a request object was sent
+	RequestURINotSupported = "request_uri_not_supported" // a request_uri was sent
 )
 
 // Error is a domain error with a code and a message safe to show to users.

@@ -16,10 +16,41 @@ const (
 	ScopeWrite          Scope = "write"
 	ScopeReadProtected  Scope = "read-protected"
 	ScopeWriteProtected Scope = "write-protected"
+
+	// The OpenID Connect scopes (Core 1.0 §3.1.2.1, §5.4, §11). They
+	// grant no Platform API access: openid asks for an ID token and
+	// reaches userinfo, profile and email say which claims userinfo and
+	// the ID token carry, and offline_access asks for a refresh token,
+	// which Keyhole issues on every code exchange anyway.
+	ScopeOpenID        Scope = "openid"
+	ScopeProfile       Scope = "profile"
+	ScopeEmail         Scope = "email"
+	ScopeOfflineAccess Scope = "offline_access"
 )
 
+// APIScopes are Heroku's scopes, the ones that reach the Platform API.
+var APIScopes = []Scope{ScopeGlobal, ScopeIdentity, ScopeRead, ScopeWrite, ScopeReadProtected, ScopeWriteProtected}
+
+// OpenIDScopes are the OpenID Connect scopes.
+var OpenIDScopes = []Scope{ScopeOpenID, ScopeProfile, ScopeEmail, ScopeOfflineAccess}
+
 // Scopes lists every scope, in the order they are documented.
-var Scopes = []Scope{ScopeGlobal, ScopeIdentity, ScopeRead, ScopeWrite, ScopeReadProtected, ScopeWriteProtected}
+var Scopes = append(slices.Clone(APIScopes), OpenIDScopes...)
+
+// OpenID reports whether a scope list makes an OpenID Connect request.
+func OpenID(scope []Scope) bool { return slices.Contains(scope, ScopeOpenID) }
+
+// KnownScopes drops the names of a scope list that name no scope: an
+// OpenID Connect request ignores them (Core 1.0 §3.1.2.1).
+func KnownScopes(list []string) []string {
+	out := make([]string, 0, len(list))
+	for _, s := range list {
+		if ValidScope(s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
 
 // DefaultScope is what a request that names no scope gets: an
 // authorization request, a direct authorization (Heroku's CLI relies on
@@ -46,6 +77,10 @@ var ScopeDescriptions = map[Scope]string{
 	ScopeWrite:          "Read and change your apps and resources, excluding account details and config vars.",
 	ScopeReadProtected:  "Read your apps and resources, including config vars (runtime secrets).",
 	ScopeWriteProtected: "Read and change your apps and resources, including config vars (runtime secrets).",
+	ScopeOpenID:         "Sign you in with your Keyhole account: it learns your account's identifier, and when and how you signed in.",
+	ScopeProfile:        "Your name.",
+	ScopeEmail:          "Your email address, and whether you confirmed it.",
+	ScopeOfflineAccess:  "Stay signed in while you are away, until you revoke its access.",
 }
 
 // ValidScope reports whether s names a known scope.

@@ -14,12 +14,18 @@ import (
 // global.
 func TestGrantsEveryPair(t *testing.T) {
 	grants := map[keyhole.Scope][]keyhole.Scope{
-		keyhole.ScopeGlobal:         keyhole.Scopes,
+		keyhole.ScopeGlobal:         keyhole.APIScopes,
 		keyhole.ScopeIdentity:       {keyhole.ScopeIdentity},
 		keyhole.ScopeRead:           {keyhole.ScopeRead},
 		keyhole.ScopeWrite:          {keyhole.ScopeWrite, keyhole.ScopeRead},
 		keyhole.ScopeReadProtected:  {keyhole.ScopeReadProtected, keyhole.ScopeRead},
 		keyhole.ScopeWriteProtected: {keyhole.ScopeWriteProtected, keyhole.ScopeWrite, keyhole.ScopeReadProtected, keyhole.ScopeRead},
+		// The OpenID Connect scopes reach no Platform API route, and no
+		// Platform API scope implies them: an API key is no ID token.
+		keyhole.ScopeOpenID:        {keyhole.ScopeOpenID},
+		keyhole.ScopeProfile:       {keyhole.ScopeProfile},
+		keyhole.ScopeEmail:         {keyhole.ScopeEmail},
+		keyhole.ScopeOfflineAccess: {keyhole.ScopeOfflineAccess},
 	}
 	if len(grants) != len(keyhole.Scopes) {
 		t.Fatalf("the table covers %d scopes, Keyhole knows %d", len(grants), len(keyhole.Scopes))

@@ -22,4 +22,7 @@ type Session struct {
 	// ReauthAt is when the person last entered their password again in
 	// this (browser) session, which a few actions require to be recent.
 	ReauthAt time.Time
+	// AMR names how the person signed in (RFC 8176): "pwd", and "otp"
+	// and "mfa" with a second factor. Nil for CLI logins.
+	AMR []string
 }

@@ -69,7 +69,14 @@ func OpenSQLite(tb testing.TB) store.Store {
 // (and fails in CI).
 func OpenPostgres(tb testing.TB) store.Store {
 	tb.Helper()
-	db, err := postgres.Open(context.Background(), PostgresSchema(tb))
+	return OpenPostgresDSN(tb, PostgresSchema(tb))
+}
+
+// OpenPostgresDSN opens the PostgreSQL database at dsn (PostgresSchema's),
+// closed when the test ends: opened twice, it stands for two replicas.
+func OpenPostgresDSN(tb testing.TB, dsn string) store.Store {
+	tb.Helper()
+	db, err := postgres.Open(context.Background(), dsn)
 	if err != nil {
 		tb.Fatalf("open postgres: %v", err)
 	}
@@ -169,6 +176,9 @@ type Options struct {
 	// Mail delivers the server's mail; nil writes it to an outbox folder
 	// of the test (Server.Outbox), as `keyhole serve` does by default.
 	Mail mail.Sender
+	// Issuer is the public base URL; "" means the server's own address.
+	// Replicas behind one load balancer share the balancer's.
+	Issuer string
 }
 
 // NewServer starts a Keyhole server for the test, closed when it ends.
@@ -213,6 +223,9 @@ func NewServer(tb testing.TB, o Options) *Server {
 	}
 	ts := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + ts.Listener.Addr().String()
+	if o.Issuer != "" {
+		issuer = o.Issuer
+	}
 	var outbox string
 	if o.Mail == nil {
 		outbox = filepath.Join(tb.TempDir(), "outbox")

@@ -61,14 +61,23 @@ func (o *OAuth) Register(mux *http.ServeMux) {
 		{http.MethodPost, "/oauth/revoke", o.revoke},
 		{http.MethodPost, "/oauth/introspect", o.introspect},
 		{http.MethodGet, "/.well-known/oauth-authorization-server", o.metadata},
+		// OpenID Connect (see oidc.go).
+		{http.MethodGet, "/.well-known/openid-configuration", o.metadata},
+		{http.MethodGet, "/.well-known/jwks.json", o.jwks},
+		{"GET POST", "/oauth/userinfo", o.userinfo},
 		// The Heroku CLI's browser login (see clilogin.go).
 		{http.MethodPost, "/auth", o.cliLoginStart},
 		{http.MethodGet, "/auth/cli", o.cliLoginWait},
 	} {
-		mux.Handle(e.method+" "+e.path, o.surface(e.h))
 		allow := e.method
-		if allow == http.MethodGet {
+		for _, m := range strings.Fields(e.method) {
+			mux.Handle(m+" "+e.path, o.surface(e.h))
+		}
+		switch allow {
+		case http.MethodGet:
 			allow = "GET, HEAD"
+		case "GET POST":
+			allow = "GET, HEAD, POST"
 		}
 		mux.Handle(e.path, o.surface(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
@@ -249,6 +258,7 @@ type tokenResponse struct {
 	Scope        string `json:"scope"`
 	UserID       string `json:"user_id,omitempty"`
 	SessionNonce string `json:"session_nonce,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
 }
 
 func (o *OAuth) token(w http.ResponseWriter, r *http.Request) {
@@ -296,6 +306,7 @@ func (o *OAuth) token(w http.ResponseWriter, r *http.Request) {
 		ExpiresIn: max(int64((g.Access.ExpiresAt.Sub(o.svc.Now())+time.Second/2)/time.Second), 1),
 		Scope:     keyhole.JoinScope(g.Scope),
 		UserID:    g.Authorization.AccountID, SessionNonce: g.Authorization.SessionID,
+		IDToken: g.IDToken,
 	}
 	if g.Refresh != nil {
 		resp.RefreshToken = g.Refresh.Value.Reveal()
@@ -410,25 +421,4 @@ func (o *OAuth) introspect(w http.ResponseWriter, r *http.Request) {
 		resp.Exp = in.ExpiresAt.Unix()
 	}
 	writeJSON(w, http.StatusOK, resp)
-}
-
-func (o *OAuth) metadata(w http.ResponseWriter, r *http.Request) {
-	authMethods := []string{"client_secret_basic", "client_secret_post", "none"}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"issuer":                                         o.issuer,
-		"authorization_endpoint":                         o.issuer + "/oauth/authorize",
-		"token_endpoint":                                 o.issuer + "/oauth/token",
-		"device_authorization_endpoint":                  o.issuer + "/oauth/device/code",
-		"revocation_endpoint":                            o.issuer + "/oauth/revoke",
-		"introspection_endpoint":                         o.issuer + "/oauth/introspect",
-		"scopes_supported":                               keyhole.Scopes,
-		"response_types_supported":                       []string{"code"},
-		"response_modes_supported":                       []string{"query"},
-		"grant_types_supported":                          []string{service.GrantAuthorizationCode, service.GrantRefreshToken, service.GrantClientCredentials, service.GrantDeviceCode},
-		"token_endpoint_auth_methods_supported":          authMethods,
-		"revocation_endpoint_auth_methods_supported":     authMethods,
-		"introspection_endpoint_auth_methods_supported":  []string{"client_secret_basic", "client_secret_post"},
-		"code_challenge_methods_supported":               []string{"S256"},
-		"authorization_response_iss_parameter_supported": true,
-	})
 }

@@ -424,6 +424,20 @@ func TestDeviceFlowAnswers(t *testing.T) {
 			}
 			poll(dc, app).wantError(t, 400, "invalid_grant")
 
+			// OpenID scopes: the token reaches userinfo, and the device
+			// flow gives no ID token (docs/heroku-compatibility.md).
+			dc, uc = start(app, url.Values{"scope": {"openid email"}})
+			if _, err := f.ts.Service.AnswerDevice(context.Background(), f.actor, f.deviceHandle(uc), true); err != nil {
+				t.Fatal(err)
+			}
+			a := poll(dc, app)
+			if a.status != 200 || a.body["id_token"] != nil || a.body["scope"] != "email openid" {
+				t.Errorf("device flow with openid: %d %s", a.status, a.raw)
+			}
+			if tok, _ := a.body["access_token"].(string); f.apiStatus("/oauth/userinfo", tok) != 200 || f.apiStatus("/apps", tok) != 403 {
+				t.Error("an openid device token does not reach userinfo, or reaches the Platform API")
+			}
+
 			dc, _ = start(app, url.Values{})
 			f.clock.Add(service.DeviceCodeTTL + time.Second)
 			poll(dc, app).wantError(t, 400, "expired_token")

@@ -11,7 +11,10 @@
 //   - the "format" keyword is asserted, so "uuid", "date-time", "email",
 //     "uri" and the rest must be well formed;
 //   - nullable fields keep the schema's own rule: type ["string", "null"]
-//     accepts null, and the format applies only when the value is a string.
+//     accepts null, and the format applies only when the value is a string;
+//   - Keyhole's few additions to Heroku's resources (additions, below) are
+//     declared, each with its own schema, so that they too are checked and
+//     nothing else slips through.
 //
 // The schema marks no response field as required, so a body missing a field
 // passes; tests that care about a field must check it themselves.
@@ -297,7 +300,28 @@ func prepare(doc map[string]any) {
 	// names draft-04 hyper-schema; neither is available offline, and both
 	// are draft-04 underneath.
 	doc["$schema"] = "http://json-schema.org/draft-04/schema#"
+	defs := doc["definitions"].(map[string]any)
+	for def, props := range additions {
+		target := defs[def].(map[string]any)["properties"].(map[string]any)
+		for name, schema := range props {
+			target[name] = schema
+		}
+	}
 	walk(doc, true)
+}
+
+// additions are the fields Keyhole adds to Heroku's resources, by
+// definition (docs/heroku-compatibility.md). Each is left out of a
+// response when it has nothing to say, so the resource then reads exactly
+// as Heroku's.
+var additions = map[string]map[string]any{
+	"oauth-client": {
+		// OpenID Connect RP-Initiated Logout.
+		"post_logout_redirect_uris": map[string]any{
+			"type": []any{"array"}, "minItems": 1, "maxItems": 10,
+			"items": map[string]any{"type": []any{"string"}, "format": "uri"},
+		},
+	},
 }
 
 // walk visits every object in v. Heroku's strictProperties means "no other

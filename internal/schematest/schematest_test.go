@@ -157,6 +157,11 @@ func TestCheckOtherDefinitions(t *testing.T) {
 			"redirect_uri": "https://example.com/cb", "secret": "s3cret", "updated_at": createdAt,
 		}, ""},
 		{"oauth-client", map[string]any{"id": clientID, "client_secret": "x"}, "client_secret"},
+		// Keyhole's addition is checked too: a list of URIs, not empty.
+		{"oauth-client", map[string]any{"id": clientID, "post_logout_redirect_uris": []any{"https://example.com/bye"}}, ""},
+		{"oauth-client", map[string]any{"id": clientID, "post_logout_redirect_uris": []any{"not a uri"}}, "post_logout_redirect_uris"},
+		{"oauth-client", map[string]any{"id": clientID, "post_logout_redirect_uris": []any{}}, "post_logout_redirect_uris"},
+		{"oauth-client", map[string]any{"id": clientID, "post_logout_redirect_uris": "https://example.com/bye"}, "post_logout_redirect_uris"},
 		{"config-var", map[string]any{"FOO": "bar", "BAZ_2": "qux"}, ""},
 		{"config-var", map[string]any{"FOO": 1}, "/FOO"},
 		{"config-var", map[string]any{"NOT-A-WORD": "x"}, "NOT-A-WORD"},

@@ -87,6 +87,17 @@ func TestEveryEventIsRecorded(t *testing.T) {
 			must(err)
 			_, err = svc.RevokeAuthorization(ctx, actor, grant.ID)
 			must(err)
+			// A sign-in with OpenID Connect: the exchange issues an ID token.
+			oidc, err := svc.CreateGrant(ctx, actor, service.GrantParams{ClientID: c.ID, Scope: []string{"openid"}})
+			must(err)
+			secret, err := svc.RevealClientSecret(ctx, actor, c.ID, "")
+			must(err)
+			tg, err := svc.Exchange(ctx, service.TokenRequest{GrantType: service.GrantAuthorizationCode, Code: oidc.Grant.Value.Reveal(),
+				Client: service.ClientAuth{ID: c.ID, Secret: secret.Secret.Reveal(), IP: "198.51.100.4"}})
+			must(err)
+			if tg.IDToken == "" {
+				t.Fatal("an openid grant's exchange returned no ID token")
+			}
 			_, err = svc.CreateAuthorization(ctx, actor, service.AuthorizationParams{Description: "script"})
 			must(err)
 			_, err = svc.DeleteClient(ctx, actor, c.ID)

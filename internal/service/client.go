@@ -3,8 +3,10 @@ package service
 import (
 	"context"
 	"crypto/subtle"
+	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -14,6 +16,9 @@ import (
 )
 
 const maxRedirectURILen = 2000
+
+// maxPostLogoutURIs bounds a client's post-logout redirect URIs.
+const maxPostLogoutURIs = 10
 
 // ClientInfo is a client with its secret in clear, as the API shows it to
 // the client's owner.
@@ -26,6 +31,10 @@ type ClientInfo struct {
 type ClientParams struct {
 	Name        *string
 	RedirectURI *string
+	// PostLogoutRedirectURIs, when set, replaces the client's list of
+	// where an OpenID Connect logout may send the browser besides its
+	// redirect URI; empty clears it.
+	PostLogoutRedirectURIs *[]string
 	// Public registers a client without a secret, which must use PKCE.
 	Public bool
 }
@@ -51,6 +60,9 @@ func (s *Service) CreateClient(ctx context.Context, actor Actor, p ClientParams)
 		ID: newID(), AccountID: actor.AccountID, Name: strings.TrimSpace(*p.Name),
 		RedirectURI: *p.RedirectURI, CreatedAt: now, UpdatedAt: now,
 	}
+	if p.PostLogoutRedirectURIs != nil {
+		c.PostLogoutRedirectURIs = uriList(*p.PostLogoutRedirectURIs)
+	}
 	var sec token.Secret
 	if !p.Public {
 		sec = s.newClientSecret(&c)
@@ -74,40 +86,69 @@ func (p ClientParams) check() []string {
 		}
 	}
 	if p.RedirectURI != nil {
-		if err := CheckRedirectURI(*p.RedirectURI); err != nil {
+		if err := checkRedirectURI("redirect_uri", *p.RedirectURI); err != nil {
 			problems = append(problems, err.Error())
+		}
+	}
+	if p.PostLogoutRedirectURIs != nil {
+		problems = append(problems, checkPostLogoutURIs(*p.PostLogoutRedirectURIs)...)
+	}
+	return problems
+}
+
+// checkPostLogoutURIs holds each post-logout redirect URI to the rules of
+// a redirect URI, and the list to maxPostLogoutURIs without repeats.
+func checkPostLogoutURIs(list []string) []string {
+	const field = "post_logout_redirect_uris"
+	if len(list) > maxPostLogoutURIs {
+		return []string{fmt.Sprintf("%s may list at most %d URIs.", field, maxPostLogoutURIs)}
+	}
+	var problems []string
+	for i, raw := range list {
+		if err := checkRedirectURI(field, raw); err != nil {
+			problems = append(problems, err.Error())
+		} else if slices.Contains(list[:i], raw) {
+			problems = append(problems, field+" lists "+raw+" twice.")
 		}
 	}
 	return problems
 }
 
-// CheckRedirectURI accepts an absolute https URI, or http for a loopback
-// host only, without a fragment or user info (RFC 6749 §3.1.2, RFC 8252
-// §7.3, RFC 9700 §2.1).
-func CheckRedirectURI(raw string) error {
+// uriList is a copy of list, nil when empty.
+func uriList(list []string) []string {
+	if len(list) == 0 {
+		return nil
+	}
+	return slices.Clone(list)
+}
+
+// checkRedirectURI accepts as the named field an absolute https URI, or
+// http for a loopback host only, without a fragment or user info (RFC 6749
+// §3.1.2, RFC 8252 §7.3, RFC 9700 §2.1).
+func checkRedirectURI(field, raw string) error {
 	if len(raw) > maxRedirectURILen {
-		return problem("redirect_uri must be at most 2000 characters.")
+		return problem(field + " must be at most 2000 characters.")
 	}
 	if strings.ContainsFunc(raw, func(r rune) bool { return unicode.IsSpace(r) || unsafeRune(r) }) {
-		return problem("redirect_uri must not contain spaces or control characters.")
+		return problem(field + " must not contain spaces or control characters.")
 	}
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
-		return problem("redirect_uri must be an absolute https URI.")
+		return problem(field + " must be an absolute https URI.")
 	}
 	switch {
 	case u.Fragment != "" || strings.Contains(raw, "#"):
-		return problem("redirect_uri must not contain a fragment.")
+		return problem(field + " must not contain a fragment.")
 	case u.User != nil:
-		return problem("redirect_uri must not contain user info.")
+		return problem(field + " must not contain user info.")
 	case u.Scheme == "https":
 		return nil
 	case u.Scheme == "http" && isLoopback(u.Hostname()):
 		return nil
 	case u.Scheme == "http":
-		return problem("redirect_uri must use https; http is allowed only for loopback hosts (127.0.0.1, [::1], localhost).")
+		return problem(field + " must use https; http is allowed only for loopback hosts (127.0.0.1, [::1], localhost).")
 	default:
-		return problem("redirect_uri must be an https URI.")
+		return problem(field + " must be an https URI.")
 	}
 }
 
@@ -186,7 +227,8 @@ func (s *Service) Clients(ctx context.Context, actor Actor, r store.Range) ([]Cl
 	return out, nil
 }
 
-// UpdateClient changes a client's name or redirect URI.
+// UpdateClient changes a client's name, redirect URI or post-logout
+// redirect URIs.
 func (s *Service) UpdateClient(ctx context.Context, actor Actor, id string, p ClientParams) (ClientInfo, error) {
 	old, err := s.ownClient(ctx, actor, id)
 	if err != nil {
@@ -201,6 +243,9 @@ func (s *Service) UpdateClient(ctx context.Context, actor Actor, id string, p Cl
 		}
 		if p.RedirectURI != nil {
 			c.RedirectURI = *p.RedirectURI
+		}
+		if p.PostLogoutRedirectURIs != nil {
+			c.PostLogoutRedirectURIs = uriList(*p.PostLogoutRedirectURIs)
 		}
 		c.UpdatedAt = s.clock()
 		return nil

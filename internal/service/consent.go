@@ -29,6 +29,9 @@ type AuthorizeInput struct {
 	// Repeated names the parameters the request carried more than once
 	// (RFC 6749 §3.1 forbids it); the values above are their first ones.
 	Repeated []string
+	// The OpenID Connect parameters (Core 1.0 §3.1.2.1).
+	Nonce, Prompt, MaxAge, LoginHint, IDTokenHint string
+	HasMaxAge, HasRequest, HasRequestURI          bool
 }
 
 // AuthorizeRequest is an authorization request, checked.
@@ -45,6 +48,19 @@ type AuthorizeRequest struct {
 	// State is echoed in the answer when the request had one.
 	State    string
 	HasState bool
+	// Nonce goes into the ID token.
+	Nonce string
+	// PromptNone: no page may be shown; PromptLogin: the person signs in
+	// again; PromptConsent: the consent page is shown even when consent
+	// exists (Core 1.0 §3.1.2.1).
+	PromptNone, PromptLogin, PromptConsent bool
+	// MaxAge is the longest time since the person signed in that the
+	// client accepts; -1 when it did not say.
+	MaxAge time.Duration
+	// LoginHint is the address the sign-in page offers.
+	LoginHint string
+	// HintSubject is the account the id_token_hint names, "" without one.
+	HintSubject string
 }
 
 var challengePattern = regexp.MustCompile(`^[A-Za-z0-9\-._~]{43,128}$`)
@@ -104,7 +120,13 @@ func (s *Service) CheckAuthorize(ctx context.Context, in AuthorizeInput) (Author
 	case in.ResponseType != "code":
 		return req, keyhole.Errorf(keyhole.UnsupportedResponse, "Only response_type=code is supported.")
 	}
-	if req.Scope, err = keyhole.ParseScope(in.Scope, keyhole.DefaultScope); err != nil {
+	scope := keyhole.SplitScope(in.Scope)
+	if keyhole.OpenID(scope) {
+		// An OpenID Connect request ignores the scopes it does not know
+		// (Core 1.0 §3.1.2.1); a plain OAuth one is told.
+		scope = keyhole.KnownScopes(scope)
+	}
+	if req.Scope, err = keyhole.CheckScopes(scope, keyhole.DefaultScope); err != nil {
 		return req, err
 	}
 	switch {
@@ -116,6 +138,9 @@ func (s *Service) CheckAuthorize(ctx context.Context, in AuthorizeInput) (Author
 		return req, keyhole.Errorf(keyhole.Invalid, "code_challenge_method was sent without a code_challenge.")
 	case in.CodeChallenge == "" && c.Public():
 		return req, keyhole.Errorf(keyhole.Invalid, "This client must use PKCE: send code_challenge with code_challenge_method=S256.")
+	}
+	if err := s.checkOpenID(ctx, in, &req); err != nil {
+		return req, err
 	}
 	return req, nil
 }
@@ -150,6 +175,7 @@ type consentRequest struct {
 	CodeChallenge     string    `json:"code_challenge,omitempty"`
 	State             string    `json:"state,omitempty"`
 	HasState          bool      `json:"has_state,omitempty"`
+	Nonce             string    `json:"nonce,omitempty"`
 	DeviceGrantID     string    `json:"device_grant_id,omitempty"`
 	UserCode          string    `json:"user_code,omitempty"`
 	Expires           time.Time `json:"expires"`
@@ -165,7 +191,7 @@ var errConsent = keyhole.Errorf(keyhole.Invalid, "This consent page expired or w
 func (s *Service) ConsentHandle(actor Actor, req AuthorizeRequest) string {
 	return s.sealConsent(actor, consentRequest{
 		ClientID: req.Client.ID, RequestedRedirect: req.RequestedRedirect, Scope: req.Scope,
-		CodeChallenge: req.CodeChallenge, State: req.State, HasState: req.HasState,
+		CodeChallenge: req.CodeChallenge, State: req.State, HasState: req.HasState, Nonce: req.Nonce,
 	})
 }
 
@@ -200,6 +226,7 @@ func (s *Service) Consent(ctx context.Context, actor Actor, handle string, allow
 	req, err := s.CheckAuthorize(ctx, AuthorizeInput{
 		ResponseType: "code", ClientID: c.ClientID, RedirectURI: c.RequestedRedirect, Scope: keyhole.JoinScope(c.Scope),
 		CodeChallenge: c.CodeChallenge, CodeChallengeMethod: methodOf(c.CodeChallenge), State: c.State, HasState: c.HasState,
+		Nonce: c.Nonce,
 	})
 	if err != nil || !allow {
 		return req, nil, err
@@ -219,11 +246,14 @@ func methodOf(challenge string) string {
 }
 
 // Grant records the actor's consent to a checked authorization request
-// and returns its grant code.
+// and returns its grant code; an OpenID Connect request's code carries the
+// actor's sign-in (its browser session's) and the nonce, for the ID token.
 func (s *Service) Grant(ctx context.Context, actor Actor, req AuthorizeRequest) (AuthorizationInfo, error) {
-	return s.CreateGrant(ctx, actor, GrantParams{
-		ClientID: req.Client.ID, Scope: req.Scope, RedirectURI: req.RequestedRedirect, CodeChallenge: req.CodeChallenge,
-	})
+	p := GrantParams{ClientID: req.Client.ID, Scope: req.Scope, RedirectURI: req.RequestedRedirect, CodeChallenge: req.CodeChallenge}
+	if keyhole.OpenID(req.Scope) {
+		p.SignIn = sessionSignIn(actor, req.Nonce)
+	}
+	return s.CreateGrant(ctx, actor, p)
 }
 
 // GrantParams is the input to CreateGrant: an account's consent to a client.
@@ -236,6 +266,10 @@ type GrantParams struct {
 	// CodeChallenge is the S256 PKCE challenge, "" without PKCE.
 	CodeChallenge string
 	Description   string
+	// SignIn is what the code's ID token says of the sign-in. Nil for a
+	// request with openid means no browser sign-in is known (the API's
+	// POST /oauth/authorizations): the ID token has no auth_time.
+	SignIn *keyhole.SignIn
 }
 
 // grantAttempts bounds how often CreateGrant looks for the grant again
@@ -295,7 +329,10 @@ func (s *Service) CreateGrant(ctx context.Context, actor Actor, p GrantParams) (
 			return AuthorizationInfo{}, storeErr(err, "authorization")
 		}
 		code, raw := newToken(auth.ID, keyhole.GrantCode, now, now.Add(GrantTTL))
-		code.RedirectURI, code.CodeChallenge = p.RedirectURI, p.CodeChallenge
+		code.RedirectURI, code.CodeChallenge, code.SignIn = p.RedirectURI, p.CodeChallenge, p.SignIn
+		if code.SignIn == nil && keyhole.OpenID(auth.Scope) {
+			code.SignIn = &keyhole.SignIn{}
+		}
 		ev := s.event(acct.ID, keyhole.EventAuthorizationGrant, actor.origin(), auth.ID, c.Name+": "+keyhole.JoinScope(auth.Scope))
 		err = s.store.GrantCode(ctx, auth, reuse, code, ev)
 		switch {

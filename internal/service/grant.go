@@ -51,6 +51,9 @@ type TokenGrant struct {
 	Scope   []string
 	Access  IssuedToken
 	Refresh *IssuedToken
+	// IDToken is the OpenID Connect ID token, "" unless the grant's scope
+	// has openid.
+	IDToken string
 }
 
 // IssuedToken is a token as an authorization shows it. Value is set only
@@ -93,6 +96,9 @@ type issue struct {
 	// until is when the login session the authorization was made through
 	// ends: no token outlives it. Zero: no session.
 	until time.Time
+	// signIn is the OpenID Connect sign-in the refresh token carries on,
+	// for the ID tokens of its refreshes; nil without one.
+	signIn *keyhole.SignIn
 }
 
 // mint makes an authorization's tokens: every grant (code, refresh,
@@ -131,6 +137,12 @@ func (s *Service) mint(now time.Time, in issue) ([]keyhole.Token, TokenGrant) {
 		}
 		refresh, raw := newToken(in.auth.ID, keyhole.RefreshToken, now, life(idle))
 		refresh.Scope = in.scope
+		if in.signIn != nil {
+			// A refreshed ID token has no nonce (Core 1.0 §12.2).
+			si := *in.signIn
+			si.Nonce = ""
+			refresh.SignIn = &si
+		}
 		tokens = append(tokens, refresh)
 		g.Refresh = issued(refresh, raw)
 	}
@@ -259,7 +271,7 @@ func (s *Service) exchangeCode(ctx context.Context, req TokenRequest) (TokenGran
 		}
 		return TokenGrant{}, storeErr(err, "token")
 	}
-	tokens, g := s.mint(now, issue{auth: auth, client: &client, ttl: s.accessTTL, refresh: true})
+	tokens, g := s.mint(now, issue{auth: auth, client: &client, ttl: s.accessTTL, refresh: true, signIn: code.SignIn})
 	if err := s.store.ReplaceTokens(ctx, auth.ID, tokens); err != nil {
 		if isNotFound(err) {
 			return TokenGrant{}, errGrant // revoked meanwhile
@@ -267,6 +279,11 @@ func (s *Service) exchangeCode(ctx context.Context, req TokenRequest) (TokenGran
 		return TokenGrant{}, storeErr(err, "token")
 	}
 	s.rec.Issued(GrantAuthorizationCode)
+	if code.SignIn != nil {
+		if g.IDToken, err = s.idToken(ctx, g, code.SignIn, Origin{IP: req.Client.IP}); err != nil {
+			return TokenGrant{}, err
+		}
+	}
 	return g, nil
 }
 
@@ -324,7 +341,7 @@ func (s *Service) refresh(ctx context.Context, req TokenRequest) (TokenGrant, er
 		}
 		scope = want
 	}
-	tokens, g := s.mint(now, issue{auth: auth, client: &client, scope: scope, ttl: s.accessTTL, refresh: true})
+	tokens, g := s.mint(now, issue{auth: auth, client: &client, scope: scope, ttl: s.accessTTL, refresh: true, signIn: rt.SignIn})
 	plain, err := json.Marshal(successor{Scope: g.Scope, Access: sealable(g.Access), Refresh: sealable(*g.Refresh)})
 	if err != nil {
 		return TokenGrant{}, storeErr(err, "token")
@@ -342,6 +359,9 @@ func (s *Service) refresh(ctx context.Context, req TokenRequest) (TokenGrant, er
 	switch res.Outcome {
 	case store.Rotated:
 		s.rec.Issued(GrantRefreshToken)
+		if g.IDToken, err = s.idToken(ctx, g, rt.SignIn, Origin{IP: req.Client.IP}); err != nil {
+			return TokenGrant{}, err
+		}
 		return g, nil
 	case store.Repeated:
 		var prev successor
@@ -363,7 +383,11 @@ func (s *Service) refresh(ctx context.Context, req TokenRequest) (TokenGrant, er
 				quote(keyhole.JoinScope(prev.Scope)))
 		}
 		refresh := prev.Refresh.issued()
-		return TokenGrant{Authorization: auth, Client: client, Scope: prev.Scope, Access: prev.Access.issued(), Refresh: &refresh}, nil
+		g := TokenGrant{Authorization: auth, Client: client, Scope: prev.Scope, Access: prev.Access.issued(), Refresh: &refresh}
+		if g.IDToken, err = s.idToken(ctx, g, rt.SignIn, Origin{IP: req.Client.IP}); err != nil {
+			return TokenGrant{}, err
+		}
+		return g, nil
 	default:
 		return TokenGrant{}, s.revokeReplayed(ctx, auth, "rotated refresh token reused")
 	}

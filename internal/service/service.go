@@ -127,6 +127,8 @@ type Service struct {
 	clientTokenTTL time.Duration
 	refreshGrace   time.Duration
 	throttles      throttles
+	// signing is this replica's copy of the ID tokens' signing keys.
+	signing signingKeys
 	// pendingTries counts the codes tried at each pending sign-in.
 	pendingTries   ratelimit.Budget
 	rec            Recorder
@@ -297,6 +299,10 @@ func (s *Service) Sweep(ctx context.Context) error {
 		{"sessions", at(s.store.DeleteExpiredSessions)},
 		{"device_grants", at(s.store.DeleteExpiredDeviceGrants)},
 		{"mail_tokens", at(s.store.DeleteExpiredMailTokens)},
+		// A retired key goes once the last token it signed has expired.
+		{"signing_keys", func(ctx context.Context, _ int) (int64, error) {
+			return s.store.DeleteRetiredSigningKeys(ctx, now.Add(-IDTokenTTL))
+		}},
 		{"events", func(ctx context.Context, n int) (int64, error) {
 			return s.store.DeleteExpiredEvents(ctx, now.Add(-ActivityRetention), n)
 		}},

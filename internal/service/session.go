@@ -157,7 +157,7 @@ func (s *Service) StartSession(ctx context.Context, in BrowserLogin) (SignIn, er
 		b, _ := json.Marshal(pendingSignIn{ID: newID(), AccountID: a.ID, Version: a.CredentialsVersion, Expires: s.clock().Add(PendingTTL)})
 		return SignIn{Pending: base64.RawURLEncoding.EncodeToString(s.sealer.Seal(b, []byte("sign-in:"+in.Binding)))}, nil
 	}
-	sess, raw, err := s.startSession(ctx, a, o, "password")
+	sess, raw, err := s.startSession(ctx, a, o, "password", amrPassword)
 	return SignIn{Session: sess, Secret: raw}, err
 }
 
@@ -222,15 +222,18 @@ func (s *Service) FinishSignIn(ctx context.Context, in SecondStep) (keyhole.Sess
 		}
 		return keyhole.Session{}, "", err
 	}
-	return s.startSession(ctx, a, o, "password and two-factor code")
+	return s.startSession(ctx, a, o, "password and two-factor code", amrTwoFactor)
 }
 
-func (s *Service) startSession(ctx context.Context, a keyhole.Account, o Origin, how string) (keyhole.Session, token.Secret, error) {
+// startSession starts a browser session for a, signed in to as how (in
+// words) and amr (RFC 8176 names).
+func (s *Service) startSession(ctx context.Context, a keyhole.Account, o Origin, how string, amr []string) (keyhole.Session, token.Secret, error) {
 	now := s.clock()
 	raw := token.New(token.Session)
 	sess := keyhole.Session{
 		ID: newID(), AccountID: a.ID, Hash: token.Hash(raw.Reveal()), Description: "Browser session @ " + o.IP,
 		IP: o.IP, UserAgent: clipText(o.UserAgent, 255), CreatedAt: now, ExpiresAt: now.Add(SessionTTL), LastSeenAt: now,
+		AMR: amr,
 	}
 	ev := s.event(a.ID, keyhole.EventLoginSucceeded, o, sess.ID, "browser, with "+how)
 	if err := s.store.CreateSession(ctx, sess, a.CredentialsVersion, nil, nil, ev); err != nil {
@@ -267,7 +270,7 @@ func (s *Service) SessionActor(ctx context.Context, cookie string) (Actor, keyho
 	scope := []string{keyhole.ScopeGlobal}
 	actor := Actor{AccountID: sess.AccountID, Scope: scope, Authorization: keyhole.Authorization{
 		AccountID: sess.AccountID, SessionID: sess.ID, Scope: scope,
-	}}
+	}, SignedInAt: sess.CreatedAt, AMR: sess.AMR}
 	return actor, sess, nil
 }
 

@@ -21,6 +21,10 @@ type Actor struct {
 	// IP is the address the request came from, for throttles and logs,
 	// and UserAgent the program that sent it, for the activity log.
 	IP, UserAgent string
+	// SignedInAt and AMR, for a browser session, are when and how the
+	// person signed in (RFC 8176 method names).
+	SignedInAt time.Time
+	AMR        []string
 }
 
 var errClientActor = keyhole.Errorf(keyhole.Forbidden, "This token acts for an OAuth client (client credentials), not for an account: it cannot reach account resources.")

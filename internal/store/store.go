@@ -396,6 +396,19 @@ type Store interface {
 	// ErrNotFound if no such app.
 	UpdateConfigVars(ctx context.Context, appID string, changes map[string]*string, at time.Time) (map[string]string, error)
 
+	// SigningKeys returns every signing key, oldest first.
+	SigningKeys(ctx context.Context) ([]keyhole.SigningKey, error)
+	// AddSigningKey inserts k and sets the RetiresAt of every key not
+	// retired yet to k.ActivatesAt, atomically: from then on k signs. With
+	// first set it inserts k only when there is no key at all, so that of
+	// replicas starting at once exactly one makes the first key; the
+	// others get ErrConflict and nothing is written. ErrConflict too if
+	// k's id exists.
+	AddSigningKey(ctx context.Context, k keyhole.SigningKey, first bool) error
+	// DeleteRetiredSigningKeys deletes the keys retired at or before
+	// before, and returns how many.
+	DeleteRetiredSigningKeys(ctx context.Context, before time.Time) (int64, error)
+
 	// CreateDeviceGrant inserts g. ErrConflict if the id, device hash or
 	// user code exists.
 	CreateDeviceGrant(ctx context.Context, g keyhole.DeviceGrant) error

@@ -10,31 +10,27 @@ import (
 )
 
 // authorizeParams are the authorization request parameters (RFC 6749
-// §4.1.1, RFC 7636 §4.3) that the sign-in page carries along.
-var authorizeParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method"}
+// §4.1.1, RFC 7636 §4.3, OpenID Connect Core 1.0 §3.1.2.1) that the
+// sign-in page carries along; the others are ignored.
+var authorizeParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method",
+	"nonce", "prompt", "max_age", "login_hint", "id_token_hint"}
 
 // authorize is GET and POST /oauth/authorize: check the request, sign the
 // person in if needed, ask for consent (unless already given), and send
 // the answer to the client's registered redirect URI. The consent form
 // posts back only a handle of what it showed and the decision.
 func (h *Web) authorize(w http.ResponseWriter, r *http.Request) {
-	var params url.Values
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		if len(r.URL.RawQuery) > maxForm {
-			h.message(w, r, http.StatusBadRequest, "Request too large", "The authorization request is too large.")
-			return
-		}
-		params = r.URL.Query()
-	case http.MethodPost:
-		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-		if err := r.ParseForm(); err != nil {
-			h.message(w, r, http.StatusBadRequest, "Bad request", "The authorization request could not be read or is too large.")
-			return
-		}
-		params = r.PostForm
-	default:
-		h.methodNotAllowed(w, r)
+	params, ok := h.requestParams(w, r)
+	if !ok {
+		return
+	}
+	if r.Method == http.MethodPost && !params.Has("consent") && h.sessionValue(r) == "" {
+		// An authorization request sent as a form (Core 1.0 §3.1.2.1)
+		// without the session cookie, as from the client's site
+		// (SameSite=Lax keeps it off cross-site POSTs): it goes on as a
+		// GET, which brings the cookie along.
+		params.Del("csrf")
+		http.Redirect(w, r, "/oauth/authorize?"+params.Encode(), http.StatusSeeOther)
 		return
 	}
 	var repeated []string
@@ -44,7 +40,7 @@ func (h *Web) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	slices.Sort(repeated)
-	actor, _, signedIn := h.current(r)
+	actor, sess, signedIn := h.current(r)
 	if r.Method == http.MethodPost && params.Has("consent") {
 		if len(repeated) > 0 {
 			h.message(w, r, http.StatusBadRequest, "Invalid request", "The parameter "+clip(repeated[0])+" was sent more than once.")
@@ -58,6 +54,9 @@ func (h *Web) authorize(w http.ResponseWriter, r *http.Request) {
 		ResponseType: params.Get("response_type"), ClientID: params.Get("client_id"), RedirectURI: params.Get("redirect_uri"),
 		Scope: params.Get("scope"), CodeChallenge: params.Get("code_challenge"), CodeChallengeMethod: params.Get("code_challenge_method"),
 		State: params.Get("state"), HasState: params.Has("state"), Repeated: repeated,
+		Nonce: params.Get("nonce"), Prompt: params.Get("prompt"), MaxAge: params.Get("max_age"), HasMaxAge: params.Has("max_age"),
+		LoginHint: params.Get("login_hint"), IDTokenHint: params.Get("id_token_hint"),
+		HasRequest: params.Has("request"), HasRequestURI: params.Has("request_uri"),
 	})
 	switch {
 	case err != nil && req.RedirectURI == "":
@@ -74,22 +73,35 @@ func (h *Web) authorize(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.refuse(w, r, req, err)
 		return
-	case !signedIn:
-		q := url.Values{}
+	}
+	var session *keyhole.Session
+	if signedIn {
+		session = &sess
+	}
+	step, err := h.svc.NextStep(r.Context(), req, actor, session)
+	switch {
+	case err != nil:
+		// prompt=none: the answer goes to the client, as it asked.
+		h.refuse(w, r, req, err)
+		return
+	case step == service.StepSignIn:
+		carried := map[string]string{}
 		for _, k := range authorizeParams {
 			if params.Has(k) {
-				q.Set(k, params.Get(k))
+				carried[k] = params.Get(k)
 			}
 		}
-		http.Redirect(w, r, loginURL("/oauth/authorize?"+q.Encode()), http.StatusSeeOther)
+		q := url.Values{}
+		for k, v := range service.AfterSignIn(carried) {
+			q.Set(k, v)
+		}
+		login := loginURL("/oauth/authorize?" + q.Encode())
+		if req.LoginHint != "" {
+			login += "&login_hint=" + url.QueryEscape(req.LoginHint)
+		}
+		http.Redirect(w, r, login, http.StatusSeeOther)
 		return
-	}
-	need, err := h.svc.NeedsConsent(r.Context(), actor, req.Client, req.Scope)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if !need {
+	case step == service.StepGrant:
 		info, err := h.svc.Grant(r.Context(), actor, req)
 		if err != nil {
 			h.refuse(w, r, req, err)
@@ -106,14 +118,14 @@ func (h *Web) authorize(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Security-Policy", csp(origin(req.RedirectURI)))
 	h.render(w, r, http.StatusOK, "consent", page{
 		Title: "Authorize " + req.Client.Name, Client: req.Client.Name, Email: acct.Email, Action: "/oauth/authorize",
-		RedirectHost: hostOf(req.RedirectURI), Scopes: scopeLines(req.Scope),
+		RedirectHost: hostOf(req.RedirectURI), Scopes: consentLines(req.Scope, false), Shares: consentLines(req.Scope, true),
 		Hidden: []hidden{{"consent", h.svc.ConsentHandle(actor, req)}},
 	})
 }
 
 // consentAnswer applies the Allow or Deny of a consent form.
 func (h *Web) consentAnswer(w http.ResponseWriter, r *http.Request, actor service.Actor, signedIn bool, params url.Values) {
-	if !h.checkCSRF(r) || !signedIn {
+	if h.cop.Check(r) != nil || !h.checkCSRF(r) || !signedIn {
 		h.message(w, r, http.StatusForbidden, "Please try again", "This form expired or did not come from Keyhole. Go back to the application and start again.")
 		return
 	}
@@ -182,6 +194,20 @@ func scopeLines(scope []string) []scopeLine {
 	out := make([]scopeLine, len(scope))
 	for i, s := range scope {
 		out[i] = scopeLine{Name: s, Description: keyhole.ScopeDescriptions[s]}
+	}
+	return out
+}
+
+// consentLines are the lines of a consent page: what the application will
+// learn about the person (shares: openid, profile, email) or be able to
+// do (the others).
+func consentLines(scope []string, shares bool) []scopeLine {
+	var out []scopeLine
+	for _, s := range scope {
+		learns := s == keyhole.ScopeOpenID || s == keyhole.ScopeProfile || s == keyhole.ScopeEmail
+		if learns == shares {
+			out = append(out, scopeLine{Name: s, Description: keyhole.ScopeDescriptions[s]})
+		}
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/keyhole/keyhole/internal/keyhole"
 	"github.com/keyhole/keyhole/internal/store"
 )
 
@@ -16,6 +17,8 @@ type grantRow struct {
 	// APIKey marks the account's API key, managed on its own page;
 	// Login, a CLI login, ended with its session.
 	APIKey, Login bool
+	// SignsIn marks an OpenID Connect client: it signs the person in.
+	SignsIn bool
 }
 
 // authorizedPage is /dashboard/authorized-applications: every
@@ -30,7 +33,7 @@ func (h *Web) authorizedPage(w http.ResponseWriter, r *http.Request, m me) {
 	rows := make([]grantRow, 0, len(list))
 	for _, a := range list {
 		row := grantRow{ID: a.ID, Description: a.Description, Scopes: scopeLines(a.Scope), Created: a.CreatedAt, LastUsed: a.LastUsedAt,
-			APIKey: a.Default, Login: a.SessionID != "" && a.ClientID == ""}
+			APIKey: a.Default, Login: a.SessionID != "" && a.ClientID == "", SignsIn: a.ClientID != "" && keyhole.OpenID(a.Scope)}
 		if a.Client != nil {
 			row.Client = a.Client.Name
 		}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/keyhole/keyhole/internal/service"
 	"github.com/keyhole/keyhole/internal/store"
@@ -11,7 +12,20 @@ import (
 // its secret, which takes the password again.
 type clientRow struct {
 	ID, Name, RedirectURI string
-	Public                bool
+	// PostLogout lists the post-logout redirect URIs, one per line.
+	PostLogout string
+	Public     bool
+}
+
+func newClientRow(c service.ClientInfo) clientRow {
+	return clientRow{ID: c.ID, Name: c.Name, RedirectURI: c.RedirectURI, PostLogout: strings.Join(c.PostLogoutRedirectURIs, "\n"), Public: c.Public()}
+}
+
+// postLogoutURIs reads the form's post-logout redirect URIs: any number,
+// separated by line breaks or spaces (no URI has one).
+func postLogoutURIs(r *http.Request) *[]string {
+	list := strings.Fields(r.PostFormValue("post_logout_redirect_uris"))
+	return &list
 }
 
 // clientSecret is one client shown with its secret.
@@ -30,6 +44,8 @@ type applications struct {
 	// Fresh: the password was entered again in this session lately, so
 	// Show secret asks for nothing more.
 	Fresh bool
+	// PostLogout refills the register form after an error.
+	PostLogout string
 }
 
 // applicationsPage is /dashboard/applications: the OAuth clients this
@@ -43,7 +59,7 @@ func (h *Web) applicationsPage(w http.ResponseWriter, r *http.Request, m me) {
 	}
 	rows := make([]clientRow, len(list))
 	for i, c := range list {
-		rows[i] = clientRow{ID: c.ID, Name: c.Name, RedirectURI: c.RedirectURI, Public: c.Public()}
+		rows[i] = newClientRow(c)
 	}
 	h.show(w, r, m, http.StatusOK, "applications", "applications", page{Title: "OAuth applications",
 		Data: applications{Clients: rows, Fresh: h.svc.Reauthenticated(m.sess)}})
@@ -52,7 +68,7 @@ func (h *Web) applicationsPage(w http.ResponseWriter, r *http.Request, m me) {
 // showSecret renders a client with its secret in clear.
 func (h *Web) showSecret(w http.ResponseWriter, r *http.Request, m me, c service.ClientInfo, why string) {
 	h.show(w, r, m, http.StatusOK, "applications", "applications", page{Title: "OAuth applications", Data: applications{Shown: &clientSecret{
-		clientRow: clientRow{ID: c.ID, Name: c.Name, RedirectURI: c.RedirectURI, Public: c.Public()}, Secret: c.Secret.Reveal(), Why: why,
+		clientRow: newClientRow(c), Secret: c.Secret.Reveal(), Why: why,
 	}}})
 }
 
@@ -60,9 +76,12 @@ func (h *Web) showSecret(w http.ResponseWriter, r *http.Request, m me, c service
 // without the password: the person just made it.
 func (h *Web) applicationCreate(w http.ResponseWriter, r *http.Request, m me) {
 	name, redirect := r.PostFormValue("name"), r.PostFormValue("redirect_uri")
-	c, err := h.svc.CreateClient(r.Context(), m.actor, service.ClientParams{Name: &name, RedirectURI: &redirect, Public: r.PostFormValue("public") == "on"})
+	c, err := h.svc.CreateClient(r.Context(), m.actor, service.ClientParams{
+		Name: &name, RedirectURI: &redirect, PostLogoutRedirectURIs: postLogoutURIs(r), Public: r.PostFormValue("public") == "on",
+	})
 	if err != nil {
-		h.showError(w, r, m, "applications", "applications", page{Title: "OAuth applications", Name: name, RedirectURI: redirect, Data: applications{}}, err)
+		h.showError(w, r, m, "applications", "applications", page{Title: "OAuth applications", Name: name, RedirectURI: redirect,
+			Data: applications{PostLogout: r.PostFormValue("post_logout_redirect_uris")}}, err)
 		return
 	}
 	h.showSecret(w, r, m, c, "new")
@@ -70,7 +89,7 @@ func (h *Web) applicationCreate(w http.ResponseWriter, r *http.Request, m me) {
 
 func (h *Web) applicationUpdate(w http.ResponseWriter, r *http.Request, m me) {
 	name, redirect := r.PostFormValue("name"), r.PostFormValue("redirect_uri")
-	if _, err := h.svc.UpdateClient(r.Context(), m.actor, r.PostFormValue("id"), service.ClientParams{Name: &name, RedirectURI: &redirect}); err != nil {
+	if _, err := h.svc.UpdateClient(r.Context(), m.actor, r.PostFormValue("id"), service.ClientParams{Name: &name, RedirectURI: &redirect, PostLogoutRedirectURIs: postLogoutURIs(r)}); err != nil {
 		h.showError(w, r, m, "message", "applications", page{Title: "The client was not saved", Link: "/dashboard/applications", LinkText: "Back to your applications"}, err)
 		return
 	}

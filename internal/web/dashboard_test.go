@@ -226,11 +226,31 @@ func TestRevealNeedsTheRecentPassword(t *testing.T) {
 	}
 
 	// A client's secret: shown at registration, then behind the password.
-	p = b.post(t, ts.URL, "/dashboard/applications", "/dashboard/applications/create", url.Values{"name": {"Notebook"}, "redirect_uri": {"https://notebook.example/cb"}})
+	if p := b.post(t, ts.URL, "/dashboard/applications", "/dashboard/applications/create", url.Values{"name": {"Notebook"}, "redirect_uri": {"https://notebook.example/cb"},
+		"post_logout_redirect_uris": {"http://notebook.example/"}}); p.status != http.StatusBadRequest ||
+		!strings.Contains(errorText(p), "post_logout_redirect_uris must use https") || !strings.Contains(p.body, ">http://notebook.example/</textarea>") {
+		t.Errorf("register with an http post-logout URI: %d %q; the form must be refilled", p.status, errorText(p))
+	}
+	p = b.post(t, ts.URL, "/dashboard/applications", "/dashboard/applications/create", url.Values{"name": {"Notebook"}, "redirect_uri": {"https://notebook.example/cb"},
+		"post_logout_redirect_uris": {"https://notebook.example/\r\nhttps://notebook.example/bye\r\n"}})
 	secret := regexp.MustCompile(`value="(khs_[^"]+)"`).FindStringSubmatch(p.body)
 	id := regexp.MustCompile(`id="client-id">([^<]+)<`).FindStringSubmatch(p.body)
 	if p.status != 200 || secret == nil || id == nil {
 		t.Fatalf("register: %d %s", p.status, p.body)
+	}
+	if !strings.Contains(p.body, "https://notebook.example/\nhttps://notebook.example/bye</code>") {
+		t.Errorf("the registered client does not show its two post-logout URIs")
+	}
+	// The edit form carries the list; saving it empty clears it.
+	edit := url.Values{"id": {id[1]}, "name": {"Notebook"}, "redirect_uri": {"https://notebook.example/cb"}, "post_logout_redirect_uris": {""}}
+	if list := b.do("GET", ts.URL+"/dashboard/applications", nil); !strings.Contains(list.body, ">https://notebook.example/\nhttps://notebook.example/bye</textarea>") {
+		t.Errorf("the edit form does not carry the post-logout URIs")
+	}
+	if p := b.post(t, ts.URL, "/dashboard/applications", "/dashboard/applications/update", edit); p.status != http.StatusSeeOther {
+		t.Errorf("save with no post-logout URIs: %d %q", p.status, errorText(p))
+	}
+	if list := b.do("GET", ts.URL+"/dashboard/applications", nil); strings.Contains(list.body, "After sign-out</dt>") {
+		t.Errorf("the cleared post-logout URIs are still shown")
 	}
 	list := b.do("GET", ts.URL+"/dashboard/applications", nil)
 	if strings.Contains(list.body, secret[1]) || !strings.Contains(list.body, `name="id" value="`+id[1]+`"`) {

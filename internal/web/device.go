@@ -56,7 +56,7 @@ func (h *Web) device(w http.ResponseWriter, r *http.Request) {
 		}
 		h.render(w, r, http.StatusOK, "consent", page{
 			Title: "Authorize " + dc.Client.Name, Client: dc.Client.Name, Email: acct.Email, Action: "/device",
-			Scopes: scopeLines(dc.Grant.Scope), Hidden: []hidden{{"consent", dc.Handle}}, Detail: dc.Grant.Description,
+			Scopes: consentLines(dc.Grant.Scope, false), Shares: consentLines(dc.Grant.Scope, true), Hidden: []hidden{{"consent", dc.Handle}}, Detail: dc.Grant.Description,
 		})
 	default:
 		h.methodNotAllowed(w, r)

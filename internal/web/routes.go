@@ -13,6 +13,12 @@ type route struct {
 	handler http.HandlerFunc
 }
 
+// crossSite are the routes that take POSTs from other sites: protocol
+// requests a client may send as a form (OpenID Connect Core 1.0
+// §3.1.2.1, RP-Initiated Logout 1.0 §2). Their handlers check the origin
+// of Keyhole's own forms that post to them.
+var crossSite = map[string]bool{"/oauth/authorize": true, "/oauth/logout": true}
+
 // routes lists every page: the one place they are mounted. The
 // dashboard's pages need a signed-in browser (h.dashboard); their forms
 // are all POSTs carrying the session-bound form token.
@@ -28,6 +34,7 @@ func (h *Web) routes() []route {
 		{"/password/forgot", h.forgotPassword},
 		{"/password/reset", h.resetPassword},
 		{"/oauth/authorize", h.authorize},
+		{"/oauth/logout", h.endSession},
 		{"/device", h.device},
 		{"/static/", h.staticFile},
 
@@ -64,7 +71,11 @@ func (h *Web) routes() []route {
 func (h *Web) Register(mux *http.ServeMux) {
 	paths := map[string]bool{}
 	for _, rt := range h.routes() {
-		mux.Handle(rt.pattern, h.surface(rt.handler))
+		if crossSite[rt.pattern] {
+			mux.Handle(rt.pattern, h.protocolSurface(rt.handler))
+		} else {
+			mux.Handle(rt.pattern, h.surface(rt.handler))
+		}
 		if method, path, ok := strings.Cut(rt.pattern, " "); ok && method != "" && !paths[path] {
 			paths[path] = true
 			allow := "GET, HEAD"

@@ -169,7 +169,8 @@ func (h *Web) home(w http.ResponseWriter, r *http.Request) {
 func (h *Web) login(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		h.render(w, r, http.StatusOK, "login", page{Title: "Sign in", Next: localNext(r.URL.Query().Get("next"))})
+		// login_hint: the address an OpenID Connect client suggests.
+		h.render(w, r, http.StatusOK, "login", page{Title: "Sign in", Next: localNext(r.URL.Query().Get("next")), Email: r.URL.Query().Get("login_hint")})
 	case http.MethodPost:
 		if !h.parsePost(w, r) {
 			return

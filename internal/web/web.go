@@ -70,7 +70,7 @@ type Web struct {
 // pageNames are the templates; each is parsed with layout.html and
 // dashboard.html (the dashboard's navigation) at start-up.
 var pageNames = []string{
-	"login", "login_mfa", "signup", "signup_sent", "logout", "home", "consent", "device", "message",
+	"login", "login_mfa", "signup", "signup_sent", "logout", "end_session", "home", "consent", "device", "message",
 	"verify", "forgot", "reset",
 	"dashboard", "account", "api_key", "applications", "authorized", "sessions", "activity", "two_factor", "recovery_codes",
 }
@@ -119,7 +119,14 @@ func (h *Web) NotFound() http.Handler { return h.surface(h.notFound) }
 // surface wraps every page: the security headers, the cross-origin check,
 // and a friendly page for a panic.
 func (h *Web) surface(fn http.HandlerFunc) http.Handler {
-	next := h.cop.Handler(fn)
+	return h.wrap(h.cop.Handler(fn))
+}
+
+// protocolSurface is surface without the cross-origin check, for the
+// routes that take protocol requests from other sites.
+func (h *Web) protocolSurface(fn http.HandlerFunc) http.Handler { return h.wrap(fn) }
+
+func (h *Web) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
 		hd.Set("Content-Security-Policy", csp(""))
@@ -165,8 +172,10 @@ type page struct {
 	RedirectURI              string
 	Action                   string
 	Scopes                   []scopeLine
-	Hidden                   []hidden
-	Message, Link, LinkText  string
+	// Shares are the consent page's lines of what the application learns.
+	Shares                  []scopeLine
+	Hidden                  []hidden
+	Message, Link, LinkText string
 	// Detail is what a device said about itself, on its consent page.
 	Detail string
 	// Notice is a success message above a dashboard page.
@@ -270,10 +279,15 @@ var errorPages = map[string]struct {
 	keyhole.TwoFactor:           {http.StatusUnauthorized, "Two-factor code needed", ""},
 	keyhole.Forbidden:           {http.StatusForbidden, "Not allowed", ""},
 	keyhole.AccessDenied:        {http.StatusForbidden, "Not allowed", "access_denied"},
-	keyhole.NotFound:            {http.StatusNotFound, "Not found", ""},
-	keyhole.Conflict:            {http.StatusConflict, "That did not work", ""},
-	keyhole.RateLimited:         {http.StatusTooManyRequests, "Too many attempts", ""},
-	keyhole.Unavailable:         {http.StatusServiceUnavailable, "Busy", ""},
+	// OpenID Connect's (Core 1.0 §3.1.2.6).
+	keyhole.LoginRequired:          {http.StatusUnauthorized, "Please sign in", "login_required"},
+	keyhole.ConsentRequired:        {http.StatusForbidden, "Not allowed", "consent_required"},
+	keyhole.RequestNotSupported:    {http.StatusBadRequest, "That did not work", "request_not_supported"},
+	keyhole.RequestURINotSupported: {http.StatusBadRequest, "That did not work", "request_uri_not_supported"},
+	keyhole.NotFound:               {http.StatusNotFound, "Not found", ""},
+	keyhole.Conflict:               {http.StatusConflict, "That did not work", ""},
+	keyhole.RateLimited:            {http.StatusTooManyRequests, "Too many attempts", ""},
+	keyhole.Unavailable:            {http.StatusServiceUnavailable, "Busy", ""},
 }
 
 // redirectCode returns the RFC 6749 code err is answered to a client with,

@@ -618,7 +618,7 @@ func TestDevice(t *testing.T) {
 			s := newOAuthSetup(t)
 			c := s.client(t, "Acme TV", "https://client.example/cb", false)
 			ctx := context.Background()
-			da, err := s.ts.Service.StartDevice(ctx, service.ClientAuth{ID: c.ID, Secret: c.Secret.Reveal()}, []string{"read"}, "")
+			da, err := s.ts.Service.StartDevice(ctx, service.ClientAuth{ID: c.ID, Secret: c.Secret.Reveal()}, []string{"read", "email"}, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -645,6 +645,13 @@ func TestDevice(t *testing.T) {
 			if consent.status != 200 || !strings.Contains(consent.body, "Authorize Acme TV?") ||
 				!strings.Contains(consent.body, html.EscapeString(keyhole.ScopeDescriptions["read"])) || !strings.Contains(consent.body, `action="/device"`) {
 				t.Fatalf("device consent: %d %s", consent.status, consent.body)
+			}
+			// What it learns and what it may do are told apart, as on the
+			// authorization consent page.
+			learn, do := strings.Index(consent.body, "It will learn:"), strings.Index(consent.body, "It will be able to:")
+			email := strings.Index(consent.body, html.EscapeString(keyhole.ScopeDescriptions["email"]))
+			if learn < 0 || do < learn || email < learn || email > do {
+				t.Errorf("device consent does not list email under what it learns, before what it may do")
 			}
 			if _, err := s.ts.Service.PollDevice(ctx, service.ClientAuth{ID: c.ID, Secret: c.Secret.Reveal()}, da.DeviceCode.Reveal()); keyhole.ErrorCode(err) != keyhole.AuthorizationPending {
 				t.Errorf("before the answer: %v", err)

@@ -519,6 +519,18 @@ func (s *Store) UseOTPStep(ctx context.Context, accountID string, step int64, at
 	return s.inner.UseOTPStep(ctx, accountID, step, at)
 }
 
+func (s *Store) SigningKeys(ctx context.Context) ([]keyhole.SigningKey, error) {
+	return s.inner.SigningKeys(ctx)
+}
+
+func (s *Store) AddSigningKey(ctx context.Context, k keyhole.SigningKey, first bool) error {
+	return s.inner.AddSigningKey(ctx, k, first)
+}
+
+func (s *Store) DeleteRetiredSigningKeys(ctx context.Context, before time.Time) (int64, error) {
+	return s.inner.DeleteRetiredSigningKeys(ctx, before)
+}
+
 func (s *Store) Record(ctx context.Context, ev ...keyhole.Event) error {
 	return s.inner.Record(ctx, ev...)
 }

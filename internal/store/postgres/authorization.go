@@ -227,7 +227,7 @@ func deleteAccountAuthorizations(ctx context.Context, tx pgx.Tx, op, accountID, 
 
 // ---- tokens
 
-const tokenCols = `id, authorization_id, kind, hash, hint, sealed, expires_at, created_at, used_at, redirect_uri, code_challenge, scope`
+const tokenCols = `id, authorization_id, kind, hash, hint, sealed, expires_at, created_at, used_at, redirect_uri, code_challenge, scope, sign_in`
 
 // tokenRow holds the columns of a token as scanned.
 type tokenRow struct {
@@ -237,7 +237,7 @@ type tokenRow struct {
 
 func (r *tokenRow) dest() []any {
 	return []any{&r.t.ID, &r.t.AuthorizationID, &r.t.Kind, &r.t.Hash, &r.t.Hint, &r.t.Sealed, &r.expires, &r.t.CreatedAt, &r.used,
-		&r.t.RedirectURI, &r.t.CodeChallenge, &r.t.Scope}
+		&r.t.RedirectURI, &r.t.CodeChallenge, &r.t.Scope, &r.t.SignIn}
 }
 
 func (r *tokenRow) value() keyhole.Token {
@@ -256,9 +256,9 @@ func scanToken(row pgx.Row) (keyhole.Token, error) {
 
 func queueTokens(b *pgx.Batch, tokens []keyhole.Token) {
 	for _, t := range tokens {
-		b.Queue(`INSERT INTO tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		b.Queue(`INSERT INTO tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			t.ID, t.AuthorizationID, string(t.Kind), t.Hash, t.Hint, t.Sealed, nullTime(t.ExpiresAt), t.CreatedAt, nullTime(t.UsedAt),
-			t.RedirectURI, t.CodeChallenge, t.Scope)
+			t.RedirectURI, t.CodeChallenge, t.Scope, t.SignIn)
 	}
 }
 
@@ -349,7 +349,7 @@ func (db *DB) AddTokens(ctx context.Context, a keyhole.Authorization, tokens []k
 }
 
 const tokenAuthorizationQuery = `SELECT
-	t.id, t.authorization_id, t.kind, t.hash, t.hint, t.sealed, t.expires_at, t.created_at, t.used_at, t.redirect_uri, t.code_challenge, t.scope,
+	t.id, t.authorization_id, t.kind, t.hash, t.hint, t.sealed, t.expires_at, t.created_at, t.used_at, t.redirect_uri, t.code_challenge, t.scope, t.sign_in,
 	a.id, a.account_id, a.client_id, a.session_id, a.scope, a.description, a.is_default, a.created_at, a.updated_at, a.last_used_at
 	FROM tokens t JOIN authorizations a ON a.id = t.authorization_id
 	WHERE t.hash = $1`

@@ -9,14 +9,17 @@ import (
 	"github.com/keyhole/keyhole/internal/store"
 )
 
-const clientCols = `id, account_id, name, redirect_uri, secret_hash, secret_sealed, trusted, created_at, updated_at`
+const clientCols = `id, account_id, name, redirect_uri, secret_hash, secret_sealed, trusted, created_at, updated_at, post_logout_redirect_uris`
 
 func scanClient(row pgx.Row) (keyhole.Client, error) {
 	var c keyhole.Client
-	if err := row.Scan(&c.ID, &c.AccountID, &c.Name, &c.RedirectURI, &c.SecretHash, &c.SecretSealed, &c.Trusted, &c.CreatedAt, &c.UpdatedAt); err != nil {
+	if err := row.Scan(&c.ID, &c.AccountID, &c.Name, &c.RedirectURI, &c.SecretHash, &c.SecretSealed, &c.Trusted, &c.CreatedAt, &c.UpdatedAt, &c.PostLogoutRedirectURIs); err != nil {
 		return keyhole.Client{}, err
 	}
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	if len(c.PostLogoutRedirectURIs) == 0 {
+		c.PostLogoutRedirectURIs = nil
+	}
 	return c, nil
 }
 
@@ -25,8 +28,8 @@ func (db *DB) CreateClient(ctx context.Context, c keyhole.Client, ev ...keyhole.
 	const op = "create client"
 	return db.tx(ctx, op, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
-		b.Queue(`INSERT INTO clients (`+clientCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			c.ID, c.AccountID, c.Name, c.RedirectURI, c.SecretHash, c.SecretSealed, c.Trusted, c.CreatedAt, c.UpdatedAt)
+		b.Queue(`INSERT INTO clients (`+clientCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			c.ID, c.AccountID, c.Name, c.RedirectURI, c.SecretHash, c.SecretSealed, c.Trusted, c.CreatedAt, c.UpdatedAt, uriList(c.PostLogoutRedirectURIs))
 		queueEvents(b, ev)
 		return sendBatch(ctx, tx, op, b)
 	})
@@ -63,9 +66,10 @@ func (db *DB) UpdateClient(ctx context.Context, id string, fn func(*keyhole.Clie
 			return err
 		}
 		out, err = scanClient(tx.QueryRow(ctx, `UPDATE clients
-			SET name = $2, redirect_uri = $3, secret_hash = $4, secret_sealed = $5, trusted = $6, updated_at = $7
+			SET name = $2, redirect_uri = $3, secret_hash = $4, secret_sealed = $5, trusted = $6, updated_at = $7,
+				post_logout_redirect_uris = $8
 			WHERE id = $1 RETURNING `+clientCols,
-			id, c.Name, c.RedirectURI, c.SecretHash, c.SecretSealed, c.Trusted, c.UpdatedAt))
+			id, c.Name, c.RedirectURI, c.SecretHash, c.SecretSealed, c.Trusted, c.UpdatedAt, uriList(c.PostLogoutRedirectURIs)))
 		if err != nil {
 			return mapErr(op, err)
 		}
@@ -79,4 +83,12 @@ func (db *DB) UpdateClient(ctx context.Context, id string, fn func(*keyhole.Clie
 // statement).
 func (db *DB) DeleteClient(ctx context.Context, id string, ev ...keyhole.Event) error {
 	return db.deleteOne(ctx, "delete client", `DELETE FROM clients WHERE id = $1`, id, ev)
+}
+
+// uriList is a list of URIs for a NOT NULL text[] column: nil is empty.
+func uriList(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
 }

@@ -11,13 +11,13 @@ import (
 	"github.com/keyhole/keyhole/internal/store"
 )
 
-const sessionCols = `id, account_id, hash, description, ip, user_agent, created_at, expires_at, parent_id, last_seen_at, reauth_at`
+const sessionCols = `id, account_id, hash, description, ip, user_agent, created_at, expires_at, parent_id, last_seen_at, reauth_at, amr`
 
 func scanSession(row pgx.Row) (keyhole.Session, error) {
 	var s keyhole.Session
 	var hash, parent pgtype.Text
 	var seen, reauth pgtype.Timestamptz
-	if err := row.Scan(&s.ID, &s.AccountID, &hash, &s.Description, &s.IP, &s.UserAgent, &s.CreatedAt, &s.ExpiresAt, &parent, &seen, &reauth); err != nil {
+	if err := row.Scan(&s.ID, &s.AccountID, &hash, &s.Description, &s.IP, &s.UserAgent, &s.CreatedAt, &s.ExpiresAt, &parent, &seen, &reauth, &s.AMR); err != nil {
 		return keyhole.Session{}, err
 	}
 	s.Hash, s.CreatedAt, s.ExpiresAt, s.ParentID = hash.String, s.CreatedAt.UTC(), s.ExpiresAt.UTC(), parent.String
@@ -48,9 +48,9 @@ func (db *DB) CreateSession(ctx context.Context, s keyhole.Session, version int6
 }
 
 func queueSession(b *pgx.Batch, s keyhole.Session) {
-	b.Queue(`INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+	b.Queue(`INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		s.ID, s.AccountID, nullText(s.Hash), s.Description, s.IP, s.UserAgent, s.CreatedAt, s.ExpiresAt, nullText(s.ParentID),
-		nullTime(s.LastSeenAt), nullTime(s.ReauthAt))
+		nullTime(s.LastSeenAt), nullTime(s.ReauthAt), s.AMR)
 }
 
 // Session returns the session with the id.

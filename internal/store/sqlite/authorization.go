@@ -219,7 +219,7 @@ func deleteAccountAuthorizations(ctx context.Context, tx queryer, accountID, kee
 
 // ---- tokens
 
-const tokenCols = `id, authorization_id, kind, hash, hint, sealed, expires_at, created_at, used_at, redirect_uri, code_challenge, scope`
+const tokenCols = `id, authorization_id, kind, hash, hint, sealed, expires_at, created_at, used_at, redirect_uri, code_challenge, scope, sign_in`
 
 // nowMicros is the database's own clock, in the microseconds times are
 // stored in.
@@ -230,15 +230,37 @@ func scanToken(row interface{ Scan(...any) error }) (keyhole.Token, error) {
 	var kind string
 	var expires, used sql.NullInt64
 	var created int64
-	var scope sql.NullString
-	if err := row.Scan(&t.ID, &t.AuthorizationID, &kind, &t.Hash, &t.Hint, &t.Sealed, &expires, &created, &used, &t.RedirectURI, &t.CodeChallenge, &scope); err != nil {
+	var scope, signIn sql.NullString
+	if err := row.Scan(&t.ID, &t.AuthorizationID, &kind, &t.Hash, &t.Hint, &t.Sealed, &expires, &created, &used, &t.RedirectURI, &t.CodeChallenge, &scope, &signIn); err != nil {
 		return keyhole.Token{}, mapErr(err)
 	}
 	t.Kind, t.ExpiresAt, t.CreatedAt, t.UsedAt = keyhole.TokenKind(kind), fromNullMicros(expires), fromMicros(created), fromNullMicros(used)
 	if scope.Valid {
 		t.Scope = splitScope(scope.String)
 	}
-	return t, nil
+	var err error
+	t.SignIn, err = readSignIn(signIn)
+	return t, err
+}
+
+// nullSignIn stores a token's sign-in as JSON; nil is NULL.
+func nullSignIn(si *keyhole.SignIn) (sql.NullString, error) {
+	if si == nil {
+		return sql.NullString{}, nil
+	}
+	b, err := json.Marshal(si)
+	return sql.NullString{String: string(b), Valid: true}, err
+}
+
+func readSignIn(v sql.NullString) (*keyhole.SignIn, error) {
+	if !v.Valid {
+		return nil, nil
+	}
+	si := new(keyhole.SignIn)
+	if err := json.Unmarshal([]byte(v.String), si); err != nil {
+		return nil, fmt.Errorf("token sign-in: %w", err)
+	}
+	return si, nil
 }
 
 // nullScope stores a token's own scope; nil is NULL.
@@ -248,9 +270,13 @@ func nullScope(s []string) sql.NullString {
 
 func insertTokens(ctx context.Context, q queryer, tokens []keyhole.Token) error {
 	for _, t := range tokens {
-		_, err := q.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		signIn, err := nullSignIn(t.SignIn)
+		if err != nil {
+			return err
+		}
+		_, err = q.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			t.ID, t.AuthorizationID, string(t.Kind), t.Hash, t.Hint, t.Sealed, nullMicros(t.ExpiresAt), micros(t.CreatedAt),
-			nullMicros(t.UsedAt), t.RedirectURI, t.CodeChallenge, nullScope(t.Scope))
+			nullMicros(t.UsedAt), t.RedirectURI, t.CodeChallenge, nullScope(t.Scope), signIn)
 		if err != nil {
 			return mapErr(err)
 		}
@@ -352,7 +378,7 @@ func addTokens(ctx context.Context, tx queryer, b addition, makeAuthorization bo
 	return insertTokens(ctx, tx, b.tokens)
 }
 
-const tokenAuthSelect = `SELECT t.id, t.authorization_id, t.kind, t.hash, t.hint, t.sealed, t.expires_at, t.created_at, t.used_at, t.redirect_uri, t.code_challenge, t.scope,
+const tokenAuthSelect = `SELECT t.id, t.authorization_id, t.kind, t.hash, t.hint, t.sealed, t.expires_at, t.created_at, t.used_at, t.redirect_uri, t.code_challenge, t.scope, t.sign_in,
 	a.id, a.account_id, a.client_id, a.session_id, a.scope, a.description, a.is_default, a.created_at, a.updated_at, a.last_used_at
 	FROM tokens t JOIN authorizations a ON a.id = t.authorization_id WHERE t.hash = ?`
 
@@ -363,10 +389,10 @@ func (s *DB) TokenByHash(ctx context.Context, hash string) (keyhole.Token, keyho
 	var kind string
 	var expires, used, lastUsed sql.NullInt64
 	var tCreated, aCreated, aUpdated int64
-	var account, client, session, tScope sql.NullString
+	var account, client, session, tScope, signIn sql.NullString
 	var scope string
 	err := s.run.QueryRowContext(ctx, tokenAuthSelect, hash).Scan(
-		&t.ID, &t.AuthorizationID, &kind, &t.Hash, &t.Hint, &t.Sealed, &expires, &tCreated, &used, &t.RedirectURI, &t.CodeChallenge, &tScope,
+		&t.ID, &t.AuthorizationID, &kind, &t.Hash, &t.Hint, &t.Sealed, &expires, &tCreated, &used, &t.RedirectURI, &t.CodeChallenge, &tScope, &signIn,
 		&a.ID, &account, &client, &session, &scope, &a.Description, &a.Default, &aCreated, &aUpdated, &lastUsed)
 	if err != nil {
 		return keyhole.Token{}, keyhole.Authorization{}, mapErr(err)
@@ -374,6 +400,9 @@ func (s *DB) TokenByHash(ctx context.Context, hash string) (keyhole.Token, keyho
 	t.Kind, t.ExpiresAt, t.CreatedAt, t.UsedAt = keyhole.TokenKind(kind), fromNullMicros(expires), fromMicros(tCreated), fromNullMicros(used)
 	if tScope.Valid {
 		t.Scope = splitScope(tScope.String)
+	}
+	if t.SignIn, err = readSignIn(signIn); err != nil {
+		return keyhole.Token{}, keyhole.Authorization{}, err
 	}
 	a.AccountID, a.ClientID, a.SessionID = account.String, client.String, session.String
 	a.Scope, a.CreatedAt, a.UpdatedAt, a.LastUsedAt = splitScope(scope), fromMicros(aCreated), fromMicros(aUpdated), fromNullMicros(lastUsed)

@@ -2,28 +2,31 @@ package sqlite
 
 import (
 	"context"
+	"strings"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
 	"github.com/keyhole/keyhole/internal/store"
 )
 
-const clientCols = `id, account_id, name, redirect_uri, secret_hash, secret_sealed, trusted, created_at, updated_at`
+const clientCols = `id, account_id, name, redirect_uri, secret_hash, secret_sealed, trusted, created_at, updated_at, post_logout_redirect_uris`
 
 func scanClient(row interface{ Scan(...any) error }) (keyhole.Client, error) {
 	var c keyhole.Client
 	var created, updated int64
-	if err := row.Scan(&c.ID, &c.AccountID, &c.Name, &c.RedirectURI, &c.SecretHash, &c.SecretSealed, &c.Trusted, &created, &updated); err != nil {
+	var logout string
+	if err := row.Scan(&c.ID, &c.AccountID, &c.Name, &c.RedirectURI, &c.SecretHash, &c.SecretSealed, &c.Trusted, &created, &updated, &logout); err != nil {
 		return keyhole.Client{}, mapErr(err)
 	}
-	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
+	c.CreatedAt, c.UpdatedAt, c.PostLogoutRedirectURIs = fromMicros(created), fromMicros(updated), splitList(logout)
 	return c, nil
 }
 
 // CreateClient inserts c.
 func (s *DB) CreateClient(ctx context.Context, c keyhole.Client, ev ...keyhole.Event) error {
 	return s.tx(ctx, func(tx queryer) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			c.ID, c.AccountID, c.Name, c.RedirectURI, c.SecretHash, c.SecretSealed, c.Trusted, micros(c.CreatedAt), micros(c.UpdatedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, c.AccountID, c.Name, c.RedirectURI, c.SecretHash, c.SecretSealed, c.Trusted, micros(c.CreatedAt), micros(c.UpdatedAt),
+			strings.Join(c.PostLogoutRedirectURIs, " "))
 		if err != nil {
 			return mapErr(err)
 		}
@@ -60,8 +63,9 @@ func (s *DB) UpdateClient(ctx context.Context, id string, fn func(*keyhole.Clien
 		if err := fn(&c); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE clients SET name = ?, redirect_uri = ?, secret_hash = ?, secret_sealed = ?, trusted = ?, updated_at = ? WHERE id = ?`,
-			c.Name, c.RedirectURI, c.SecretHash, c.SecretSealed, c.Trusted, micros(c.UpdatedAt), id)
+		_, err = tx.ExecContext(ctx, `UPDATE clients SET name = ?, redirect_uri = ?, secret_hash = ?, secret_sealed = ?, trusted = ?, updated_at = ?,
+			post_logout_redirect_uris = ? WHERE id = ?`,
+			c.Name, c.RedirectURI, c.SecretHash, c.SecretSealed, c.Trusted, micros(c.UpdatedAt), strings.Join(c.PostLogoutRedirectURIs, " "), id)
 		if err != nil {
 			return mapErr(err)
 		}

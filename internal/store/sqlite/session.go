@@ -9,18 +9,19 @@ import (
 	"github.com/keyhole/keyhole/internal/store"
 )
 
-const sessionCols = `id, account_id, hash, description, ip, user_agent, created_at, expires_at, parent_id, last_seen_at, reauth_at`
+const sessionCols = `id, account_id, hash, description, ip, user_agent, created_at, expires_at, parent_id, last_seen_at, reauth_at, amr`
 
 func scanSession(row interface{ Scan(...any) error }) (keyhole.Session, error) {
 	var ss keyhole.Session
 	var hash, parent sql.NullString
 	var created, expires int64
 	var seen, reauth sql.NullInt64
-	if err := row.Scan(&ss.ID, &ss.AccountID, &hash, &ss.Description, &ss.IP, &ss.UserAgent, &created, &expires, &parent, &seen, &reauth); err != nil {
+	var amr string
+	if err := row.Scan(&ss.ID, &ss.AccountID, &hash, &ss.Description, &ss.IP, &ss.UserAgent, &created, &expires, &parent, &seen, &reauth, &amr); err != nil {
 		return keyhole.Session{}, mapErr(err)
 	}
 	ss.Hash, ss.CreatedAt, ss.ExpiresAt, ss.ParentID = hash.String, fromMicros(created), fromMicros(expires), parent.String
-	ss.LastSeenAt, ss.ReauthAt = fromNullMicros(seen), fromNullMicros(reauth)
+	ss.LastSeenAt, ss.ReauthAt, ss.AMR = fromNullMicros(seen), fromNullMicros(reauth), splitList(amr)
 	return ss, nil
 }
 
@@ -47,9 +48,9 @@ func (s *DB) CreateSession(ctx context.Context, ss keyhole.Session, version int6
 }
 
 func insertSession(ctx context.Context, tx queryer, ss keyhole.Session) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ss.ID, ss.AccountID, nullString(ss.Hash), ss.Description, ss.IP, ss.UserAgent, micros(ss.CreatedAt), micros(ss.ExpiresAt), nullString(ss.ParentID),
-		nullMicros(ss.LastSeenAt), nullMicros(ss.ReauthAt))
+		nullMicros(ss.LastSeenAt), nullMicros(ss.ReauthAt), joinScope(ss.AMR))
 	return mapErr(err)
 }
 

@@ -333,5 +333,13 @@ func splitScope(s string) []string {
 	return strings.Split(s, " ")
 }
 
+// splitList reads a list of names stored separated by spaces; "" is nil.
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, " ")
+}
+
 // SQL returns the database handle, for its statistics.
 func (s *DB) SQL() *sql.DB { return s.db }

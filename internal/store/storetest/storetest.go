@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -62,6 +63,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"MailTokens", testMailTokens},
 		{"ConcurrentVerifyEmail", testConcurrentVerifyEmail},
 		{"MailLinksEnd", testMailLinksEnd},
+		{"SigningKeys", testSigningKeys},
+		{"ConcurrentFirstSigningKey", testConcurrentFirstSigningKey},
+		{"ConcurrentSigningKeyRotations", testConcurrentSigningKeyRotations},
 		{"RequestEmailChange", testRequestEmailChange},
 		{"ConcurrentLinkUse", testConcurrentLinkUse},
 		{"TouchAndReauth", testTouchAndReauth},
@@ -281,7 +285,7 @@ func testClients(t *testing.T, s store.Store) {
 	got, err := s.Client(ctx, c.ID)
 	must(t, err)
 	if got.ID != c.ID || got.Name != c.Name || got.RedirectURI != c.RedirectURI || got.SecretHash != c.SecretHash ||
-		!bytes.Equal(got.SecretSealed, c.SecretSealed) || !got.CreatedAt.Equal(t0) || got.Trusted {
+		!bytes.Equal(got.SecretSealed, c.SecretSealed) || !got.CreatedAt.Equal(t0) || got.Trusted || got.PostLogoutRedirectURIs != nil {
 		t.Errorf("Client = %+v, want %+v", got, c)
 	}
 	wantErr(t, s.CreateClient(ctx, c), store.ErrConflict)
@@ -308,6 +312,24 @@ func testClients(t *testing.T, s store.Store) {
 		t.Errorf("after update: %+v", stored)
 	}
 	_ = got
+	// The post-logout URIs keep their order, and an empty list reads back nil.
+	logout := []string{"https://app.example/bye", "http://127.0.0.1:8080/"}
+	_, err = s.UpdateClient(ctx, c.ID, func(x *keyhole.Client) error { x.PostLogoutRedirectURIs = logout; return nil })
+	must(t, err)
+	if stored, _ := s.Client(ctx, c.ID); !slices.Equal(stored.PostLogoutRedirectURIs, logout) {
+		t.Errorf("PostLogoutRedirectURIs = %q, want %q", stored.PostLogoutRedirectURIs, logout)
+	}
+	withLogout := keyhole.Client{ID: id(), AccountID: a.ID, Name: "Logout", RedirectURI: "http://127.0.0.1/cb", PostLogoutRedirectURIs: logout[:1], CreatedAt: t0, UpdatedAt: t0}
+	must(t, s.CreateClient(ctx, withLogout))
+	if stored, _ := s.Client(ctx, withLogout.ID); !slices.Equal(stored.PostLogoutRedirectURIs, logout[:1]) {
+		t.Errorf("created with %q, read %q", logout[:1], stored.PostLogoutRedirectURIs)
+	}
+	must(t, s.DeleteClient(ctx, withLogout.ID))
+	_, err = s.UpdateClient(ctx, c.ID, func(x *keyhole.Client) error { x.PostLogoutRedirectURIs = []string{}; return nil })
+	must(t, err)
+	if stored, _ := s.Client(ctx, c.ID); stored.PostLogoutRedirectURIs != nil {
+		t.Errorf("cleared PostLogoutRedirectURIs = %q, want nil", stored.PostLogoutRedirectURIs)
+	}
 
 	// Deleting a client takes its authorizations and their tokens.
 	auth, tokens := newAuthorization(t, s, a.ID, c.ID, "", keyhole.AccessToken, keyhole.RefreshToken)
@@ -440,13 +462,24 @@ func testTokens(t *testing.T, s store.Store) {
 	// Every field round-trips.
 	full := keyhole.Token{ID: id(), AuthorizationID: auth.ID, Kind: keyhole.AccessToken, Hash: "full-" + id(), Hint: "kha_1234**********abcd",
 		Sealed: []byte{0, 1, 2}, ExpiresAt: t0.Add(8 * time.Hour), CreatedAt: t0.Add(time.Microsecond),
-		RedirectURI: "https://app.example/cb?x=1", CodeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}
+		RedirectURI: "https://app.example/cb?x=1", CodeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+		SignIn: &keyhole.SignIn{AuthTime: t0.Add(-time.Minute), AMR: []string{"pwd", "otp", "mfa"}, SessionID: id(), Nonce: "n-0S6_WzA2Mj"}}
 	must(t, s.ReplaceTokens(ctx, auth.ID, []keyhole.Token{full}))
 	got, _, err := s.TokenByHash(ctx, full.Hash)
 	must(t, err)
 	if got.ID != full.ID || got.Hint != full.Hint || !bytes.Equal(got.Sealed, full.Sealed) || !got.ExpiresAt.Equal(full.ExpiresAt) ||
 		!got.CreatedAt.Equal(full.CreatedAt) || !got.UsedAt.IsZero() || got.RedirectURI != full.RedirectURI || got.CodeChallenge != full.CodeChallenge {
 		t.Errorf("token = %+v, want %+v", got, full)
+	}
+	if got.SignIn == nil || !got.SignIn.AuthTime.Equal(full.SignIn.AuthTime) || !slices.Equal(got.SignIn.AMR, full.SignIn.AMR) ||
+		got.SignIn.SessionID != full.SignIn.SessionID || got.SignIn.Nonce != full.SignIn.Nonce {
+		t.Errorf("token sign-in = %+v, want %+v", got.SignIn, full.SignIn)
+	}
+	if listed, err := s.Tokens(ctx, auth.ID); err != nil || len(listed) == 0 || listed[len(listed)-1].SignIn == nil {
+		t.Errorf("Tokens lost the sign-in: %+v, %v", listed, err)
+	}
+	if tk.SignIn != nil {
+		t.Errorf("a token stored without a sign-in reads back with %+v", tk.SignIn)
 	}
 
 	// Use the code, then replace the access and refresh tokens: the used
@@ -615,11 +648,11 @@ func testConcurrentSameEmail(t *testing.T, s store.Store) {
 func testSessions(t *testing.T, s store.Store) {
 	a, _ := newAccount(t, s, "ada@example.com")
 	browser := keyhole.Session{ID: id(), AccountID: a.ID, Hash: "sh-" + id(), Description: "Browser", IP: "127.0.0.1", UserAgent: "UA",
-		CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour)}
+		CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour), AMR: []string{"pwd", "otp", "mfa"}}
 	must(t, s.CreateSession(ctx, browser, 1, nil, nil))
 	got, err := s.SessionByHash(ctx, browser.Hash)
 	must(t, err)
-	if got != browser {
+	if !reflect.DeepEqual(got, browser) {
 		t.Errorf("SessionByHash = %+v, want %+v", got, browser)
 	}
 	dup := browser
@@ -860,7 +893,7 @@ func testCLILoginThroughBrowser(t *testing.T, s store.Store) {
 	must(t, s.RedeemDeviceGrant(ctx, g.ID, &ss, auth, tokens))
 	got, err := s.Session(ctx, ss.ID)
 	must(t, err)
-	if got != ss {
+	if !reflect.DeepEqual(got, ss) {
 		t.Errorf("Session = %+v, want %+v", got, ss)
 	}
 	if _, _, err := s.TokenByHash(ctx, tokens[0].Hash); err != nil {

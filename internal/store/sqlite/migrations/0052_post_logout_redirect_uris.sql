@@ -1,0 +1,3 @@
+-- OpenID Connect RP-Initiated Logout: where a client's logout may send the
+-- browser besides its redirect URI, separated by spaces (no URI has one).
+ALTER TABLE clients ADD COLUMN post_logout_redirect_uris TEXT NOT NULL DEFAULT '';
