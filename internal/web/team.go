@@ -26,7 +26,7 @@ type teamView struct {
 	Admin       bool
 	CanCreate   bool
 	Members     []memberRow
-	Invitations []keyhole.Invitation
+	Invitations []service.InvitationInfo
 	Apps        []service.AppInfo
 	Roles       []keyhole.TeamRole
 	Regions     []keyhole.Named
