@@ -392,6 +392,11 @@ func TestCollaborators(t *testing.T) {
 		if names := permNames(r.json(t)); names != "view,deploy,operate" {
 			t.Errorf("personal collaborator = %s", names)
 		}
+		r = c.do("GET", "/apps/solo-app/collaborators", nil, con).wantStatus(t, 200)
+		schematest.ValidateLink(t, "collaborator", "GET", "/apps/{app}/collaborators", r.body)
+		if l := r.list(t); len(l) != 2 || l[0]["role"] != "owner" || l[0]["user"].(map[string]any)["email"] != "ada@example.com" || l[1]["role"] != nil {
+			t.Errorf("personal app's collaborators = %s, want its owner first, then con", r.body)
+		}
 		c.do("PATCH", "/teams/apps/solo-app/collaborators/con@example.com", map[string]any{"permissions": []string{"manage"}}, ada).wantError(t, 422, "invalid_params")
 		c.do("DELETE", "/apps/solo-app", nil, con).wantError(t, 403, "forbidden")
 		c.do("POST", "/apps/solo-app/collaborators", map[string]any{"user": "ada@example.com"}, ada).wantError(t, 422, "invalid_params")
