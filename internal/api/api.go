@@ -39,17 +39,32 @@ func New(d Deps) *API {
 
 // Register mounts every route of the table on mux, each path once more
 // without a method so that another method gets the API's own 404.
+//
+// The routes under one team, /teams/{team}/…, are mounted on a mux of
+// their own behind the one pattern /teams/{team}/: Heroku's paths
+// /teams/apps/{app}/… and /teams/invitations/{token}/… would otherwise
+// overlap them (a team named "apps"), which net/http refuses. Those
+// more specific paths win, and the team names they use are reserved.
 func (a *API) Register(mux *http.ServeMux) {
+	team := http.NewServeMux()
+	team.Handle("/", a.NotFound())
+	mux.Handle(teamPrefix, team)
 	paths := map[string]bool{}
 	for _, rt := range a.routes() {
-		mux.Handle(rt.Pattern, a.surface(a.endpoint(rt)))
+		on := mux
 		_, path, _ := strings.Cut(rt.Pattern, " ")
+		if strings.HasPrefix(path, teamPrefix) {
+			on = team
+		}
+		on.Handle(rt.Pattern, a.surface(a.endpoint(rt)))
 		if !paths[path] {
 			paths[path] = true
-			mux.Handle(path, a.NotFound())
+			on.Handle(path, a.NotFound())
 		}
 	}
 }
+
+const teamPrefix = "/teams/{team}/"
 
 // NotFound answers a route the API does not have, in the API's shape.
 func (a *API) NotFound() http.Handler {

@@ -17,10 +17,40 @@ import (
 // the app (a team admin has it); a team's member may add themselves to an
 // unlocked team app (join), and anybody may remove themselves (leave).
 
-// CollaboratorInfo is a grant with its app.
+// CollaboratorInfo is a grant with its app, and the person's role in
+// the app's team ("" for somebody who is no member of it).
 type CollaboratorInfo struct {
 	keyhole.Collaborator
-	App keyhole.App
+	App  keyhole.App
+	Role keyhole.TeamRole
+}
+
+// withRoles makes grants of app into CollaboratorInfos, with each
+// person's role in the app's team.
+func (s *Service) withRoles(ctx context.Context, app keyhole.App, grants ...keyhole.Collaborator) ([]CollaboratorInfo, error) {
+	roles := map[string]keyhole.TeamRole{}
+	if app.TeamID != "" {
+		members, err := s.store.Members(ctx, app.TeamID)
+		if err != nil {
+			return nil, storeErr(err, "team member")
+		}
+		for _, m := range members {
+			roles[m.AccountID] = m.Role
+		}
+	}
+	out := make([]CollaboratorInfo, len(grants))
+	for i, c := range grants {
+		out[i] = CollaboratorInfo{Collaborator: c, App: app, Role: roles[c.AccountID]}
+	}
+	return out, nil
+}
+
+func (s *Service) withRole(ctx context.Context, app keyhole.App, c keyhole.Collaborator) (CollaboratorInfo, error) {
+	out, err := s.withRoles(ctx, app, c)
+	if err != nil {
+		return CollaboratorInfo{}, err
+	}
+	return out[0], nil
 }
 
 // accountBy finds an account by email or id; NotFound names a user.
@@ -48,11 +78,7 @@ func (s *Service) Collaborators(ctx context.Context, actor Actor, idOrName strin
 	if err != nil {
 		return nil, storeErr(err, "collaborator")
 	}
-	out := make([]CollaboratorInfo, len(list))
-	for i, c := range list {
-		out[i] = CollaboratorInfo{Collaborator: c, App: app}
-	}
-	return out, nil
+	return s.withRoles(ctx, app, list...)
 }
 
 // Collaborator returns one grant on an app the actor may view.
@@ -69,7 +95,7 @@ func (s *Service) Collaborator(ctx context.Context, actor Actor, idOrName, user 
 	if err != nil {
 		return CollaboratorInfo{}, storeErr(err, "collaborator")
 	}
-	return CollaboratorInfo{Collaborator: c, App: app}, nil
+	return s.withRole(ctx, app, c)
 }
 
 // AddCollaborator gives the account user (email or id) access to an app.
@@ -85,6 +111,17 @@ func (s *Service) AddCollaborator(ctx context.Context, actor Actor, idOrName, us
 	if err != nil {
 		return CollaboratorInfo{}, err
 	}
+	// Who may: somebody who may manage the app, or a member of its team
+	// joining it while it is unlocked (with no more than deploy and
+	// operate).
+	join := acct.ID == actor.AccountID && app.TeamID != "" && acc.Role == keyhole.RoleMember && !acc.Can(keyhole.PermManage)
+	switch {
+	case acc.Can(keyhole.PermManage):
+	case join && app.Locked:
+		return CollaboratorInfo{}, keyhole.Errorf(keyhole.Forbidden, "%s is locked: an admin of its team adds people to it.", app.Name)
+	case !join:
+		return CollaboratorInfo{}, needPermission(keyhole.PermManage, app.Name)
+	}
 	var ps []keyhole.Permission
 	switch {
 	case app.TeamID == "" && perms != nil:
@@ -95,24 +132,16 @@ func (s *Service) AddCollaborator(ctx context.Context, actor Actor, idOrName, us
 		if ps, err = parsePermissions(perms); err != nil {
 			return CollaboratorInfo{}, err
 		}
-	}
-	join := acct.ID == actor.AccountID && app.TeamID != ""
-	switch {
-	case acc.Can(keyhole.PermManage):
-	case join && acc.Role == keyhole.RoleMember && !app.Locked && (ps == nil || !slices.Contains(ps, keyhole.PermManage)):
-	case join && app.Locked && acc.Role == keyhole.RoleMember:
-		return CollaboratorInfo{}, keyhole.Errorf(keyhole.Forbidden, "%s is locked: an admin of its team adds people to it.", app.Name)
+	case join:
+		ps = keyhole.PersonalPermissions
 	default:
+		ps = []keyhole.Permission{keyhole.PermView}
+	}
+	if join && slices.Contains(ps, keyhole.PermManage) {
 		return CollaboratorInfo{}, needPermission(keyhole.PermManage, app.Name)
 	}
 	if acct.ID == app.AccountID {
 		return CollaboratorInfo{}, keyhole.Errorf(keyhole.Invalid, "%s owns %s already.", acct.Email, app.Name)
-	}
-	if ps == nil {
-		ps = []keyhole.Permission{keyhole.PermView}
-		if join && !acc.Can(keyhole.PermManage) {
-			ps = keyhole.PersonalPermissions
-		}
 	}
 	now := s.clock()
 	c := keyhole.Collaborator{ID: newID(), AppID: app.ID, AccountID: acct.ID, Permissions: ps, CreatedAt: now, UpdatedAt: now, Email: acct.Email, Name: acct.Name}
@@ -126,7 +155,7 @@ func (s *Service) AddCollaborator(ctx context.Context, actor Actor, idOrName, us
 	}
 	s.tell(ctx, actor, acct, "you were given access to "+app.Name, "You were given access to the app "+app.Name+" on Keyhole: "+permWords(ps)+".")
 	s.log.InfoContext(ctx, "collaborator added", "account_id", actor.AccountID, "app_id", app.ID, "collaborator_id", acct.ID)
-	return CollaboratorInfo{Collaborator: c, App: app}, nil
+	return s.withRole(ctx, app, c)
 }
 
 // UpdateCollaborator sets the permissions of a grant on a team app: it
@@ -153,7 +182,7 @@ func (s *Service) UpdateCollaborator(ctx context.Context, actor Actor, idOrName,
 		return CollaboratorInfo{}, storeErr(err, "collaborator")
 	}
 	s.tell(ctx, actor, acct, "your access to "+app.Name+" changed", "Your permissions on the app "+app.Name+" on Keyhole are now: "+permWords(ps)+".")
-	return CollaboratorInfo{Collaborator: c, App: app}, nil
+	return s.withRole(ctx, app, c)
 }
 
 // RemoveCollaborator ends a grant: it needs manage on the app, except for
@@ -177,7 +206,7 @@ func (s *Service) RemoveCollaborator(ctx context.Context, actor Actor, idOrName,
 	}
 	s.tell(ctx, actor, acct, "your access to "+app.Name+" was revoked", "Your access to the app "+app.Name+" on Keyhole was revoked.")
 	s.log.InfoContext(ctx, "collaborator removed", "account_id", actor.AccountID, "app_id", app.ID, "collaborator_id", acct.ID)
-	return CollaboratorInfo{Collaborator: c, App: app}, nil
+	return s.withRole(ctx, app, c)
 }
 
 func permWords(ps []keyhole.Permission) string {

@@ -100,9 +100,15 @@ func teamErr(err error, name string) error {
 	return storeErr(err, "team")
 }
 
+// reservedTeamNames are the words of the API's paths under /teams/.
+var reservedTeamNames = map[string]bool{"apps": true, "invitations": true, "permissions": true}
+
 func checkTeamName(name string) error {
 	if !teamNamePattern.MatchString(name) {
 		return keyhole.Errorf(keyhole.Invalid, "Team names start with a letter, end with a letter or digit, and use only lowercase letters, digits and dashes (3 to 30 characters).")
+	}
+	if reservedTeamNames[name] {
+		return keyhole.Errorf(keyhole.Invalid, "The team name %s is reserved: choose another.", quote(name))
 	}
 	return nil
 }
@@ -460,20 +466,26 @@ func (s *Service) invite(ctx context.Context, actor Actor, t keyhole.Team, email
 }
 
 // Invite invites an address into a team by mail: admins only.
-func (s *Service) Invite(ctx context.Context, actor Actor, idOrName, email, roleName string) (keyhole.Invitation, error) {
+func (s *Service) Invite(ctx context.Context, actor Actor, idOrName, email, roleName string) (InvitationInfo, error) {
 	t, err := s.adminOf(ctx, actor, idOrName)
 	if err != nil {
-		return keyhole.Invitation{}, err
+		return InvitationInfo{}, err
 	}
 	role, err := parseRole(roleName)
 	if err != nil {
-		return keyhole.Invitation{}, err
+		return InvitationInfo{}, err
 	}
-	return s.invite(ctx, actor, t, email, role)
+	inv, err := s.invite(ctx, actor, t, email, role)
+	if err != nil {
+		return InvitationInfo{}, err
+	}
+	by, err := s.store.Account(ctx, actor.AccountID)
+	return InvitationInfo{Invitation: inv, Team: t, InvitedBy: by}, storeErr(err, "account")
 }
 
-// Invitations lists a team's pending invitations (expired ones left out).
-func (s *Service) Invitations(ctx context.Context, actor Actor, idOrName string) ([]keyhole.Invitation, error) {
+// Invitations lists a team's pending invitations (expired ones left out),
+// each with who sent it.
+func (s *Service) Invitations(ctx context.Context, actor Actor, idOrName string) ([]InvitationInfo, error) {
 	t, _, err := s.teamFor(ctx, actor, idOrName)
 	if err != nil {
 		return nil, err
@@ -483,27 +495,36 @@ func (s *Service) Invitations(ctx context.Context, actor Actor, idOrName string)
 		return nil, storeErr(err, "invitation")
 	}
 	now := s.clock()
-	out := list[:0]
+	by := map[string]keyhole.Account{}
+	out := []InvitationInfo{}
 	for _, inv := range list {
-		if inv.ExpiresAt.After(now) {
-			out = append(out, inv)
+		if !inv.ExpiresAt.After(now) {
+			continue
 		}
+		a, ok := by[inv.InvitedBy]
+		if !ok {
+			if a, err = s.store.Account(ctx, inv.InvitedBy); err != nil && !isNotFound(err) {
+				return nil, storeErr(err, "invitation")
+			}
+			by[inv.InvitedBy] = a
+		}
+		out = append(out, InvitationInfo{Invitation: inv, Team: t, InvitedBy: a})
 	}
 	return out, nil
 }
 
 // RevokeInvitation deletes a team's invitation of the email (or with the
 // id): admins only. Its link stops working.
-func (s *Service) RevokeInvitation(ctx context.Context, actor Actor, idOrName, emailOrID string) (keyhole.Invitation, error) {
+func (s *Service) RevokeInvitation(ctx context.Context, actor Actor, idOrName, emailOrID string) (InvitationInfo, error) {
 	t, err := s.adminOf(ctx, actor, idOrName)
 	if err != nil {
-		return keyhole.Invitation{}, err
+		return InvitationInfo{}, err
 	}
 	email := strings.TrimSpace(emailOrID)
 	if validID(emailOrID) {
 		list, err := s.store.Invitations(ctx, t.ID)
 		if err != nil {
-			return keyhole.Invitation{}, storeErr(err, "invitation")
+			return InvitationInfo{}, storeErr(err, "invitation")
 		}
 		email = ""
 		for _, inv := range list {
@@ -512,11 +533,14 @@ func (s *Service) RevokeInvitation(ctx context.Context, actor Actor, idOrName, e
 			}
 		}
 		if email == "" {
-			return keyhole.Invitation{}, keyhole.NotFoundError("invitation")
+			return InvitationInfo{}, keyhole.NotFoundError("invitation")
 		}
 	}
 	inv, err := s.store.DeleteInvitation(ctx, t.ID, email, s.event(actor.AccountID, keyhole.EventInvitationRevoked, actor.origin(), t.ID, email+"'s invitation to team "+t.Name+" revoked"))
-	return inv, storeErr(err, "invitation")
+	if err != nil {
+		return InvitationInfo{}, storeErr(err, "invitation")
+	}
+	return InvitationInfo{Invitation: inv, Team: t}, nil
 }
 
 // InvitationInfo is an invitation with its team and who sent it.
