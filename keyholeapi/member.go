@@ -2,8 +2,6 @@ package keyholeapi
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"time"
 )
@@ -68,39 +66,26 @@ func (c *Client) Members(ctx context.Context, team string, opts *ListOptions) ([
 }
 
 // MemberResult is what PutMember or CreateMember did: added the account
-// of the address to the team or changed its role (Member), or, for an
-// address that has no account, mailed an invitation to sign up and join
-// (Invitation). One of the two is set.
+// of the address to the team or changed its role, or, for an address
+// that has no account, mailed an invitation to sign up and join.
 type MemberResult struct {
-	Member     *TeamMember
-	Invitation *TeamInvitation
+	// Member is the membership; for an invitation, the invitation's id,
+	// email and role, with no user id.
+	Member TeamMember
+	// Invited reports that the address has no account and was invited
+	// (the server answers 202 Accepted).
+	Invited bool
 }
 
-// putMember sends in to /teams/{team}/members with method and tells a
-// membership from an invitation by the invitation's invited_by.
+// putMember sends in to /teams/{team}/members with method.
 func (c *Client) putMember(ctx context.Context, method, team string, in TeamMemberInput) (*MemberResult, error) {
-	var raw json.RawMessage
-	if _, err := c.do(ctx, request{method: method, path: "/teams/" + escape(team) + "/members", body: in}, &raw); err != nil {
+	var out MemberResult
+	meta, err := c.do(ctx, request{method: method, path: "/teams/" + escape(team) + "/members", body: in}, &out.Member)
+	if err != nil {
 		return nil, err
 	}
-	var probe struct {
-		InvitedBy *TeamUser `json:"invited_by"`
-	}
-	if err := json.Unmarshal(raw, &probe); err != nil {
-		return nil, fmt.Errorf("keyholeapi: decode the answer to %s /teams/%s/members: %w", method, team, err)
-	}
-	if probe.InvitedBy != nil {
-		var inv TeamInvitation
-		if err := json.Unmarshal(raw, &inv); err != nil {
-			return nil, fmt.Errorf("keyholeapi: decode the answer to %s /teams/%s/members: %w", method, team, err)
-		}
-		return &MemberResult{Invitation: &inv}, nil
-	}
-	var m TeamMember
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("keyholeapi: decode the answer to %s /teams/%s/members: %w", method, team, err)
-	}
-	return &MemberResult{Member: &m}, nil
+	out.Invited = meta.status == http.StatusAccepted
+	return &out, nil
 }
 
 // PutMember adds somebody to a team or changes their role (PUT

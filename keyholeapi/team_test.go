@@ -56,11 +56,11 @@ func TestTeamsAndCollaborators(t *testing.T) {
 
 		// Members: an account is added, an address without one invited.
 		res, err := ada.PutMember(ctx, "core", keyholeapi.TeamMemberInput{Email: "grace+ops@example.com", Role: "member"})
-		if err != nil || res.Member == nil || res.Invitation != nil || res.Member.Email != "grace+ops@example.com" || res.Member.Role != "member" {
+		if err != nil || res.Invited || res.Member.Email != "grace+ops@example.com" || res.Member.Role != "member" || res.Member.User.ID == "" {
 			t.Fatalf("PutMember(account) = %+v, %v", res, err)
 		}
 		res, err = ada.PutMember(ctx, "core", keyholeapi.TeamMemberInput{Email: "new@example.com", Role: "viewer"})
-		if err != nil || res.Invitation == nil || res.Member != nil || res.Invitation.User.Email != "new@example.com" || res.Invitation.Role != "viewer" {
+		if err != nil || !res.Invited || res.Member.Email != "new@example.com" || res.Member.Role != "viewer" || res.Member.User.ID != "" {
 			t.Fatalf("PutMember(no account) = %+v, %v", res, err)
 		}
 		if _, err := ada.CreateMember(ctx, "core", keyholeapi.TeamMemberInput{Email: "grace+ops@example.com", Role: "member"}); errorID(err) != "conflict" {

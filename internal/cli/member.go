@@ -23,8 +23,8 @@ type pendingMember struct {
 	Status string `json:"status"`
 }
 
-// invitations lists a team's pending invitations; an account that may
-// not see them (a member or viewer) gets none.
+// invitations lists a team's pending invitations; where the server lets
+// only admins see them, the others get none.
 func invitations(ctx context.Context, c *keyholeapi.Client, team string) ([]keyholeapi.TeamInvitation, error) {
 	invs, err := c.Invitations(ctx, team)
 	if keyholeapi.IsForbidden(err) {
@@ -40,7 +40,7 @@ func newMembers(env Env) *cobra.Command {
 		Use:   "members",
 		Short: "List the members of a team, and the people invited to it",
 		Long: `List the members of a team with their roles, and the addresses invited to
-it that have not joined yet, with status pending (admins see those).`,
+it that have not joined yet, with status pending.`,
 		Example: "  keyhole members --team platform\n  keyhole members -t platform --role admin\n  keyhole members -t platform --pending --json",
 		Args:    cobra.NoArgs,
 		RunE: apiCommand(env, func(ctx context.Context, c *keyholeapi.Client, _ []string) error {
@@ -140,8 +140,8 @@ it shows in members as pending until then. Admins only.`,
 			if err != nil {
 				return err
 			}
-			if res.Invitation != nil {
-				done(env, "Inviting %s to %s as %s... email sent", args[0], team, res.Invitation.Role)
+			if res.Invited {
+				done(env, "Inviting %s to %s as %s... email sent", res.Member.Email, team, res.Member.Role)
 				return nil
 			}
 			done(env, "Adding %s to %s as %s... done", res.Member.Email, team, res.Member.Role)
