@@ -141,7 +141,12 @@ func (a *API) collaboratorDelete() http.Handler {
 
 func (a *API) permissionList() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.respond(w, r, http.StatusOK, permissionsJSON(keyhole.AllPermissions()))
+		ps, err := a.svc.Permissions(actorFrom(r.Context()))
+		if err != nil {
+			a.error(w, r, err)
+			return
+		}
+		a.respond(w, r, http.StatusOK, permissionsJSON(ps))
 	})
 }
 

@@ -151,7 +151,7 @@ func TestTeams(t *testing.T) {
 		r = c.do("GET", "/teams/invitations/"+tok, nil, newcomer).wantStatus(t, 200)
 		schematest.ValidateLink(t, "team-invitation", "GET", "/teams/invitations/{token}", r.body)
 		r = c.do("POST", "/teams/invitations/"+tok+"/accept", nil, newcomer).wantStatus(t, 201)
-		schematest.ValidateLink(t, "team-member", "POST", "/teams/invitations/{token}/accept", r.body)
+		schematest.ValidateLink(t, "team-invitation", "POST", "/teams/invitations/{token}/accept", r.body)
 		c.do("POST", "/teams/invitations/"+tok+"/accept", nil, newcomer).wantError(t, 404, "not_found")
 		if tm := c.do("GET", "/teams/core", nil, newcomer).wantStatus(t, 200).json(t); tm["role"] != "member" {
 			t.Errorf("newcomer's role = %v", tm["role"])

@@ -582,6 +582,24 @@ func (s *Service) Invitation(ctx context.Context, raw string) (InvitationInfo, e
 	return info, nil
 }
 
+// InvitationFor is Invitation for a caller of the API, which must act for
+// an account.
+func (s *Service) InvitationFor(ctx context.Context, actor Actor, raw string) (InvitationInfo, error) {
+	if err := actor.NeedAccount(); err != nil {
+		return InvitationInfo{}, err
+	}
+	return s.Invitation(ctx, raw)
+}
+
+// Permissions lists the app permissions, for a caller acting for an
+// account.
+func (s *Service) Permissions(actor Actor) ([]keyhole.Permission, error) {
+	if err := actor.NeedAccount(); err != nil {
+		return nil, err
+	}
+	return keyhole.AllPermissions(), nil
+}
+
 // AcceptInvitation makes the actor a member of the invitation's team. The
 // link works once, and only for the account with the address it was sent
 // to: a forwarded link does not let somebody else in.
