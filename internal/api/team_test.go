@@ -437,6 +437,14 @@ func TestJoinAndLeave(t *testing.T) {
 		}
 		c.do("GET", "/apps/open-app/config-vars", nil, mem).wantStatus(t, 200)
 		c.do("GET", "/apps/shut-app/config-vars", nil, mem).wantError(t, 403, "forbidden")
+		r = c.do("GET", "/teams/guild/members/mem@example.com/apps", nil, vic).wantStatus(t, 200)
+		schematest.ValidateLink(t, "team-app", "GET", "/teams/{team}/members/{member}/apps", r.body)
+		if l := r.list(t); len(l) != 1 || l[0]["name"] != "open-app" {
+			t.Errorf("the member's apps = %s, want the one they joined", r.body)
+		}
+		if l := c.do("GET", "/teams/guild/members/ada@example.com/apps", nil, mem).wantStatus(t, 200).list(t); len(l) != 2 {
+			t.Errorf("the admin's apps = %v, want both", l)
+		}
 
 		// Leaving needs no manage.
 		c.do("DELETE", "/apps/open-app/collaborators/mem@example.com", nil, mem).wantStatus(t, 200)

@@ -114,7 +114,6 @@ func TestEveryEventIsRecorded(t *testing.T) {
 			must(svc.DisableMFA(ctx, actor, password, keyholetest.TOTPCode(t, e.Secret.Reveal(), svc.Now(), 1)))
 
 			// Teams: every change of who may do what, on ada's log.
-			ptr := func(s string) *string { return &s }
 			ts.CreateAccount(t, "bob@example.com", password)
 			_, err = svc.CreateTeam(ctx, actor, "walk")
 			must(err)
