@@ -438,7 +438,7 @@ func TestJoinAndLeave(t *testing.T) {
 		c.do("GET", "/apps/open-app/config-vars", nil, mem).wantStatus(t, 200)
 		c.do("GET", "/apps/shut-app/config-vars", nil, mem).wantError(t, 403, "forbidden")
 		r = c.do("GET", "/teams/guild/members/mem@example.com/apps", nil, vic).wantStatus(t, 200)
-		schematest.ValidateLink(t, "team-app", "GET", "/teams/{team}/members/{member}/apps", r.body)
+		schematest.ValidateLink(t, "team-member", "GET", "/teams/{team}/members/{member}/apps", r.body)
 		if l := r.list(t); len(l) != 1 || l[0]["name"] != "open-app" {
 			t.Errorf("the member's apps = %s, want the one they joined", r.body)
 		}
