@@ -81,9 +81,9 @@ func TestInvitationLinksEnd(t *testing.T) {
 		}
 		_, err = r.svc.AcceptInvitation(r.ctx, guest, doomed)
 		wantCode(t, "the deleted team's link", err, keyhole.NotFound)
-		_, err = r.svc.Invitation(r.ctx, "khi_not-a-real-token")
+		_, err = r.svc.Invitation(r.ctx, "khi_not-a-real-token", service.Origin{IP: "192.0.2.9"})
 		wantCode(t, "a made-up link", err, keyhole.NotFound)
-		_, err = r.svc.Invitation(r.ctx, "")
+		_, err = r.svc.Invitation(r.ctx, "", service.Origin{IP: "192.0.2.9"})
 		wantCode(t, "an empty link", err, keyhole.NotFound)
 	})
 }
@@ -135,5 +135,38 @@ func TestConcurrentTeamChanges(t *testing.T) {
 			_, err := r.svc.CreateTeam(r.ctx, r.actor, "one-name")
 			return err
 		}), keyhole.Conflict)
+	})
+}
+
+// TestInvitationThrottles: invitation mails are counted per address
+// invited (5 an hour), and links that name nothing per address of the
+// caller (30 a minute), reserved before the database is read.
+func TestInvitationThrottles(t *testing.T) {
+	eachRig(t, func(t *testing.T, r *rig) {
+		if _, err := r.svc.CreateTeam(r.ctx, r.actor, "mailer"); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 6 {
+			_, err := r.svc.Invite(r.ctx, r.actor, "mailer", "flooded@example.com", "member")
+			if i < 5 {
+				wantCode(t, fmt.Sprintf("invitation %d", i+1), err, "")
+			} else {
+				wantCode(t, "the sixth invitation within the hour", err, keyhole.RateLimited)
+			}
+		}
+		_, err := r.svc.Invite(r.ctx, r.actor, "mailer", "somebody-else@example.com", "member")
+		wantCode(t, "an invitation of another address", err, "")
+
+		o := service.Origin{IP: "198.51.100.4"}
+		for i := range 31 {
+			_, err := r.svc.Invitation(r.ctx, fmt.Sprintf("khi_%040d", i), o)
+			if i < 30 {
+				wantCode(t, "an unknown link", err, keyhole.NotFound)
+			} else {
+				wantCode(t, "the 31st unknown link within the minute", err, keyhole.RateLimited)
+			}
+		}
+		_, err = r.svc.Invitation(r.ctx, "khi_x", service.Origin{IP: "198.51.100.5"})
+		wantCode(t, "an unknown link from another address", err, keyhole.NotFound)
 	})
 }
