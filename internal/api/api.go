@@ -49,19 +49,50 @@ func (a *API) Register(mux *http.ServeMux) {
 	team := http.NewServeMux()
 	team.Handle("/", a.NotFound())
 	mux.Handle(teamPrefix, team)
+	routes := a.routes()
+	var all []string
+	for _, rt := range routes {
+		_, path, _ := strings.Cut(rt.Pattern, " ")
+		all = append(all, path)
+	}
 	paths := map[string]bool{}
-	for _, rt := range a.routes() {
+	for _, rt := range routes {
 		on := mux
 		_, path, _ := strings.Cut(rt.Pattern, " ")
 		if strings.HasPrefix(path, teamPrefix) {
 			on = team
 		}
 		on.Handle(rt.Pattern, a.surface(a.endpoint(rt)))
-		if !paths[path] {
+		// A literal path that a wildcard path also matches (/teams/apps,
+		// /teams/{team}) gets its other methods from the wildcard's.
+		if !paths[path] && !shadowed(path, all) {
 			paths[path] = true
 			on.Handle(path, a.NotFound())
 		}
 	}
+}
+
+// shadowed reports whether another of paths, with a wildcard where path
+// has a literal segment, matches path.
+func shadowed(path string, paths []string) bool {
+	segs := strings.Split(path, "/")
+	for _, p := range paths {
+		other := strings.Split(p, "/")
+		if p == path || len(other) != len(segs) {
+			continue
+		}
+		match := true
+		for i := range segs {
+			if other[i] != segs[i] && !strings.HasPrefix(other[i], "{") {
+				match = false
+				break
+			}
+		}
+		if match {
+			return true
+		}
+	}
+	return false
 }
 
 const teamPrefix = "/teams/{team}/"

@@ -141,7 +141,12 @@ func (a *API) collaboratorDelete() http.Handler {
 
 func (a *API) permissionList() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.respond(w, r, http.StatusOK, permissionsJSON(keyhole.AllPermissions()))
+		ps, err := a.svc.Permissions(actorFrom(r.Context()))
+		if err != nil {
+			a.error(w, r, err)
+			return
+		}
+		a.respond(w, r, http.StatusOK, permissionsJSON(ps))
 	})
 }
 
@@ -153,10 +158,12 @@ type permissionEntityJSON struct {
 	Users  []permissionEntityUserJSON `json:"users"`
 }
 
+// permissionEntityUserJSON names the permissions, as the schema has
+// them here (strings, not the objects of collaborators).
 type permissionEntityUserJSON struct {
-	Email       string           `json:"email"`
-	ID          string           `json:"id"`
-	Permissions []permissionJSON `json:"permissions"`
+	Email       string               `json:"email"`
+	ID          string               `json:"id"`
+	Permissions []keyhole.Permission `json:"permissions"`
 }
 
 func (a *API) teamPermissions() http.Handler {
@@ -170,7 +177,7 @@ func (a *API) teamPermissions() http.Handler {
 		for i, e := range list {
 			users := make([]permissionEntityUserJSON, len(e.Users))
 			for j, u := range e.Users {
-				users[j] = permissionEntityUserJSON{Email: u.Account.Email, ID: u.Account.ID, Permissions: permissionsJSON(u.Permissions)}
+				users[j] = permissionEntityUserJSON{Email: u.Account.Email, ID: u.Account.ID, Permissions: u.Permissions}
 			}
 			out[i] = permissionEntityJSON{ID: e.App.ID, Name: e.App.Name, TeamID: e.App.TeamID, Type: "app", Users: users}
 		}

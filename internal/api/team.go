@@ -366,7 +366,7 @@ func (a *API) invitationDelete() http.Handler {
 
 func (a *API) invitationInfo() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		inv, err := a.svc.Invitation(r.Context(), r.PathValue("token"))
+		inv, err := a.svc.InvitationFor(r.Context(), actorFrom(r.Context()), r.PathValue("token"))
 		if err != nil {
 			a.error(w, r, err)
 			return

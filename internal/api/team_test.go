@@ -151,7 +151,7 @@ func TestTeams(t *testing.T) {
 		r = c.do("GET", "/teams/invitations/"+tok, nil, newcomer).wantStatus(t, 200)
 		schematest.ValidateLink(t, "team-invitation", "GET", "/teams/invitations/{token}", r.body)
 		r = c.do("POST", "/teams/invitations/"+tok+"/accept", nil, newcomer).wantStatus(t, 201)
-		schematest.ValidateLink(t, "team-member", "POST", "/teams/invitations/{token}/accept", r.body)
+		schematest.ValidateLink(t, "team-invitation", "POST", "/teams/invitations/{token}/accept", r.body)
 		c.do("POST", "/teams/invitations/"+tok+"/accept", nil, newcomer).wantError(t, 404, "not_found")
 		if tm := c.do("GET", "/teams/core", nil, newcomer).wantStatus(t, 200).json(t); tm["role"] != "member" {
 			t.Errorf("newcomer's role = %v", tm["role"])
@@ -392,6 +392,11 @@ func TestCollaborators(t *testing.T) {
 		if names := permNames(r.json(t)); names != "view,deploy,operate" {
 			t.Errorf("personal collaborator = %s", names)
 		}
+		r = c.do("GET", "/apps/solo-app/collaborators", nil, con).wantStatus(t, 200)
+		schematest.ValidateLink(t, "collaborator", "GET", "/apps/{app}/collaborators", r.body)
+		if l := r.list(t); len(l) != 2 || l[0]["role"] != "owner" || l[0]["user"].(map[string]any)["email"] != "ada@example.com" || l[1]["role"] != nil {
+			t.Errorf("personal app's collaborators = %s, want its owner first, then con", r.body)
+		}
 		c.do("PATCH", "/teams/apps/solo-app/collaborators/con@example.com", map[string]any{"permissions": []string{"manage"}}, ada).wantError(t, 422, "invalid_params")
 		c.do("DELETE", "/apps/solo-app", nil, con).wantError(t, 403, "forbidden")
 		c.do("POST", "/apps/solo-app/collaborators", map[string]any{"user": "ada@example.com"}, ada).wantError(t, 422, "invalid_params")
@@ -432,6 +437,14 @@ func TestJoinAndLeave(t *testing.T) {
 		}
 		c.do("GET", "/apps/open-app/config-vars", nil, mem).wantStatus(t, 200)
 		c.do("GET", "/apps/shut-app/config-vars", nil, mem).wantError(t, 403, "forbidden")
+		r = c.do("GET", "/teams/guild/members/mem@example.com/apps", nil, vic).wantStatus(t, 200)
+		schematest.ValidateLink(t, "team-member", "GET", "/teams/{team}/members/{member}/apps", r.body)
+		if l := r.list(t); len(l) != 1 || l[0]["name"] != "open-app" {
+			t.Errorf("the member's apps = %s, want the one they joined", r.body)
+		}
+		if l := c.do("GET", "/teams/guild/members/ada@example.com/apps", nil, mem).wantStatus(t, 200).list(t); len(l) != 2 {
+			t.Errorf("the admin's apps = %v, want both", l)
+		}
 
 		// Leaving needs no manage.
 		c.do("DELETE", "/apps/open-app/collaborators/mem@example.com", nil, mem).wantStatus(t, 200)

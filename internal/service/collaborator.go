@@ -78,8 +78,24 @@ func (s *Service) Collaborators(ctx context.Context, actor Actor, idOrName strin
 	if err != nil {
 		return nil, storeErr(err, "collaborator")
 	}
-	return s.withRoles(ctx, app, list...)
+	out, err := s.withRoles(ctx, app, list...)
+	if err != nil || app.TeamID != "" {
+		return out, err
+	}
+	// A personal app's list starts with its owner, as Heroku's does (role
+	// owner, every permission; there is no grant to remove).
+	o, err := s.store.Account(ctx, app.AccountID)
+	if err != nil {
+		return nil, storeErr(err, "collaborator")
+	}
+	owner := CollaboratorInfo{Collaborator: keyhole.Collaborator{ID: o.ID, AppID: app.ID, AccountID: o.ID, Permissions: keyhole.AllPermissions(),
+		CreatedAt: app.CreatedAt, UpdatedAt: app.CreatedAt, Email: o.Email, Name: o.Name}, App: app, Role: RoleOwner}
+	return append([]CollaboratorInfo{owner}, out...), nil
 }
+
+// RoleOwner is the role of a personal app's owner in its list of
+// collaborators: no team role, Heroku's name for it.
+const RoleOwner keyhole.TeamRole = "owner"
 
 // Collaborator returns one grant on an app the actor may view.
 func (s *Service) Collaborator(ctx context.Context, actor Actor, idOrName, user string) (CollaboratorInfo, error) {

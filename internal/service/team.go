@@ -444,6 +444,9 @@ func (s *Service) invite(ctx context.Context, actor Actor, t keyhole.Team, email
 	if err != nil {
 		return keyhole.Invitation{}, err
 	}
+	if _, err := s.throttles.invite.reserve(ctx, email, actor.IP); err != nil {
+		return keyhole.Invitation{}, err
+	}
 	inviter, err := s.store.Account(ctx, actor.AccountID)
 	if err != nil {
 		return keyhole.Invitation{}, storeErr(err, "account")
@@ -553,12 +556,18 @@ type InvitationInfo struct {
 var errBadInvitation = keyhole.Errorf(keyhole.NotFound, "This invitation link is not valid: it may have expired, been used, been replaced by a newer one or revoked. Ask the team's admin for a new one.")
 
 // liveInvitation returns the invitation of the link's secret, if it is
-// live.
-func (s *Service) liveInvitation(ctx context.Context, raw string) (keyhole.Invitation, error) {
+// live. Links that name nothing are throttled per address (ip).
+func (s *Service) liveInvitation(ctx context.Context, raw, ip string) (keyhole.Invitation, error) {
+	r, err := s.throttles.invitation.reserve(ctx, "", ip)
+	if err != nil {
+		return keyhole.Invitation{}, err
+	}
 	if typ, err := token.Parse(raw); err != nil || typ != token.Invitation {
+		r.done(false)
 		return keyhole.Invitation{}, errBadInvitation
 	}
 	inv, err := s.store.InvitationByHash(ctx, token.Hash(raw))
+	r.done(err == nil)
 	if isNotFound(err) || (err == nil && !inv.ExpiresAt.After(s.clock())) {
 		return keyhole.Invitation{}, errBadInvitation
 	}
@@ -567,8 +576,8 @@ func (s *Service) liveInvitation(ctx context.Context, raw string) (keyhole.Invit
 
 // Invitation shows the invitation of a mailed link: which team, which
 // role, sent by whom.
-func (s *Service) Invitation(ctx context.Context, raw string) (InvitationInfo, error) {
-	inv, err := s.liveInvitation(ctx, raw)
+func (s *Service) Invitation(ctx context.Context, raw string, o Origin) (InvitationInfo, error) {
+	inv, err := s.liveInvitation(ctx, raw, o.IP)
 	if err != nil {
 		return InvitationInfo{}, err
 	}
@@ -582,6 +591,24 @@ func (s *Service) Invitation(ctx context.Context, raw string) (InvitationInfo, e
 	return info, nil
 }
 
+// InvitationFor is Invitation for a caller of the API, which must act for
+// an account.
+func (s *Service) InvitationFor(ctx context.Context, actor Actor, raw string) (InvitationInfo, error) {
+	if err := actor.NeedAccount(); err != nil {
+		return InvitationInfo{}, err
+	}
+	return s.Invitation(ctx, raw, actor.origin())
+}
+
+// Permissions lists the app permissions, for a caller acting for an
+// account.
+func (s *Service) Permissions(actor Actor) ([]keyhole.Permission, error) {
+	if err := actor.NeedAccount(); err != nil {
+		return nil, err
+	}
+	return keyhole.AllPermissions(), nil
+}
+
 // AcceptInvitation makes the actor a member of the invitation's team. The
 // link works once, and only for the account with the address it was sent
 // to: a forwarded link does not let somebody else in.
@@ -589,7 +616,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, actor Actor, raw string)
 	if err := actor.NeedAccount(); err != nil {
 		return keyhole.Member{}, err
 	}
-	info, err := s.Invitation(ctx, raw)
+	info, err := s.Invitation(ctx, raw, actor.origin())
 	if err != nil {
 		return keyhole.Member{}, err
 	}
