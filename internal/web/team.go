@@ -229,7 +229,7 @@ func (h *Web) invitation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := r.URL.Query().Get("token")
-	info, err := h.svc.Invitation(r.Context(), tok)
+	info, err := h.svc.Invitation(r.Context(), tok, from(r))
 	if err != nil {
 		h.fail(w, r, err)
 		return
