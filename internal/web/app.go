@@ -45,6 +45,10 @@ type collaboratorRow struct {
 	Boxes []permissionBox
 }
 
+// Owner marks the owner of a personal app, listed first: there is no
+// grant of theirs to change or remove.
+func (c collaboratorRow) Owner() bool { return c.Role == service.RoleOwner }
+
 // permissionBox is one permission's checkbox.
 type permissionBox struct {
 	Name        keyhole.Permission

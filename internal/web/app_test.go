@@ -175,6 +175,19 @@ func TestAppPages(t *testing.T) {
 		if strings.Contains(p.body, `name="permission"`) || !strings.Contains(p.body, `<p class="perms">view, deploy, operate</p>`) || slices.Contains(editForms(p), personal+"/lock") {
 			t.Errorf("the personal app's page: %v %s", editForms(p), p.body)
 		}
+		if !strings.Contains(p.body, `<span class="badge role">owner</span>`) || strings.Count(p.body, `action="`+personal+`/collaborators/remove"`) != 1 {
+			t.Errorf("the personal app's owner is not listed apart, with no remove form of their own: %s", p.body)
+		}
+		// The collaborator leaves it on their own, back to their apps.
+		if p := col.do("GET", ts.URL+personal, nil); !strings.Contains(p.body, "Leave app") {
+			t.Errorf("the collaborator's page of the personal app has no leave form: %v", editForms(p))
+		}
+		if p := col.post(t, ts.URL, personal, personal+"/collaborators/remove", url.Values{"email": {"col@example.com"}}); p.status != http.StatusSeeOther || p.header.Get("Location") != "/dashboard/apps?done=left-app" {
+			t.Errorf("the collaborator leaving: %d %q %q", p.status, p.header.Get("Location"), errorText(p))
+		}
+		if p := col.do("GET", ts.URL+personal, nil); p.status != http.StatusNotFound {
+			t.Errorf("the collaborator after leaving: %d", p.status)
+		}
 		if p := ada.post(t, ts.URL, personal, personal+"/delete", nil); p.status != http.StatusSeeOther || p.header.Get("Location") != "/dashboard/apps?done=app-deleted" {
 			t.Errorf("delete the personal app: %d %q", p.status, errorText(p))
 		}

@@ -39,8 +39,13 @@ func (h *Web) collaboratorUpdate(w http.ResponseWriter, r *http.Request, m me) {
 // collaboratorRemove ends a collaborator's access to the app.
 func (h *Web) collaboratorRemove(w http.ResponseWriter, r *http.Request, m me) {
 	app := r.PathValue("app")
-	if _, err := h.svc.RemoveCollaborator(r.Context(), m.actor, app, r.PostFormValue("email")); err != nil {
+	gone, err := h.svc.RemoveCollaborator(r.Context(), m.actor, app, r.PostFormValue("email"))
+	if err != nil {
 		h.showApp(w, r, m, app, appView{}, err)
+		return
+	}
+	if gone.AccountID == m.acct.ID {
+		done(w, r, "/dashboard/apps", "left-app")
 		return
 	}
 	done(w, r, appPath(app), "collaborator-removed")

@@ -88,6 +88,8 @@ var notices = map[string]string{
 	"collaborator-added":   "The collaborator was added.",
 	"collaborator-changed": "The collaborator's permissions were saved.",
 	"collaborator-removed": "The collaborator's access was revoked.",
+	"left-team":            "You left the team, with your access to its apps.",
+	"left-app":             "You left the app: your access to it was removed.",
 }
 
 // done answers a dashboard form with the page to go back to, and a

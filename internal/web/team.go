@@ -165,8 +165,13 @@ func (h *Web) memberRole(w http.ResponseWriter, r *http.Request, m me) {
 // apps: admins only.
 func (h *Web) memberRemove(w http.ResponseWriter, r *http.Request, m me) {
 	team := r.PathValue("team")
-	if _, err := h.svc.RemoveMember(r.Context(), m.actor, team, r.PostFormValue("email")); err != nil {
+	gone, err := h.svc.RemoveMember(r.Context(), m.actor, team, r.PostFormValue("email"))
+	if err != nil {
 		h.showTeam(w, r, m, team, teamView{}, err)
+		return
+	}
+	if gone.AccountID == m.acct.ID {
+		done(w, r, "/dashboard/teams", "left-team")
 		return
 	}
 	done(w, r, teamPath(team), "member-removed")

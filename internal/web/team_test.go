@@ -127,8 +127,8 @@ func TestTeamPages(t *testing.T) {
 		// A member: the create-app form, no admin form, roles as text.
 		bob := signedIn(t, ts, "bob@example.com")
 		p = bob.do("GET", ts.URL+team, nil)
-		if got := editForms(p); p.status != 200 || len(got) != 1 || got[0] != team+"/apps" {
-			t.Errorf("the member's team page: %d, forms %v", p.status, got)
+		if got := editForms(p); p.status != 200 || len(got) != 2 || got[0] != team+"/members/remove" || got[1] != team+"/apps" {
+			t.Errorf("the member's team page: %d, forms %v, want leave and create an app", p.status, got)
 		}
 		if !strings.Contains(p.body, `data-email="vic@example.com"`) || !strings.Contains(p.body, `badge role">viewer<`) {
 			t.Errorf("the member does not see the members with their roles: %s", p.body)
@@ -140,10 +140,11 @@ func TestTeamPages(t *testing.T) {
 			t.Errorf("a member making themselves admin: %d %q", p.status, errorText(p))
 		}
 
-		// A viewer: no form, and forged ones are refused.
+		// A viewer: no form but the one that leaves, and forged ones are
+		// refused.
 		vic := signedIn(t, ts, "vic@example.com")
 		p = vic.do("GET", ts.URL+team, nil)
-		if got := editForms(p); p.status != 200 || len(got) != 0 || !strings.Contains(p.body, "web-app") {
+		if got := editForms(p); p.status != 200 || len(got) != 1 || got[0] != team+"/members/remove" || !strings.Contains(p.body, "web-app") || !strings.Contains(p.body, "Leave team") {
 			t.Errorf("the viewer's team page: %d, forms %v", p.status, got)
 		}
 		for _, forged := range []struct {
@@ -207,6 +208,13 @@ func TestTeamPages(t *testing.T) {
 		}
 		if p := bob.do("GET", ts.URL+team, nil); p.status != http.StatusNotFound {
 			t.Errorf("the removed member at the team: %d", p.status)
+		}
+		// The viewer leaves on their own, back to their teams.
+		if p := vic.post(t, ts.URL, team, team+"/members/remove", url.Values{"email": {"vic@example.com"}}); p.status != http.StatusSeeOther || p.header.Get("Location") != "/dashboard/teams?done=left-team" {
+			t.Errorf("the viewer leaving: %d %q %q", p.status, p.header.Get("Location"), errorText(p))
+		}
+		if p := vic.do("GET", ts.URL+team, nil); p.status != http.StatusNotFound {
+			t.Errorf("the viewer after leaving: %d", p.status)
 		}
 		if p := ada.post(t, ts.URL, team, team+"/rename", url.Values{"name": {"core"}}); p.status != http.StatusSeeOther || p.header.Get("Location") != "/dashboard/teams/core?done=team-renamed" {
 			t.Errorf("rename: %d %q %q", p.status, p.header.Get("Location"), errorText(p))
