@@ -6,21 +6,31 @@ import (
 	"time"
 )
 
-// App is an app of the account (schema definition "app"), the resource
-// the read, write and *-protected scopes guard.
+// App is an app the account owns or may see (schema definitions "app"
+// and "team-app"), the resource the read, write and *-protected scopes
+// guard.
 type App struct {
 	ACM        bool       `json:"acm"`
 	ArchivedAt *time.Time `json:"archived_at"`
 	BuildStack Named      `json:"build_stack"`
 	CreatedAt  time.Time  `json:"created_at"`
 	ID         string     `json:"id"`
+	// Joined reports whether the caller is a collaborator of the app.
+	Joined bool `json:"joined"`
+	// Locked reports whether the app is a locked team app: the team's
+	// members cannot join it.
+	Locked bool `json:"locked"`
 	// Maintenance reports whether the app is in maintenance mode.
-	Maintenance bool      `json:"maintenance"`
-	Name        string    `json:"name"`
-	Owner       AppOwner  `json:"owner"`
-	Region      Named     `json:"region"`
-	Stack       Named     `json:"stack"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	Maintenance bool     `json:"maintenance"`
+	Name        string   `json:"name"`
+	Owner       AppOwner `json:"owner"`
+	Region      Named    `json:"region"`
+	Stack       Named    `json:"stack"`
+	// Team is the team that owns the app; nil for a personal app. The
+	// Owner of a team app is the team too: its email is
+	// <team>@herokumanager.com, as on Heroku.
+	Team      *Named    `json:"team"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Named is a thing with an id and a name, such as a region or a stack.
@@ -29,7 +39,7 @@ type Named struct {
 	Name string `json:"name"`
 }
 
-// AppOwner is the account that owns an app.
+// AppOwner is the account that owns an app, or the team of a team app.
 type AppOwner struct {
 	Email string `json:"email"`
 	ID    string `json:"id"`

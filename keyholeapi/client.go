@@ -1,7 +1,8 @@
 // Package keyholeapi is a client of Keyhole's Platform API: Heroku's
 // Platform API v3 as Keyhole serves it (account, OAuth authorizations,
-// clients, tokens and sessions, apps and their config vars, rate limits,
-// the activity log).
+// clients, tokens and sessions, apps and their config vars, teams with
+// their members, invitations and apps, app collaborators and their
+// permissions, rate limits, the activity log).
 //
 // Create a Client with New, giving the server's base URL and how to
 // authenticate:
@@ -168,6 +169,10 @@ func IsTwoFactor(err error) bool { return errorID(err) == "two_factor" }
 
 // IsNotFound reports whether err is a 404 not_found answer.
 func IsNotFound(err error) bool { return errorID(err) == "not_found" }
+
+// IsForbidden reports whether err is a 403 forbidden answer: the account
+// may not do that, such as a team's member changing its members.
+func IsForbidden(err error) bool { return errorID(err) == "forbidden" }
 
 // IsUnauthorized reports whether err is a 401 answer: the token is
 // missing, invalid, expired or revoked.

@@ -39,17 +39,63 @@ func New(d Deps) *API {
 
 // Register mounts every route of the table on mux, each path once more
 // without a method so that another method gets the API's own 404.
+//
+// The routes under one team, /teams/{team}/…, are mounted on a mux of
+// their own behind the one pattern /teams/{team}/: Heroku's paths
+// /teams/apps/{app}/… and /teams/invitations/{token}/… would otherwise
+// overlap them (a team named "apps"), which net/http refuses. Those
+// more specific paths win, and the team names they use are reserved.
 func (a *API) Register(mux *http.ServeMux) {
-	paths := map[string]bool{}
-	for _, rt := range a.routes() {
-		mux.Handle(rt.Pattern, a.surface(a.endpoint(rt)))
+	team := http.NewServeMux()
+	team.Handle("/", a.NotFound())
+	mux.Handle(teamPrefix, team)
+	routes := a.routes()
+	var all []string
+	for _, rt := range routes {
 		_, path, _ := strings.Cut(rt.Pattern, " ")
-		if !paths[path] {
+		all = append(all, path)
+	}
+	paths := map[string]bool{}
+	for _, rt := range routes {
+		on := mux
+		_, path, _ := strings.Cut(rt.Pattern, " ")
+		if strings.HasPrefix(path, teamPrefix) {
+			on = team
+		}
+		on.Handle(rt.Pattern, a.surface(a.endpoint(rt)))
+		// A literal path that a wildcard path also matches (/teams/apps,
+		// /teams/{team}) gets its other methods from the wildcard's.
+		if !paths[path] && !shadowed(path, all) {
 			paths[path] = true
-			mux.Handle(path, a.NotFound())
+			on.Handle(path, a.NotFound())
 		}
 	}
 }
+
+// shadowed reports whether another of paths, with a wildcard where path
+// has a literal segment, matches path.
+func shadowed(path string, paths []string) bool {
+	segs := strings.Split(path, "/")
+	for _, p := range paths {
+		other := strings.Split(p, "/")
+		if p == path || len(other) != len(segs) {
+			continue
+		}
+		match := true
+		for i := range segs {
+			if other[i] != segs[i] && !strings.HasPrefix(other[i], "{") {
+				match = false
+				break
+			}
+		}
+		if match {
+			return true
+		}
+	}
+	return false
+}
+
+const teamPrefix = "/teams/{team}/"
 
 // NotFound answers a route the API does not have, in the API's shape.
 func (a *API) NotFound() http.Handler {

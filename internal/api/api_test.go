@@ -537,3 +537,30 @@ func TestFailedLoginThrottle(t *testing.T) {
 		t.Errorf("another account was throttled: %d", r.status)
 	}
 }
+
+// wantStatus fails the test unless the reply has the status.
+func (r reply) wantStatus(t testing.TB, status int) reply {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status = %d, want %d; body %s", r.status, status, r.body)
+	}
+	return r
+}
+
+// wantErrorOf is wantError that reports, without stopping, what the
+// request was.
+func (r reply) wantErrorOf(t testing.TB, what string, status int, id string) map[string]any {
+	t.Helper()
+	m := map[string]any{"message": ""}
+	if r.status != status {
+		t.Errorf("%s: status = %d, want %d; body %s", what, r.status, status, r.body)
+		return m
+	}
+	if err := json.Unmarshal(r.body, &m); err != nil || m["id"] != id {
+		t.Errorf("%s: error id = %v, want %q; body %s", what, m["id"], id, r.body)
+	}
+	if _, ok := m["message"].(string); !ok {
+		m["message"] = ""
+	}
+	return m
+}

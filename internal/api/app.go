@@ -21,27 +21,36 @@ type ownerJSON struct {
 // git_url is left out: Keyhole's apps have no git remote, and the schema
 // allows only Heroku's.
 type appJSON struct {
-	ACM                          bool      `json:"acm"`
-	ArchivedAt                   *string   `json:"archived_at"`
-	BuildpackProvidedDescription *string   `json:"buildpack_provided_description"`
-	BuildStack                   namedJSON `json:"build_stack"`
-	CreatedAt                    string    `json:"created_at"`
-	ID                           string    `json:"id"`
-	InternalRouting              *bool     `json:"internal_routing"`
-	Maintenance                  bool      `json:"maintenance"`
-	Name                         string    `json:"name"`
-	Owner                        ownerJSON `json:"owner"`
-	Organization                 *struct{} `json:"organization"`
-	Team                         *struct{} `json:"team"`
-	Region                       namedJSON `json:"region"`
-	ReleasedAt                   *string   `json:"released_at"`
-	RepoSize                     *int      `json:"repo_size"`
-	SlugSize                     *int      `json:"slug_size"`
-	Space                        *struct{} `json:"space"`
-	Stack                        namedJSON `json:"stack"`
-	UpdatedAt                    string    `json:"updated_at"`
-	WebURL                       *string   `json:"web_url"`
+	ACM                          bool       `json:"acm"`
+	ArchivedAt                   *string    `json:"archived_at"`
+	BuildpackProvidedDescription *string    `json:"buildpack_provided_description"`
+	BuildStack                   namedJSON  `json:"build_stack"`
+	CreatedAt                    string     `json:"created_at"`
+	ID                           string     `json:"id"`
+	InternalRouting              *bool      `json:"internal_routing"`
+	Maintenance                  bool       `json:"maintenance"`
+	Name                         string     `json:"name"`
+	Owner                        ownerJSON  `json:"owner"`
+	Organization                 *namedJSON `json:"organization"`
+	Team                         *namedJSON `json:"team"`
+	Region                       namedJSON  `json:"region"`
+	ReleasedAt                   *string    `json:"released_at"`
+	RepoSize                     *int       `json:"repo_size"`
+	SlugSize                     *int       `json:"slug_size"`
+	Space                        *struct{}  `json:"space"`
+	Stack                        namedJSON  `json:"stack"`
+	UpdatedAt                    string     `json:"updated_at"`
+	WebURL                       *string    `json:"web_url"`
+	// Joined and Locked are the team-app resource's: whether the caller
+	// collaborates on the app, and whether the team's members may join.
+	Joined bool `json:"joined"`
+	Locked bool `json:"locked"`
 }
+
+// teamOwnerDomain makes a team app's owner email: the official Heroku
+// CLI recognises a team app by an owner at this domain, and reads the
+// team's name from the address (docs/heroku-compatibility.md).
+const teamOwnerDomain = "@herokumanager.com"
 
 func named(list []keyhole.Named, name string) namedJSON {
 	n, _ := keyhole.Lookup(list, name)
@@ -50,13 +59,19 @@ func named(list []keyhole.Named, name string) namedJSON {
 
 func newAppJSON(in service.AppInfo) appJSON {
 	app := in.App
-	return appJSON{
+	out := appJSON{
 		BuildStack: named(keyhole.Stacks, app.Stack), CreatedAt: timeJSON(app.CreatedAt),
 		ID: app.ID, Maintenance: app.Maintenance,
 		Name: app.Name, Owner: ownerJSON{Email: in.Owner.Email, ID: app.AccountID},
 		Region: named(keyhole.Regions, app.Region), Stack: named(keyhole.Stacks, app.Stack),
-		UpdatedAt: timeJSON(app.UpdatedAt),
+		UpdatedAt: timeJSON(app.UpdatedAt), Joined: in.Access.Grant != nil, Locked: app.Locked,
 	}
+	if app.TeamID != "" {
+		team := &namedJSON{ID: in.Team.ID, Name: in.Team.Name}
+		out.Team, out.Organization = team, team
+		out.Owner = ownerJSON{Email: in.Team.Name + teamOwnerDomain, ID: in.Team.ID}
+	}
+	return out
 }
 
 type appRequest struct {

@@ -32,12 +32,20 @@ var scopeMatrix = map[string][]string{
 		"GET /oauth/sessions", "DELETE /oauth/sessions/{id}",
 		"POST /apps", "GET /apps", "GET /apps/{app}", "PATCH /apps/{app}", "DELETE /apps/{app}",
 		"GET /apps/{app}/config-vars", "PATCH /apps/{app}/config-vars",
+		"GET /apps/{app}/collaborators", "GET /apps/{app}/collaborators/{user}", "GET /teams", "GET /teams/permissions", "GET /teams/apps/{app}", "GET /teams/apps/{app}/collaborators", "GET /teams/apps/{app}/collaborators/{user}", "GET /teams/invitations/{token}", "GET /teams/{team}", "GET /teams/{team}/apps", "GET /teams/{team}/features", "GET /teams/{team}/preferences", "GET /teams/{team}/permissions", "GET /teams/{team}/members", "GET /teams/{team}/members/{member}/apps", "GET /teams/{team}/invitations",
+		"POST /apps/{app}/collaborators", "DELETE /apps/{app}/collaborators/{user}", "POST /teams", "POST /teams/apps", "PATCH /teams/apps/{app}", "POST /teams/apps/{app}/collaborators", "PATCH /teams/apps/{app}/collaborators/{user}", "DELETE /teams/apps/{app}/collaborators/{user}", "POST /teams/invitations/{token}/accept", "PATCH /teams/{team}", "DELETE /teams/{team}", "PATCH /teams/{team}/preferences", "PUT /teams/{team}/members", "POST /teams/{team}/members", "PATCH /teams/{team}/members", "DELETE /teams/{team}/members/{member}", "PUT /teams/{team}/invitations", "DELETE /teams/{team}/invitations/{invitation}",
 	},
 	"identity":        {"GET /account"},
-	"read":            {"GET /apps", "GET /apps/{app}"},
-	"write":           {"POST /apps", "GET /apps", "GET /apps/{app}", "PATCH /apps/{app}", "DELETE /apps/{app}"},
-	"read-protected":  {"GET /apps", "GET /apps/{app}", "GET /apps/{app}/config-vars"},
-	"write-protected": {"POST /apps", "GET /apps", "GET /apps/{app}", "PATCH /apps/{app}", "DELETE /apps/{app}", "GET /apps/{app}/config-vars", "PATCH /apps/{app}/config-vars"},
+	"read":            append([]string{"GET /apps", "GET /apps/{app}"}, teamReads...),
+	"write":           append([]string{"POST /apps", "GET /apps", "GET /apps/{app}", "PATCH /apps/{app}", "DELETE /apps/{app}", "POST /teams/apps"}, teamReads...),
+	"read-protected":  append([]string{"GET /apps", "GET /apps/{app}", "GET /apps/{app}/config-vars"}, teamReads...),
+	"write-protected": append([]string{"POST /apps", "GET /apps", "GET /apps/{app}", "PATCH /apps/{app}", "DELETE /apps/{app}", "GET /apps/{app}/config-vars", "PATCH /apps/{app}/config-vars", "POST /teams/apps"}, teamReads...),
+}
+
+// teamReads are the reads of teams and of who has access to apps: every
+// scope that reads apps reaches them.
+var teamReads = []string{
+	"GET /apps/{app}/collaborators", "GET /apps/{app}/collaborators/{user}", "GET /teams", "GET /teams/permissions", "GET /teams/apps/{app}", "GET /teams/apps/{app}/collaborators", "GET /teams/apps/{app}/collaborators/{user}", "GET /teams/invitations/{token}", "GET /teams/{team}", "GET /teams/{team}/apps", "GET /teams/{team}/features", "GET /teams/{team}/preferences", "GET /teams/{team}/permissions", "GET /teams/{team}/members", "GET /teams/{team}/members/{member}/apps", "GET /teams/{team}/invitations",
 }
 
 // tokenless are the routes that take no token at all.
@@ -75,8 +83,13 @@ func TestScopeMatrix(t *testing.T) {
 			method, path, _ := strings.Cut(rt.Pattern, " ")
 			path = strings.ReplaceAll(path, "{id}", uuid.NewString())
 			path = strings.ReplaceAll(path, "{app}", "no-such-app")
+			path = strings.ReplaceAll(path, "{team}", "no-such-team")
+			path = strings.ReplaceAll(path, "{token}", "khi_nothing")
+			for _, p := range []string{"{user}", "{member}", "{invitation}"} {
+				path = strings.ReplaceAll(path, p, "nobody@example.com")
+			}
 			var body any
-			if method == "POST" || method == "PATCH" {
+			if method == "POST" || method == "PATCH" || method == "PUT" {
 				body = map[string]any{}
 			}
 			got := c.do(method, path, body, bearer(tok))

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
+	"github.com/keyhole/keyhole/internal/service"
 )
 
 // Route is one endpoint of the Platform API and the scope a token needs to
@@ -12,6 +13,14 @@ type Route struct {
 	Pattern string
 	// Scope is what a token must grant; "" means no token is needed.
 	Scope keyhole.Scope
+	// Permission, on the routes of one app, is what the caller must hold
+	// on that app besides the scope (service.Access, which enforces it;
+	// the matrix test holds the two together). A route whose body decides
+	// says so in Also.
+	Permission keyhole.Permission
+	// Also says which parts of the body need another permission, and
+	// who is let through without Permission.
+	Also string
 	// Login marks the one endpoint that also takes Basic email:password.
 	Login bool
 	// Free calls do not spend rate-limit tokens.
@@ -34,6 +43,11 @@ func (*API) routes() []Route {
 		readProtected   = keyhole.ScopeReadProtected
 		writeProtected  = keyhole.ScopeWriteProtected
 		clientSecretAPI = keyhole.Scope("")
+
+		view    = keyhole.PermView
+		deploy  = keyhole.PermDeploy
+		operate = keyhole.PermOperate
+		manage  = keyhole.PermManage
 	)
 	return []Route{
 		{Pattern: "GET /account", Scope: identity, handler: (*API).accountInfo},
@@ -63,10 +77,48 @@ func (*API) routes() []Route {
 
 		{Pattern: "POST /apps", Scope: write, handler: (*API).appCreate},
 		{Pattern: "GET /apps", Scope: read, handler: (*API).appList},
-		{Pattern: "GET /apps/{app}", Scope: read, handler: (*API).appInfo},
-		{Pattern: "PATCH /apps/{app}", Scope: write, handler: (*API).appUpdate},
-		{Pattern: "DELETE /apps/{app}", Scope: write, handler: (*API).appDelete},
-		{Pattern: "GET /apps/{app}/config-vars", Scope: readProtected, handler: (*API).configVarsInfo},
-		{Pattern: "PATCH /apps/{app}/config-vars", Scope: writeProtected, handler: (*API).configVarsUpdate},
+		{Pattern: "GET /apps/{app}", Scope: read, Permission: view, handler: (*API).appInfo},
+		{Pattern: "PATCH /apps/{app}", Scope: write, Permission: operate, Also: "manage to rename or change the stack", handler: (*API).appUpdate},
+		{Pattern: "DELETE /apps/{app}", Scope: write, Permission: manage, handler: (*API).appDelete},
+		{Pattern: "GET /apps/{app}/config-vars", Scope: readProtected, Permission: deploy, handler: (*API).configVarsInfo},
+		{Pattern: "PATCH /apps/{app}/config-vars", Scope: writeProtected, Permission: deploy, handler: (*API).configVarsUpdate},
+
+		// Who has access to an app. Changing it takes global: a token
+		// that may write apps may not let somebody else in.
+		{Pattern: "GET /apps/{app}/collaborators", Scope: read, Permission: view, handler: (*API).collaboratorList},
+		{Pattern: "POST /apps/{app}/collaborators", Scope: global, Permission: manage, Also: "a team member joins an unlocked team app", handler: (*API).collaboratorCreate},
+		{Pattern: "GET /apps/{app}/collaborators/{user}", Scope: read, Permission: view, handler: (*API).collaboratorInfo},
+		{Pattern: "DELETE /apps/{app}/collaborators/{user}", Scope: global, Permission: manage, Also: "anybody removes themselves", handler: (*API).collaboratorDelete},
+
+		{Pattern: "GET /teams", Scope: read, handler: (*API).teamList},
+		{Pattern: "POST /teams", Scope: global, handler: (*API).teamCreate},
+		{Pattern: "GET /teams/permissions", Scope: read, handler: (*API).permissionList},
+		{Pattern: "POST /teams/apps", Scope: write, handler: (*API).teamAppCreate},
+		{Pattern: "GET /teams/apps/{app}", Scope: read, Permission: view, handler: (*API).appInfo},
+		{Pattern: "PATCH /teams/apps/{app}", Scope: global, Permission: manage, handler: (*API).teamAppUpdate},
+		{Pattern: "GET /teams/apps/{app}/collaborators", Scope: read, Permission: view, handler: (*API).collaboratorList},
+		{Pattern: "POST /teams/apps/{app}/collaborators", Scope: global, Permission: manage, Also: "a team member joins an unlocked team app", handler: (*API).collaboratorCreate},
+		{Pattern: "GET /teams/apps/{app}/collaborators/{user}", Scope: read, Permission: view, handler: (*API).collaboratorInfo},
+		{Pattern: "PATCH /teams/apps/{app}/collaborators/{user}", Scope: global, Permission: manage, handler: (*API).collaboratorUpdate},
+		{Pattern: "DELETE /teams/apps/{app}/collaborators/{user}", Scope: global, Permission: manage, Also: "anybody removes themselves", handler: (*API).collaboratorDelete},
+		{Pattern: "GET /teams/invitations/{token}", Scope: read, handler: (*API).invitationInfo},
+		{Pattern: "POST /teams/invitations/{token}/accept", Scope: global, handler: (*API).invitationAccept},
+		{Pattern: "GET /teams/{team}", Scope: read, handler: (*API).teamInfo},
+		{Pattern: "PATCH /teams/{team}", Scope: global, handler: (*API).teamUpdate},
+		{Pattern: "DELETE /teams/{team}", Scope: global, handler: (*API).teamDelete},
+		{Pattern: "GET /teams/{team}/apps", Scope: read, handler: (*API).teamAppList},
+		{Pattern: "GET /teams/{team}/features", Scope: read, handler: (*API).teamFeatures},
+		{Pattern: "GET /teams/{team}/preferences", Scope: read, handler: (*API).teamPreferences},
+		{Pattern: "PATCH /teams/{team}/preferences", Scope: global, handler: (*API).teamPreferencesUpdate},
+		{Pattern: "GET /teams/{team}/permissions", Scope: read, handler: (*API).teamPermissions},
+		{Pattern: "GET /teams/{team}/members", Scope: read, handler: (*API).memberList},
+		{Pattern: "PUT /teams/{team}/members", Scope: global, handler: memberPut(service.MemberUpsert)},
+		{Pattern: "POST /teams/{team}/members", Scope: global, handler: memberPut(service.MemberCreate)},
+		{Pattern: "PATCH /teams/{team}/members", Scope: global, handler: memberPut(service.MemberUpdate)},
+		{Pattern: "DELETE /teams/{team}/members/{member}", Scope: global, handler: (*API).memberDelete},
+		{Pattern: "GET /teams/{team}/members/{member}/apps", Scope: read, handler: (*API).memberApps},
+		{Pattern: "GET /teams/{team}/invitations", Scope: read, handler: (*API).invitationList},
+		{Pattern: "PUT /teams/{team}/invitations", Scope: global, handler: (*API).invitationPut},
+		{Pattern: "DELETE /teams/{team}/invitations/{invitation}", Scope: global, handler: (*API).invitationDelete},
 	}
 }

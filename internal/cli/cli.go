@@ -1,6 +1,7 @@
 // Package cli is the keyhole command: `keyhole serve` runs the server, the
 // admin: commands administer it, and the rest (login, auth:*,
-// authorizations:*, clients:*, sessions:*) are a client of its Platform
+// authorizations:*, clients:*, sessions:*, teams, members:*, apps:*,
+// access:*) are a client of its Platform
 // API through the public keyholeapi package, with the names, arguments
 // and output of Heroku's CLI.
 //
@@ -157,6 +158,7 @@ with the token in KEYHOLE_API_KEY or, after 'keyhole login', in ~/.netrc
 	root.AddGroup(
 		&cobra.Group{ID: "auth", Title: "Logging in:"},
 		&cobra.Group{ID: "oauth", Title: "OAuth authorizations, clients and sessions:"},
+		&cobra.Group{ID: "teams", Title: "Teams, apps and who has access to them:"},
 		&cobra.Group{ID: "server", Title: "Running and administering a server:"},
 	)
 	root.SetHelpCommandGroupID("")
@@ -171,6 +173,10 @@ with the token in KEYHOLE_API_KEY or, after 'keyhole login', in ~/.netrc
 	}
 	for _, c := range append(append(authorizationCommands(env), clientCommands(env)...), sessionCommands(env)...) {
 		c.GroupID = "oauth"
+		root.AddCommand(c)
+	}
+	for _, c := range teamCommands(env) {
+		c.GroupID = "teams"
 		root.AddCommand(c)
 	}
 	root.AddCommand(&cobra.Command{

@@ -192,6 +192,7 @@ func TestScripts(t *testing.T) {
 							return err
 						}
 					}
+					e.Values[serverKey{}] = scriptServer{tb, ts}
 					home := filepath.Join(e.WorkDir, "home")
 					if err := os.MkdirAll(home, 0o700); err != nil {
 						return err
@@ -208,6 +209,7 @@ func TestScripts(t *testing.T) {
 					return nil
 				},
 				Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+					"account":     cmdAccount,
 					"perm":        cmdPerm,
 					"json-get":    cmdJSONGet,
 					"netrc-token": cmdNetrcToken,
@@ -216,6 +218,26 @@ func TestScripts(t *testing.T) {
 			})
 		})
 	}
+}
+
+// serverKey keys a script's server in its testscript.Env values.
+type serverKey struct{}
+
+// scriptServer is the server of one script, with the test it runs in.
+type scriptServer struct {
+	tb testing.TB
+	ts *keyholetest.Server
+}
+
+// account EMAIL VAR creates an account with the password $PASSWORD and
+// sets $VAR to its API key.
+func cmdAccount(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 || neg {
+		ts.Fatalf("usage: account EMAIL VAR")
+	}
+	s := ts.Value(serverKey{}).(scriptServer)
+	s.ts.CreateAccount(s.tb, args[0], password)
+	ts.Setenv(args[1], s.ts.APIKey(s.tb, args[0], password))
 }
 
 // perm FILE MODE checks a file's permission bits, such as 0600.

@@ -32,6 +32,19 @@ const (
 	EventAuthorizationRevoke EventType = "authorization.revoked"
 	EventSessionEnded        EventType = "session.ended"
 	EventIDTokenIssued       EventType = "id_token.issued"
+	EventTeamCreated         EventType = "team.created"
+	EventTeamChanged         EventType = "team.changed"
+	EventTeamDeleted         EventType = "team.deleted"
+	EventMemberAdded         EventType = "team.member_added"
+	EventMemberChanged       EventType = "team.member_changed"
+	EventMemberRemoved       EventType = "team.member_removed"
+	EventInvitationSent      EventType = "team.invitation_sent"
+	EventInvitationRevoked   EventType = "team.invitation_revoked"
+	EventInvitationAccepted  EventType = "team.invitation_accepted"
+	EventPermissionGranted   EventType = "app.permission_granted"
+	EventPermissionChanged   EventType = "app.permission_changed"
+	EventPermissionRevoked   EventType = "app.permission_revoked"
+	EventAppTransferred      EventType = "app.transferred"
 )
 
 // EventTitles says each event in plain words, for the activity page.
@@ -59,6 +72,19 @@ var EventTitles = map[EventType]string{
 	EventAuthorizationRevoke: "Authorization revoked",
 	EventSessionEnded:        "Session ended",
 	EventIDTokenIssued:       "Signed in to an application",
+	EventTeamCreated:         "Team created",
+	EventTeamChanged:         "Team changed",
+	EventTeamDeleted:         "Team deleted",
+	EventMemberAdded:         "Team member added",
+	EventMemberChanged:       "Team member's role changed",
+	EventMemberRemoved:       "Team member removed",
+	EventInvitationSent:      "Team invitation sent",
+	EventInvitationRevoked:   "Team invitation revoked",
+	EventInvitationAccepted:  "Team invitation accepted",
+	EventPermissionGranted:   "App access granted",
+	EventPermissionChanged:   "App permissions changed",
+	EventPermissionRevoked:   "App access revoked",
+	EventAppTransferred:      "App transferred",
 }
 
 // Event is one entry of an account's activity log: append-only, never the

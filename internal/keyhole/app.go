@@ -2,11 +2,17 @@ package keyhole
 
 import "time"
 
-// App is a small resource owned by an account, there so that scopes protect
-// something real. Its config vars are runtime secrets.
+// App is a small resource owned by an account or by a team, there so that
+// scopes and permissions protect something real. Its config vars are
+// runtime secrets.
 type App struct {
-	ID          string
-	AccountID   string
+	ID string
+	// Exactly one of AccountID and TeamID is set: the owner.
+	AccountID string
+	TeamID    string
+	// Locked team apps cannot be joined by the team's members: only an
+	// admin, or somebody who may manage the app, adds people to it.
+	Locked      bool
 	Name        string
 	Region      string
 	Stack       string

@@ -315,6 +315,19 @@ func prepare(doc map[string]any) {
 // response when it has nothing to say, so the resource then reads exactly
 // as Heroku's.
 var additions = map[string]map[string]any{
+	// Team apps are answered under /apps/{app} too, with the team-app
+	// resource's two flags.
+	"app": {
+		"joined": map[string]any{"type": []any{"boolean"}},
+		"locked": map[string]any{"type": []any{"boolean"}},
+	},
+	// Heroku answers the viewer role that it accepts (team/team_role),
+	// though the schema's read-only enum leaves it out.
+	"team":                  {"role": teamRole},
+	"team-member":           {"role": teamRole},
+	"team-invitation":       {"role": teamRole},
+	"team-app-collaborator": {"role": teamRole},
+	"collaborator":          {"role": teamRole},
 	"oauth-client": {
 		// OpenID Connect RP-Initiated Logout.
 		"post_logout_redirect_uris": map[string]any{
@@ -322,6 +335,11 @@ var additions = map[string]map[string]any{
 			"items": map[string]any{"type": []any{"string"}, "format": "uri"},
 		},
 	},
+}
+
+var teamRole = map[string]any{
+	"type": []any{"null", "string"},
+	"enum": []any{"admin", "collaborator", "member", "owner", "viewer", nil},
 }
 
 // walk visits every object in v. Heroku's strictProperties means "no other

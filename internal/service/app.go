@@ -28,10 +28,15 @@ type AppParams struct {
 	Region      *string // id or name
 	Stack       *string // id or name
 	Maintenance *bool
+	// Team, at creation, is the team (id or name) that owns the new app;
+	// nil makes a personal app of the actor's. Locked locks a team app.
+	Team   *string
+	Locked *bool
 }
 
-// createApp creates an app owned by the actor's account. Without a name it
-// gets a generated one.
+// createApp creates an app owned by the actor's account, or by the team
+// p names, which the actor must be an admin or a member of (a viewer
+// creates nothing). Without a name it gets a generated one.
 func (s *Service) createApp(ctx context.Context, actor Actor, p AppParams) (keyhole.App, error) {
 	if err := actor.NeedAccount(); err != nil {
 		return keyhole.App{}, err
@@ -40,6 +45,21 @@ func (s *Service) createApp(ctx context.Context, actor Actor, p AppParams) (keyh
 	app := keyhole.App{
 		ID: newID(), AccountID: actor.AccountID, Region: keyhole.Regions[0].Name, Stack: keyhole.Stacks[0].Name,
 		CreatedAt: now, UpdatedAt: now,
+	}
+	if p.Team != nil {
+		t, role, err := s.teamFor(ctx, actor, *p.Team)
+		if err != nil {
+			return keyhole.App{}, err
+		}
+		if role == keyhole.RoleViewer {
+			return keyhole.App{}, keyhole.Errorf(keyhole.Forbidden, "Viewers of team %s cannot create apps: an admin can make you a member.", t.Name)
+		}
+		app.AccountID, app.TeamID = "", t.ID
+		if p.Locked != nil {
+			app.Locked = *p.Locked
+		}
+	} else if p.Locked != nil && *p.Locked {
+		return keyhole.App{}, keyhole.Errorf(keyhole.Invalid, "Only team apps can be locked.")
 	}
 	if err := p.apply(&app); err != nil {
 		return keyhole.App{}, err
@@ -57,7 +77,7 @@ func (s *Service) createApp(ctx context.Context, actor Actor, p AppParams) (keyh
 			return keyhole.App{}, appErr(err, app.Name)
 		}
 	}
-	s.log.InfoContext(ctx, "app created", "account_id", actor.AccountID, "app_id", app.ID)
+	s.log.InfoContext(ctx, "app created", "account_id", actor.AccountID, "app_id", app.ID, "team_id", app.TeamID)
 	return app, nil
 }
 
@@ -110,32 +130,7 @@ func appErr(err error, name string) error {
 	return storeErr(err, "app")
 }
 
-// app returns one of the actor's apps by id or name. Another account's app
-// is NotFound, exactly as one that does not exist.
-func (s *Service) app(ctx context.Context, actor Actor, idOrName string) (keyhole.App, error) {
-	var app keyhole.App
-	var err error
-	if err := actor.NeedAccount(); err != nil {
-		return keyhole.App{}, err
-	}
-	switch {
-	case validID(idOrName):
-		app, err = s.store.App(ctx, idOrName)
-	case appNamePattern.MatchString(idOrName):
-		app, err = s.store.AppByName(ctx, idOrName)
-	default:
-		return keyhole.App{}, keyhole.NotFoundError("app")
-	}
-	if err != nil {
-		return keyhole.App{}, storeErr(err, "app")
-	}
-	if app.AccountID != actor.AccountID {
-		return keyhole.App{}, keyhole.NotFoundError("app")
-	}
-	return app, nil
-}
-
-// apps lists the actor's apps, one page of r.
+// apps lists the apps the actor may see, one page of r.
 func (s *Service) apps(ctx context.Context, actor Actor, r store.Range) ([]keyhole.App, error) {
 	if err := actor.NeedAccount(); err != nil {
 		return nil, err
@@ -144,11 +139,19 @@ func (s *Service) apps(ctx context.Context, actor Actor, r store.Range) ([]keyho
 	return list, storeErr(err, "app")
 }
 
-// updateApp renames an app or switches its maintenance mode.
+// updateApp renames an app (manage) or switches its maintenance mode
+// (operate); a change of both needs both.
 func (s *Service) updateApp(ctx context.Context, actor Actor, idOrName string, p AppParams) (keyhole.App, error) {
-	app, err := s.app(ctx, actor, idOrName)
+	need := keyhole.PermView
+	if p.Maintenance != nil {
+		need = keyhole.PermOperate
+	}
+	app, acc, err := s.appFor(ctx, actor, idOrName, need)
 	if err != nil {
 		return keyhole.App{}, err
+	}
+	if (p.Name != nil || p.Stack != nil) && !acc.Can(keyhole.PermManage) {
+		return keyhole.App{}, needPermission(keyhole.PermManage, app.Name)
 	}
 	if err := p.apply(&keyhole.App{}); err != nil {
 		return keyhole.App{}, err
@@ -172,7 +175,7 @@ func (s *Service) updateApp(ctx context.Context, actor Actor, idOrName string, p
 
 // deleteApp deletes an app with its config vars and returns it as it was.
 func (s *Service) deleteApp(ctx context.Context, actor Actor, idOrName string) (keyhole.App, error) {
-	app, err := s.app(ctx, actor, idOrName)
+	app, _, err := s.appFor(ctx, actor, idOrName, keyhole.PermManage)
 	if err != nil {
 		return keyhole.App{}, err
 	}
@@ -185,7 +188,7 @@ func (s *Service) deleteApp(ctx context.Context, actor Actor, idOrName string) (
 
 // ConfigVars returns an app's config vars.
 func (s *Service) ConfigVars(ctx context.Context, actor Actor, idOrName string) (map[string]string, error) {
-	app, err := s.app(ctx, actor, idOrName)
+	app, _, err := s.appFor(ctx, actor, idOrName, keyhole.PermDeploy)
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +199,7 @@ func (s *Service) ConfigVars(ctx context.Context, actor Actor, idOrName string) 
 // UpdateConfigVars merges changes into an app's config vars: a nil value
 // deletes the key. It returns the whole resulting set.
 func (s *Service) UpdateConfigVars(ctx context.Context, actor Actor, idOrName string, changes map[string]*string) (map[string]string, error) {
-	app, err := s.app(ctx, actor, idOrName)
+	app, _, err := s.appFor(ctx, actor, idOrName, keyhole.PermDeploy)
 	if err != nil {
 		return nil, err
 	}
@@ -223,51 +226,77 @@ func (s *Service) UpdateConfigVars(ctx context.Context, actor Actor, idOrName st
 	return vars, nil
 }
 
-// AppInfo is an app with what the API shows beside it: its owner.
+// AppInfo is an app with what the API shows beside it: its owner (the
+// account of a personal app, the team of a team app) and what the actor
+// may do on it.
 type AppInfo struct {
 	keyhole.App
-	Owner keyhole.Account
+	Owner  keyhole.Account
+	Team   keyhole.Team
+	Access Access
 }
 
-// withOwner attaches the actor's account, which owns every app it sees.
-func (s *Service) withOwner(ctx context.Context, actor Actor, apps ...keyhole.App) ([]AppInfo, error) {
-	owner, err := s.Account(ctx, actor)
-	if err != nil {
-		return nil, err
-	}
+// appInfos attaches each app's owner and the actor's access, reading
+// each owner once.
+func (s *Service) appInfos(ctx context.Context, actor Actor, apps ...keyhole.App) ([]AppInfo, error) {
+	accounts := map[string]keyhole.Account{}
+	teams := map[string]keyhole.Team{}
 	out := make([]AppInfo, len(apps))
 	for i, a := range apps {
-		out[i] = AppInfo{App: a, Owner: owner}
+		info := AppInfo{App: a}
+		var err error
+		if a.TeamID != "" {
+			t, ok := teams[a.TeamID]
+			if !ok {
+				t, err = s.store.Team(ctx, a.TeamID)
+				teams[a.TeamID] = t
+			}
+			info.Team = t
+		} else {
+			o, ok := accounts[a.AccountID]
+			if !ok {
+				o, err = s.store.Account(ctx, a.AccountID)
+				accounts[a.AccountID] = o
+			}
+			info.Owner = o
+		}
+		if err != nil {
+			return nil, storeErr(err, "app")
+		}
+		if info.Access, err = s.access(ctx, actor.AccountID, a); err != nil {
+			return nil, err
+		}
+		out[i] = info
 	}
 	return out, nil
 }
 
-func (s *Service) oneWithOwner(ctx context.Context, actor Actor, a keyhole.App, err error) (AppInfo, error) {
+func (s *Service) appInfo(ctx context.Context, actor Actor, a keyhole.App, err error) (AppInfo, error) {
 	if err != nil {
 		return AppInfo{}, err
 	}
-	infos, err := s.withOwner(ctx, actor, a)
+	infos, err := s.appInfos(ctx, actor, a)
 	if err != nil {
 		return AppInfo{}, err
 	}
 	return infos[0], nil
 }
 
-// CreateApp creates an app owned by the actor's account; without a name it
-// gets a generated one.
+// CreateApp creates an app owned by the actor's account, or by the team
+// p.Team names; without a name it gets a generated one.
 func (s *Service) CreateApp(ctx context.Context, actor Actor, p AppParams) (AppInfo, error) {
 	a, err := s.createApp(ctx, actor, p)
-	return s.oneWithOwner(ctx, actor, a, err)
+	return s.appInfo(ctx, actor, a, err)
 }
 
-// App returns one of the actor's apps by id or name; another account's app
-// is NotFound, exactly as one that does not exist.
+// App returns an app the actor may view, by id or name; one it may not
+// view is NotFound, exactly as one that does not exist.
 func (s *Service) App(ctx context.Context, actor Actor, idOrName string) (AppInfo, error) {
-	a, err := s.app(ctx, actor, idOrName)
-	return s.oneWithOwner(ctx, actor, a, err)
+	a, _, err := s.appFor(ctx, actor, idOrName, keyhole.PermView)
+	return s.appInfo(ctx, actor, a, err)
 }
 
-// Apps lists the actor's apps, one page of r.
+// Apps lists the apps the actor may see, one page of r.
 func (s *Service) Apps(ctx context.Context, actor Actor, r store.Range) ([]AppInfo, error) {
 	list, err := s.apps(ctx, actor, r)
 	if err != nil {
@@ -276,17 +305,26 @@ func (s *Service) Apps(ctx context.Context, actor Actor, r store.Range) ([]AppIn
 	if len(list) == 0 {
 		return []AppInfo{}, nil
 	}
-	return s.withOwner(ctx, actor, list...)
+	return s.appInfos(ctx, actor, list...)
 }
 
 // UpdateApp renames an app or switches its maintenance mode.
 func (s *Service) UpdateApp(ctx context.Context, actor Actor, idOrName string, p AppParams) (AppInfo, error) {
 	a, err := s.updateApp(ctx, actor, idOrName, p)
-	return s.oneWithOwner(ctx, actor, a, err)
+	return s.appInfo(ctx, actor, a, err)
 }
 
 // DeleteApp deletes an app with its config vars and returns it as it was.
 func (s *Service) DeleteApp(ctx context.Context, actor Actor, idOrName string) (AppInfo, error) {
 	a, err := s.deleteApp(ctx, actor, idOrName)
-	return s.oneWithOwner(ctx, actor, a, err)
+	if err != nil {
+		return AppInfo{}, err
+	}
+	info := AppInfo{App: a, Access: Access{Owner: a.AccountID == actor.AccountID}}
+	if a.TeamID != "" {
+		info.Team, err = s.store.Team(ctx, a.TeamID)
+	} else {
+		info.Owner, err = s.store.Account(ctx, a.AccountID)
+	}
+	return info, storeErr(err, "app")
 }

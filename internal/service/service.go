@@ -299,6 +299,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 		{"sessions", at(s.store.DeleteExpiredSessions)},
 		{"device_grants", at(s.store.DeleteExpiredDeviceGrants)},
 		{"mail_tokens", at(s.store.DeleteExpiredMailTokens)},
+		{"invitations", at(s.store.DeleteExpiredInvitations)},
 		// A retired key goes once the last token it signed has expired.
 		{"signing_keys", func(ctx context.Context, _ int) (int64, error) {
 			return s.store.DeleteRetiredSigningKeys(ctx, now.Add(-IDTokenTTL))

@@ -50,7 +50,7 @@ type throttle struct {
 // README's choices.
 type throttles struct {
 	password, signup, clientSecret, userCode, introspect, code, reset throttle
-	cliLogin, pollToken, token                                        throttle
+	cliLogin, pollToken, token, invite, invitation                    throttle
 }
 
 // Ceilings of the throttles keyed on a target and a source: the most
@@ -119,6 +119,13 @@ func newThrottles(failedLogins int, limits, requests ratelimit.Limits, rec Recor
 		// Password-reset mails: every request counts, per email and per
 		// address, so that nobody is flooded with them.
 		reset: mk("reset", "password reset requests", "this email address", 5, 20, time.Hour, false),
+		// Team invitations mailed: every one counts, per address invited
+		// and per address of the admin sending them, so that no team's
+		// admin floods anybody's mailbox.
+		invite: mk("invite", "team invitations", "this email address", 5, 50, time.Hour, false),
+		// Invitation links that name nothing, per address: a link found
+		// gives its attempt back.
+		invitation: mk("invitation", "unknown invitation links", "", 1, 30, time.Minute, true),
 		// Well-formed tokens the database does not know, per address,
 		// reserved before the database is read so that they cannot flood
 		// it (lookups); a token found gives its attempt back.

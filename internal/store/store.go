@@ -27,7 +27,22 @@ var (
 	// holds: the account's credentials changed since they were checked,
 	// or the grant GrantCode was given is no longer the account's.
 	ErrStale = errors.New("store: stale")
+	// ErrLastAdmin means the change would leave a team without an admin:
+	// every team keeps at least one, which the store checks in the same
+	// transaction as the change, so that two admins demoting or removing
+	// each other at the same moment cannot both succeed.
+	ErrLastAdmin = errors.New("store: a team's last admin")
+	// ErrInUse means a row cannot be deleted while others refer to it:
+	// a team that still owns apps.
+	ErrInUse = errors.New("store: in use")
 )
+
+// TeamRole is a team with the role an account holds in it, as
+// ListTeams returns them.
+type TeamRole struct {
+	Team keyhole.Team
+	Role keyhole.TeamRole
+}
 
 // Guard watches a store's reads of the database for the caller (a
 // service's budget of lookups), keyed by what the caller passed. Before
@@ -376,19 +391,118 @@ type Store interface {
 	// many.
 	DeleteExpiredSessions(ctx context.Context, before time.Time, limit int) (int64, error)
 
-	// CreateApp inserts a. ErrConflict if the id or the name exists.
+	// CreateTeam inserts t with its first member, admin (an admin),
+	// atomically. ErrConflict if the id or the name exists (names are
+	// compared as given: the service allows lowercase only); ErrNotFound
+	// if admin's account does not exist.
+	CreateTeam(ctx context.Context, t keyhole.Team, admin keyhole.Member, ev ...keyhole.Event) error
+	// Team returns the team with the id. ErrNotFound.
+	Team(ctx context.Context, id string) (keyhole.Team, error)
+	// TeamByName returns the team with the name. ErrNotFound.
+	TeamByName(ctx context.Context, name string) (keyhole.Team, error)
+	// ListTeams returns the teams the account is a member of, with its
+	// role in each, ordered by name.
+	ListTeams(ctx context.Context, accountID string) ([]TeamRole, error)
+	// UpdateTeam is a read-modify-write of one team, as UpdateAccount:
+	// Name, DefaultRole and UpdatedAt are written. ErrConflict if the new
+	// name is taken.
+	UpdateTeam(ctx context.Context, id string, fn func(*keyhole.Team) error, ev ...keyhole.Event) (keyhole.Team, error)
+	// DeleteTeam deletes the team with its memberships and invitations,
+	// atomically, unless it owns an app: ErrInUse then, and nothing is
+	// deleted (also when an app is created in it at the same moment).
+	// ErrNotFound.
+	DeleteTeam(ctx context.Context, id string, ev ...keyhole.Event) error
+
+	// Members returns the team's members with their accounts' email,
+	// name and MFAEnabled, ordered by email.
+	Members(ctx context.Context, teamID string) ([]keyhole.Member, error)
+	// Member returns the account's membership of the team, with its
+	// account's fields. ErrNotFound.
+	Member(ctx context.Context, teamID, accountID string) (keyhole.Member, error)
+	// AddMember inserts m. ErrConflict if its account is a member of the
+	// team already; ErrNotFound if the team or the account does not exist.
+	AddMember(ctx context.Context, m keyhole.Member, ev ...keyhole.Event) error
+	// SetMemberRole sets the role of the account's membership and its
+	// UpdatedAt to at, and returns it. ErrLastAdmin (nothing written) if
+	// it is the team's only admin and role is not admin. Concurrent
+	// changes of one team's members run one after the other. ErrNotFound.
+	SetMemberRole(ctx context.Context, teamID, accountID string, role keyhole.TeamRole, at time.Time, ev ...keyhole.Event) (keyhole.Member, error)
+	// RemoveMember deletes the account's membership together with its
+	// collaborator grants on the team's apps, atomically, and returns the
+	// membership as it was. ErrLastAdmin (nothing written) if it is the
+	// team's only admin; concurrent changes of one team's members run one
+	// after the other. ErrNotFound.
+	RemoveMember(ctx context.Context, teamID, accountID string, ev ...keyhole.Event) (keyhole.Member, error)
+
+	// PutInvitation inserts inv, or replaces the team's invitation of the
+	// same email (compared case-insensitively): its role, inviter, hash,
+	// UpdatedAt and ExpiresAt, keeping its id and CreatedAt, so that the
+	// link mailed before stops working. It returns the invitation as
+	// stored. ErrNotFound if the team does not exist; ErrConflict if the
+	// hash exists.
+	PutInvitation(ctx context.Context, inv keyhole.Invitation, ev ...keyhole.Event) (keyhole.Invitation, error)
+	// Invitations returns the team's invitations, expired ones too,
+	// ordered by email.
+	Invitations(ctx context.Context, teamID string) ([]keyhole.Invitation, error)
+	// InvitationByHash returns the invitation with the hash. ErrNotFound.
+	InvitationByHash(ctx context.Context, hash string) (keyhole.Invitation, error)
+	// DeleteInvitation deletes the team's invitation of the email
+	// (case-insensitively) and returns it. ErrNotFound.
+	DeleteInvitation(ctx context.Context, teamID, email string, ev ...keyhole.Event) (keyhole.Invitation, error)
+	// AcceptInvitation uses the invitation with the hash, if it expires
+	// after at, atomically: it deletes it and inserts m (whose TeamID must
+	// be the invitation's). Of concurrent callers exactly one succeeds.
+	// ErrNotFound if there is no such live invitation; ErrConflict (and
+	// nothing written) if m's account is a member already.
+	AcceptInvitation(ctx context.Context, hash string, at time.Time, m keyhole.Member, ev ...keyhole.Event) error
+	// DeleteExpiredInvitations deletes at most limit invitations that
+	// expire at or before before, and returns how many.
+	DeleteExpiredInvitations(ctx context.Context, before time.Time, limit int) (int64, error)
+
+	// CreateApp inserts a. ErrConflict if the id or the name exists;
+	// ErrNotFound if its owner (account or team) does not.
 	CreateApp(ctx context.Context, a keyhole.App) error
 	// App returns the app with the id. ErrNotFound.
 	App(ctx context.Context, id string) (keyhole.App, error)
 	// AppByName returns the app with the name. ErrNotFound.
 	AppByName(ctx context.Context, name string) (keyhole.App, error)
-	// ListApps returns the account's apps, in r's order (Field "id" or "name").
+	// ListApps returns the apps the account owns, collaborates on, or
+	// that belong to a team it is a member of, in r's order (Field "id"
+	// or "name").
 	ListApps(ctx context.Context, accountID string, r Range) ([]keyhole.App, error)
-	// UpdateApp is a read-modify-write of one app, as UpdateAccount.
+	// ListTeamApps returns the team's apps, in r's order.
+	ListTeamApps(ctx context.Context, teamID string, r Range) ([]keyhole.App, error)
+	// UpdateApp is a read-modify-write of one app, as UpdateAccount:
+	// Name, Region, Stack, Maintenance, Locked, the owner (AccountID or
+	// TeamID) and UpdatedAt are written. When the owner changes, ev is
+	// recorded with it and the new owning account's own collaborator
+	// grant, if any, is deleted; when the app moves to an account, every
+	// collaborator's permissions are set to
+	// keyhole.PersonalPermissions. ErrNotFound if the new owner does not
+	// exist.
 	// ErrConflict if the new name is taken.
-	UpdateApp(ctx context.Context, id string, fn func(*keyhole.App) error) (keyhole.App, error)
+	UpdateApp(ctx context.Context, id string, fn func(*keyhole.App) error, ev ...keyhole.Event) (keyhole.App, error)
 	// DeleteApp deletes the app and its config vars atomically. ErrNotFound.
 	DeleteApp(ctx context.Context, id string) error
+	// Collaborators returns the app's collaborators with their accounts'
+	// email and name, ordered by email.
+	Collaborators(ctx context.Context, appID string) ([]keyhole.Collaborator, error)
+	// Collaborator returns the account's grant on the app. ErrNotFound.
+	Collaborator(ctx context.Context, appID, accountID string) (keyhole.Collaborator, error)
+	// AddCollaborator inserts c. ErrConflict if the account has a grant
+	// on the app already; ErrNotFound if the app or the account does not
+	// exist.
+	AddCollaborator(ctx context.Context, c keyhole.Collaborator, ev ...keyhole.Event) error
+	// SetPermissions sets the permissions of the account's grant on the
+	// app and its UpdatedAt to at, and returns it. ErrNotFound.
+	SetPermissions(ctx context.Context, appID, accountID string, ps []keyhole.Permission, at time.Time, ev ...keyhole.Event) (keyhole.Collaborator, error)
+	// RemoveCollaborator deletes the account's grant on the app and
+	// returns it as it was. ErrNotFound.
+	RemoveCollaborator(ctx context.Context, appID, accountID string, ev ...keyhole.Event) (keyhole.Collaborator, error)
+	// CollaboratorApps returns the team's apps on which the account holds
+	// a grant, ordered by name.
+	CollaboratorApps(ctx context.Context, teamID, accountID string) ([]keyhole.App, error)
+
 	// ConfigVars returns the app's config vars. ErrNotFound if no such app.
 	ConfigVars(ctx context.Context, appID string) (map[string]string, error)
 	// UpdateConfigVars applies changes atomically (a nil value deletes the

@@ -32,9 +32,10 @@ const (
 	Session      Type = "khx" // browser login session
 	EmailLink    Type = "khe" // mailed link that verifies an address
 	ResetLink    Type = "khp" // mailed link that resets a password
+	Invitation   Type = "khi" // mailed link that invites somebody into a team
 )
 
-var types = map[Type]bool{Access: true, Refresh: true, Code: true, ClientSecret: true, DeviceCode: true, Session: true, EmailLink: true, ResetLink: true}
+var types = map[Type]bool{Access: true, Refresh: true, Code: true, ClientSecret: true, DeviceCode: true, Session: true, EmailLink: true, ResetLink: true, Invitation: true}
 
 const (
 	alphabet  = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

@@ -68,6 +68,28 @@ var notices = map[string]string{
 	"revoked":       "The authorization was revoked: its tokens stopped working.",
 	"session-ended": "The session was ended.",
 	"others-ended":  "Every other session was ended.",
+
+	"team-created":         "The team was created: you are its admin.",
+	"team-renamed":         "The team was renamed.",
+	"team-deleted":         "The team was deleted.",
+	"member-added":         "The member was added to the team.",
+	"invited":              "That address has no Keyhole account yet: we mailed it an invitation to sign up and join. It is listed under pending invitations.",
+	"member-changed":       "The member's role was changed.",
+	"member-removed":       "The member was removed from the team, with their access to its apps.",
+	"invitation-revoked":   "The invitation was revoked: its link no longer works.",
+	"joined":               "Welcome: you joined the team.",
+	"app-created":          "The app was created.",
+	"app-deleted":          "The app was deleted, with its config vars.",
+	"config-saved":         "The config vars were saved.",
+	"maintenance-on":       "Maintenance mode is on.",
+	"maintenance-off":      "Maintenance mode is off.",
+	"locked":               "The app is locked: only people who may manage it add people to it.",
+	"unlocked":             "The app is unlocked: the team's members can join it.",
+	"collaborator-added":   "The collaborator was added.",
+	"collaborator-changed": "The collaborator's permissions were saved.",
+	"collaborator-removed": "The collaborator's access was revoked.",
+	"left-team":            "You left the team, with your access to its apps.",
+	"left-app":             "You left the app: your access to it was removed.",
 }
 
 // done answers a dashboard form with the page to go back to, and a

@@ -40,7 +40,7 @@ func (b *browser) post(t *testing.T, base, path, action string, fields url.Value
 
 var dashboardPages = []string{
 	"/dashboard", "/dashboard/account", "/dashboard/api-key", "/dashboard/two-factor", "/dashboard/applications",
-	"/dashboard/authorized-applications", "/dashboard/sessions", "/dashboard/activity",
+	"/dashboard/authorized-applications", "/dashboard/sessions", "/dashboard/activity", "/dashboard/teams", "/dashboard/apps",
 }
 
 var formRe = regexp.MustCompile(`(?s)<form [^>]*method="post"[^>]*>.*?</form>`)

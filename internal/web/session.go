@@ -246,7 +246,7 @@ func (h *Web) signupPage(w http.ResponseWriter, r *http.Request) {
 			h.formError(w, r, "signup", p, err)
 			return
 		}
-		h.render(w, r, http.StatusOK, "signup_sent", page{Title: "Check your mail", Email: strings.TrimSpace(p.Email)})
+		h.render(w, r, http.StatusOK, "signup_sent", page{Title: "Check your mail", Email: strings.TrimSpace(p.Email), Next: p.Next})
 	default:
 		h.methodNotAllowed(w, r)
 	}

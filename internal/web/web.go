@@ -73,6 +73,7 @@ var pageNames = []string{
 	"login", "login_mfa", "signup", "signup_sent", "logout", "end_session", "home", "consent", "device", "message",
 	"verify", "forgot", "reset",
 	"dashboard", "account", "api_key", "applications", "authorized", "sessions", "activity", "two_factor", "recovery_codes",
+	"teams", "team", "apps", "app", "invitation",
 }
 
 // funcs are the templates' helpers.

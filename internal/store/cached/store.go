@@ -420,6 +420,102 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, before time.Time, lim
 	return s.inner.DeleteExpiredSessions(ctx, before, limit)
 }
 
+// Teams, members, invitations and collaborators are never cached: what a
+// request may do on a team or an app is read from the database on every
+// request, so that a change is seen at once on every replica.
+
+func (s *Store) CreateTeam(ctx context.Context, t keyhole.Team, admin keyhole.Member, ev ...keyhole.Event) error {
+	return s.inner.CreateTeam(ctx, t, admin, ev...)
+}
+
+func (s *Store) Team(ctx context.Context, id string) (keyhole.Team, error) {
+	return s.inner.Team(ctx, id)
+}
+
+func (s *Store) TeamByName(ctx context.Context, name string) (keyhole.Team, error) {
+	return s.inner.TeamByName(ctx, name)
+}
+
+func (s *Store) ListTeams(ctx context.Context, accountID string) ([]store.TeamRole, error) {
+	return s.inner.ListTeams(ctx, accountID)
+}
+
+func (s *Store) UpdateTeam(ctx context.Context, id string, fn func(*keyhole.Team) error, ev ...keyhole.Event) (keyhole.Team, error) {
+	return s.inner.UpdateTeam(ctx, id, fn, ev...)
+}
+
+func (s *Store) DeleteTeam(ctx context.Context, id string, ev ...keyhole.Event) error {
+	return s.inner.DeleteTeam(ctx, id, ev...)
+}
+
+func (s *Store) Members(ctx context.Context, teamID string) ([]keyhole.Member, error) {
+	return s.inner.Members(ctx, teamID)
+}
+
+func (s *Store) Member(ctx context.Context, teamID, accountID string) (keyhole.Member, error) {
+	return s.inner.Member(ctx, teamID, accountID)
+}
+
+func (s *Store) AddMember(ctx context.Context, m keyhole.Member, ev ...keyhole.Event) error {
+	return s.inner.AddMember(ctx, m, ev...)
+}
+
+func (s *Store) SetMemberRole(ctx context.Context, teamID, accountID string, role keyhole.TeamRole, at time.Time, ev ...keyhole.Event) (keyhole.Member, error) {
+	return s.inner.SetMemberRole(ctx, teamID, accountID, role, at, ev...)
+}
+
+func (s *Store) RemoveMember(ctx context.Context, teamID, accountID string, ev ...keyhole.Event) (keyhole.Member, error) {
+	return s.inner.RemoveMember(ctx, teamID, accountID, ev...)
+}
+
+func (s *Store) PutInvitation(ctx context.Context, inv keyhole.Invitation, ev ...keyhole.Event) (keyhole.Invitation, error) {
+	return s.inner.PutInvitation(ctx, inv, ev...)
+}
+
+func (s *Store) Invitations(ctx context.Context, teamID string) ([]keyhole.Invitation, error) {
+	return s.inner.Invitations(ctx, teamID)
+}
+
+func (s *Store) InvitationByHash(ctx context.Context, hash string) (keyhole.Invitation, error) {
+	return s.inner.InvitationByHash(ctx, hash)
+}
+
+func (s *Store) DeleteInvitation(ctx context.Context, teamID, email string, ev ...keyhole.Event) (keyhole.Invitation, error) {
+	return s.inner.DeleteInvitation(ctx, teamID, email, ev...)
+}
+
+func (s *Store) AcceptInvitation(ctx context.Context, hash string, at time.Time, m keyhole.Member, ev ...keyhole.Event) error {
+	return s.inner.AcceptInvitation(ctx, hash, at, m, ev...)
+}
+
+func (s *Store) DeleteExpiredInvitations(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return s.inner.DeleteExpiredInvitations(ctx, before, limit)
+}
+
+func (s *Store) Collaborators(ctx context.Context, appID string) ([]keyhole.Collaborator, error) {
+	return s.inner.Collaborators(ctx, appID)
+}
+
+func (s *Store) Collaborator(ctx context.Context, appID, accountID string) (keyhole.Collaborator, error) {
+	return s.inner.Collaborator(ctx, appID, accountID)
+}
+
+func (s *Store) AddCollaborator(ctx context.Context, c keyhole.Collaborator, ev ...keyhole.Event) error {
+	return s.inner.AddCollaborator(ctx, c, ev...)
+}
+
+func (s *Store) SetPermissions(ctx context.Context, appID, accountID string, ps []keyhole.Permission, at time.Time, ev ...keyhole.Event) (keyhole.Collaborator, error) {
+	return s.inner.SetPermissions(ctx, appID, accountID, ps, at, ev...)
+}
+
+func (s *Store) RemoveCollaborator(ctx context.Context, appID, accountID string, ev ...keyhole.Event) (keyhole.Collaborator, error) {
+	return s.inner.RemoveCollaborator(ctx, appID, accountID, ev...)
+}
+
+func (s *Store) CollaboratorApps(ctx context.Context, teamID, accountID string) ([]keyhole.App, error) {
+	return s.inner.CollaboratorApps(ctx, teamID, accountID)
+}
+
 func (s *Store) CreateApp(ctx context.Context, a keyhole.App) error {
 	return s.inner.CreateApp(ctx, a)
 }
@@ -436,8 +532,12 @@ func (s *Store) ListApps(ctx context.Context, accountID string, r store.Range) (
 	return s.inner.ListApps(ctx, accountID, r)
 }
 
-func (s *Store) UpdateApp(ctx context.Context, id string, fn func(*keyhole.App) error) (keyhole.App, error) {
-	return s.inner.UpdateApp(ctx, id, fn)
+func (s *Store) ListTeamApps(ctx context.Context, teamID string, r store.Range) ([]keyhole.App, error) {
+	return s.inner.ListTeamApps(ctx, teamID, r)
+}
+
+func (s *Store) UpdateApp(ctx context.Context, id string, fn func(*keyhole.App) error, ev ...keyhole.Event) (keyhole.App, error) {
+	return s.inner.UpdateApp(ctx, id, fn, ev...)
 }
 
 func (s *Store) DeleteApp(ctx context.Context, id string) error {

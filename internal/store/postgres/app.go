@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,21 +12,33 @@ import (
 	"github.com/keyhole/keyhole/internal/store"
 )
 
-const appCols = `id, account_id, name, region, stack, maintenance, created_at, updated_at`
+const appCols = `id, account_id, team_id, locked, name, region, stack, maintenance, created_at, updated_at`
+
+// appColsOf is appCols qualified by the table's alias, for joins.
+func appColsOf(alias string) string {
+	cols := strings.Split(appCols, ", ")
+	for i, c := range cols {
+		cols[i] = alias + "." + c
+	}
+	return strings.Join(cols, ", ")
+}
 
 func scanApp(row pgx.Row) (keyhole.App, error) {
 	var a keyhole.App
-	if err := row.Scan(&a.ID, &a.AccountID, &a.Name, &a.Region, &a.Stack, &a.Maintenance, &a.CreatedAt, &a.UpdatedAt); err != nil {
+	var account, team pgtype.Text
+	if err := row.Scan(&a.ID, &account, &team, &a.Locked, &a.Name, &a.Region, &a.Stack, &a.Maintenance, &a.CreatedAt, &a.UpdatedAt); err != nil {
 		return keyhole.App{}, err
 	}
+	a.AccountID, a.TeamID = account.String, team.String
 	a.CreatedAt, a.UpdatedAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC()
 	return a, nil
 }
 
-// CreateApp inserts a.
+// CreateApp inserts a. A team's row is locked (FOR KEY SHARE, by its
+// foreign key) until the insert commits, so that DeleteTeam waits for it.
 func (db *DB) CreateApp(ctx context.Context, a keyhole.App) error {
-	_, err := exec(ctx, db.pool, "create app", `INSERT INTO apps (`+appCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		a.ID, a.AccountID, a.Name, a.Region, a.Stack, a.Maintenance, a.CreatedAt, a.UpdatedAt)
+	_, err := exec(ctx, db.pool, "create app", `INSERT INTO apps (`+appCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		a.ID, nullText(a.AccountID), nullText(a.TeamID), a.Locked, a.Name, a.Region, a.Stack, a.Maintenance, a.CreatedAt, a.UpdatedAt)
 	return err
 }
 
@@ -41,33 +54,69 @@ func (db *DB) AppByName(ctx context.Context, name string) (keyhole.App, error) {
 	return a, mapErr("app by name", err)
 }
 
-// ListApps returns the account's apps, in r's order (by "id" or "name").
+// ListApps returns the apps the account owns, collaborates on or sees
+// through a team, in r's order (by "id" or "name"): each once, as the
+// union of the three (each by an index) picks the rows of apps.
 func (db *DB) ListApps(ctx context.Context, accountID string, r store.Range) ([]keyhole.App, error) {
 	tail, args, err := page(r, 1, "id", "name")
 	if err != nil {
 		return nil, err
 	}
-	return list(ctx, db.pool, "list apps", `SELECT `+appCols+` FROM apps WHERE account_id = $1`+tail,
+	return list(ctx, db.pool, "list apps", `SELECT `+appCols+` FROM apps WHERE id IN (
+			SELECT id FROM apps WHERE account_id = $1
+			UNION SELECT app_id FROM app_collaborators WHERE account_id = $1
+			UNION SELECT a.id FROM team_members m JOIN apps a ON a.team_id = m.team_id WHERE m.account_id = $1)`+tail,
 		append([]any{accountID}, args...), scanApp)
 }
 
+// ListTeamApps returns the team's apps, in r's order (by "id" or "name").
+func (db *DB) ListTeamApps(ctx context.Context, teamID string, r store.Range) ([]keyhole.App, error) {
+	tail, args, err := page(r, 1, "id", "name")
+	if err != nil {
+		return nil, err
+	}
+	return list(ctx, db.pool, "list team apps", `SELECT `+appCols+` FROM apps WHERE team_id = $1`+tail,
+		append([]any{teamID}, args...), scanApp)
+}
+
 // UpdateApp is a read-modify-write of one app under a row lock. It returns
-// the app as stored: fn cannot change ID, AccountID (the owner) or
-// CreatedAt.
-func (db *DB) UpdateApp(ctx context.Context, id string, fn func(*keyhole.App) error) (keyhole.App, error) {
+// the app as stored: fn cannot change ID or CreatedAt. A change of owner
+// takes the new owning account's own grant away, turns every grant into a
+// personal app's when the app goes to an account, and records ev; without
+// one, ev is not recorded.
+func (db *DB) UpdateApp(ctx context.Context, id string, fn func(*keyhole.App) error, ev ...keyhole.Event) (keyhole.App, error) {
 	const op = "update app"
 	var out keyhole.App
 	err := db.tx(ctx, op, func(tx pgx.Tx) error {
-		a, err := scanApp(tx.QueryRow(ctx, `SELECT `+appCols+` FROM apps WHERE id = $1 FOR UPDATE`, id))
+		old, err := scanApp(tx.QueryRow(ctx, `SELECT `+appCols+` FROM apps WHERE id = $1 FOR UPDATE`, id))
 		if err != nil {
 			return mapErr(op, err)
 		}
+		a := old
 		if err := fn(&a); err != nil {
 			return err
 		}
-		out, err = scanApp(tx.QueryRow(ctx, `UPDATE apps SET name = $2, region = $3, stack = $4, maintenance = $5, updated_at = $6
-			WHERE id = $1 RETURNING `+appCols, id, a.Name, a.Region, a.Stack, a.Maintenance, a.UpdatedAt))
-		return mapErr(op, err)
+		out, err = scanApp(tx.QueryRow(ctx, `UPDATE apps SET account_id = $2, team_id = $3, locked = $4, name = $5, region = $6, stack = $7,
+			maintenance = $8, updated_at = $9 WHERE id = $1 RETURNING `+appCols,
+			id, nullText(a.AccountID), nullText(a.TeamID), a.Locked, a.Name, a.Region, a.Stack, a.Maintenance, a.UpdatedAt))
+		if err != nil {
+			return mapErr(op, err)
+		}
+		if out.AccountID == old.AccountID && out.TeamID == old.TeamID {
+			return nil
+		}
+		b := &pgx.Batch{}
+		if out.AccountID != "" {
+			personal := permissionNames(keyhole.PersonalPermissions)
+			b.Queue(`DELETE FROM app_collaborators WHERE app_id = $1 AND account_id = $2`, id, out.AccountID)
+			b.Queue(`UPDATE app_collaborators SET permissions = $2, updated_at = $3 WHERE app_id = $1 AND permissions <> $2`,
+				id, personal, out.UpdatedAt)
+		}
+		queueEvents(b, ev)
+		if b.Len() == 0 {
+			return nil
+		}
+		return sendBatch(ctx, tx, op, b)
 	})
 	return out, err
 }

@@ -196,12 +196,21 @@ func mapErr(op string, err error) error {
 		case uniqueViolation:
 			return fmt.Errorf("postgres: %s: %w: %w", op, store.ErrConflict, err)
 		case foreignKeyViolation:
-			// Only inserts and updates can violate a foreign key (every
-			// delete cascades): what they refer to does not exist.
+			// An insert or update violates a foreign key when what it
+			// refers to does not exist. A delete violates one only where
+			// the key restricts it (a team's apps), which the method
+			// deleting maps itself (isForeignKey).
 			return fmt.Errorf("postgres: %s: %w: %w", op, store.ErrNotFound, err)
 		}
 	}
 	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+// isForeignKey reports whether err is a foreign key violation, by its
+// SQLSTATE.
+func isForeignKey(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && pg.Code == foreignKeyViolation
 }
 
 // notFound is the error of a statement that found no row to change.

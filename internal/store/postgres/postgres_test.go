@@ -318,3 +318,58 @@ func TestLimitsConformance(t *testing.T) {
 	}
 	t.Logf("swept %d rate-limit rows whose budget was full again", n)
 }
+
+// TestUpgradeToTeams applies every migration before 0053 (teams) to a
+// fresh schema, stores an app with config vars, then opens it: the apps
+// and their vars are kept, personal, unlocked; an app has one owner.
+func TestUpgradeToTeams(t *testing.T) {
+	u := schemaURL(t)
+	exec(t, u, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`)
+	files, err := os.ReadDir("migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied := 0
+	for _, f := range files {
+		v, _ := strconv.Atoi(strings.SplitN(f.Name(), "_", 2)[0])
+		if v >= 53 {
+			continue
+		}
+		body, err := os.ReadFile("migrations/" + f.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		exec(t, u, string(body))
+		exec(t, u, `INSERT INTO schema_migrations (version) VALUES ($1)`, v)
+		applied++
+	}
+	if applied < 10 {
+		t.Fatalf("applied %d migrations before 0053, want every one", applied)
+	}
+	exec(t, u, `INSERT INTO accounts (id, email, name, password_hash, created_at, updated_at) VALUES ('a1', 'ada@example.com', '', 'h', $1, $1)`, t0)
+	exec(t, u, `INSERT INTO apps (id, account_id, name, region, stack, maintenance, created_at, updated_at) VALUES ('p1', 'a1', 'app', 'eu', 'heroku-24', TRUE, $1, $1)`, t0)
+	exec(t, u, `INSERT INTO config_vars (app_id, key, value) VALUES ('p1', 'A', '1'), ('p1', 'B', '2')`)
+
+	db := open(t, u)
+	want := keyhole.App{ID: "p1", AccountID: "a1", Name: "app", Region: "eu", Stack: "heroku-24", Maintenance: true, CreatedAt: t0, UpdatedAt: t0}
+	if got, err := db.App(ctx, "p1"); err != nil || got != want {
+		t.Errorf("app after the upgrade = %+v, %v; want %+v", got, err, want)
+	}
+	if vars, err := db.ConfigVars(ctx, "p1"); err != nil || len(vars) != 2 || vars["A"] != "1" {
+		t.Errorf("config vars after the upgrade = %v, %v", vars, err)
+	}
+	both := keyhole.App{ID: "p3", AccountID: "a1", TeamID: "t1", Name: "both", Region: "us", Stack: "heroku-24", CreatedAt: t0, UpdatedAt: t0}
+	if err := db.CreateApp(ctx, both); err == nil {
+		t.Error("an app with an account and a team as owners was stored")
+	}
+	none := keyhole.App{ID: "p4", Name: "none", Region: "us", Stack: "heroku-24", CreatedAt: t0, UpdatedAt: t0}
+	if err := db.CreateApp(ctx, none); err == nil {
+		t.Error("an app without an owner was stored")
+	}
+	if err := db.DeleteApp(ctx, "p1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ConfigVars(ctx, "p1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("config vars of the deleted app: %v", err)
+	}
+}

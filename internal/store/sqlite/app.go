@@ -2,20 +2,33 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/keyhole/keyhole/internal/keyhole"
 	"github.com/keyhole/keyhole/internal/store"
 )
 
-const appCols = `id, account_id, name, region, stack, maintenance, created_at, updated_at`
+const appCols = `id, account_id, team_id, locked, name, region, stack, maintenance, created_at, updated_at`
+
+// appColsOf is appCols qualified by the table's alias, for joins.
+func appColsOf(alias string) string {
+	cols := strings.Split(appCols, ", ")
+	for i, c := range cols {
+		cols[i] = alias + "." + c
+	}
+	return strings.Join(cols, ", ")
+}
 
 func scanApp(row interface{ Scan(...any) error }) (keyhole.App, error) {
 	var a keyhole.App
+	var account, team sql.NullString
 	var created, updated int64
-	if err := row.Scan(&a.ID, &a.AccountID, &a.Name, &a.Region, &a.Stack, &a.Maintenance, &created, &updated); err != nil {
+	if err := row.Scan(&a.ID, &account, &team, &a.Locked, &a.Name, &a.Region, &a.Stack, &a.Maintenance, &created, &updated); err != nil {
 		return keyhole.App{}, mapErr(err)
 	}
+	a.AccountID, a.TeamID = account.String, team.String
 	a.CreatedAt, a.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return a, nil
 }
@@ -23,8 +36,8 @@ func scanApp(row interface{ Scan(...any) error }) (keyhole.App, error) {
 // CreateApp inserts a.
 func (s *DB) CreateApp(ctx context.Context, a keyhole.App) error {
 	return s.tx(ctx, func(tx queryer) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO apps (`+appCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			a.ID, a.AccountID, a.Name, a.Region, a.Stack, a.Maintenance, micros(a.CreatedAt), micros(a.UpdatedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO apps (`+appCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.ID, nullString(a.AccountID), nullString(a.TeamID), a.Locked, a.Name, a.Region, a.Stack, a.Maintenance, micros(a.CreatedAt), micros(a.UpdatedAt))
 		return mapErr(err)
 	})
 }
@@ -39,36 +52,74 @@ func (s *DB) AppByName(ctx context.Context, name string) (keyhole.App, error) {
 	return scanApp(s.run.QueryRowContext(ctx, `SELECT `+appCols+` FROM apps WHERE name = ?`, name))
 }
 
-// ListApps returns the account's apps.
+var appOrder = map[string]string{"id": "id", "name": "name"}
+
+// ListApps returns the apps the account owns, collaborates on or sees
+// through a team: each once, as the union of the three (each by an index)
+// picks the rows of apps.
 func (s *DB) ListApps(ctx context.Context, accountID string, r store.Range) ([]keyhole.App, error) {
-	tail, args, err := page(r, map[string]string{"id": "id", "name": "name"})
+	tail, args, err := page(r, appOrder)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.run.QueryContext(ctx, `SELECT `+appCols+` FROM apps WHERE account_id = ?`+tail, append([]any{accountID}, args...)...)
+	rows, err := s.run.QueryContext(ctx, `SELECT `+appCols+` FROM apps WHERE id IN (
+			SELECT id FROM apps WHERE account_id = ?
+			UNION SELECT app_id FROM app_collaborators WHERE account_id = ?
+			UNION SELECT a.id FROM team_members m JOIN apps a ON a.team_id = m.team_id WHERE m.account_id = ?)`+tail,
+		append([]any{accountID, accountID, accountID}, args...)...)
 	if err != nil {
 		return nil, mapErr(err)
 	}
 	return collect(rows, scanApp)
 }
 
-// UpdateApp is a read-modify-write of one app.
-func (s *DB) UpdateApp(ctx context.Context, id string, fn func(*keyhole.App) error) (keyhole.App, error) {
+// ListTeamApps returns the team's apps.
+func (s *DB) ListTeamApps(ctx context.Context, teamID string, r store.Range) ([]keyhole.App, error) {
+	tail, args, err := page(r, appOrder)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.run.QueryContext(ctx, `SELECT `+appCols+` FROM apps WHERE team_id = ?`+tail, append([]any{teamID}, args...)...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return collect(rows, scanApp)
+}
+
+// UpdateApp is a read-modify-write of one app. A change of owner takes
+// the new owning account's own grant away, turns every grant into a
+// personal app's when the app goes to an account, and records ev; without
+// one, ev is not recorded.
+func (s *DB) UpdateApp(ctx context.Context, id string, fn func(*keyhole.App) error, ev ...keyhole.Event) (keyhole.App, error) {
 	var out keyhole.App
 	err := s.tx(ctx, func(tx queryer) error {
-		a, err := scanApp(tx.QueryRowContext(ctx, `SELECT `+appCols+` FROM apps WHERE id = ?`, id))
+		old, err := scanApp(tx.QueryRowContext(ctx, `SELECT `+appCols+` FROM apps WHERE id = ?`, id))
 		if err != nil {
 			return err
 		}
+		a := old
 		if err := fn(&a); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE apps SET name = ?, region = ?, stack = ?, maintenance = ?, updated_at = ? WHERE id = ?`,
-			a.Name, a.Region, a.Stack, a.Maintenance, micros(a.UpdatedAt), id); err != nil {
-			return mapErr(err)
+		if out, err = scanApp(tx.QueryRowContext(ctx, `UPDATE apps SET account_id = ?, team_id = ?, locked = ?, name = ?, region = ?, stack = ?, maintenance = ?, updated_at = ?
+			WHERE id = ? RETURNING `+appCols,
+			nullString(a.AccountID), nullString(a.TeamID), a.Locked, a.Name, a.Region, a.Stack, a.Maintenance, micros(a.UpdatedAt), id)); err != nil {
+			return err
 		}
-		out = a
-		return nil
+		if out.AccountID == old.AccountID && out.TeamID == old.TeamID {
+			return nil
+		}
+		if out.AccountID != "" {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM app_collaborators WHERE app_id = ? AND account_id = ?`, id, out.AccountID); err != nil {
+				return mapErr(err)
+			}
+			personal := joinPermissions(keyhole.PersonalPermissions)
+			if _, err := tx.ExecContext(ctx, `UPDATE app_collaborators SET permissions = ?, updated_at = ? WHERE app_id = ? AND permissions <> ?`,
+				personal, micros(out.UpdatedAt), id, personal); err != nil {
+				return mapErr(err)
+			}
+		}
+		return insertEvents(ctx, tx, ev)
 	})
 	return out, err
 }

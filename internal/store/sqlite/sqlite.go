@@ -193,6 +193,13 @@ func mapErr(err error) error {
 	return err
 }
 
+// isForeignKey reports whether err is the failure of a foreign key
+// constraint, by its extended result code.
+func isForeignKey(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
 // Ping reports whether the database answers.
 func (s *DB) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 

@@ -157,3 +157,103 @@ func TestBackgroundCheckpoint(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestUpgradeToTeams builds a database with every migration before 0053
+// (teams), with an app and its config vars, then opens it: 0053 rebuilds
+// apps and config_vars inside the migrations' transaction, with foreign
+// keys on, and keeps both; config_vars still refers to apps.
+func TestUpgradeToTeams(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "keyhole.db")
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied := 0
+	for _, f := range files {
+		var v int
+		fmt.Sscanf(filepath.Base(f), "%d_", &v)
+		if v >= 53 {
+			continue
+		}
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.Exec(string(body)); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if _, err := raw.Exec(`INSERT INTO schema_migrations VALUES (?, 0)`, v); err != nil {
+			t.Fatal(err)
+		}
+		applied++
+	}
+	if applied < 10 {
+		t.Fatalf("applied %d migrations before 0053, want every one", applied)
+	}
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
+	us := t0.UnixMicro()
+	for _, q := range []string{
+		fmt.Sprintf(`INSERT INTO accounts (id, email, email_key, name, password_hash, created_at, updated_at) VALUES ('a1', 'ada@example.com', 'ada@example.com', '', 'h', %d, %d)`, us, us),
+		fmt.Sprintf(`INSERT INTO apps (id, account_id, name, region, stack, maintenance, created_at, updated_at) VALUES ('p1', 'a1', 'app', 'eu', 'heroku-24', 1, %d, %d)`, us, us),
+		fmt.Sprintf(`INSERT INTO apps (id, account_id, name, region, stack, created_at, updated_at) VALUES ('p2', 'a1', 'other', 'us', 'heroku-24', %d, %d)`, us, us),
+		`INSERT INTO config_vars (app_id, key, value) VALUES ('p1', 'A', '1'), ('p1', 'B', '2'), ('p2', 'C', '3')`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	raw.Close()
+
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+	defer db.Close()
+	want := keyhole.App{ID: "p1", AccountID: "a1", Name: "app", Region: "eu", Stack: "heroku-24", Maintenance: true, CreatedAt: t0, UpdatedAt: t0}
+	if got, err := db.App(ctx, "p1"); err != nil || got != want {
+		t.Errorf("app after the upgrade = %+v, %v; want %+v", got, err, want)
+	}
+	if apps, err := db.ListApps(ctx, "a1", store.Range{Field: "name"}); err != nil || len(apps) != 2 {
+		t.Errorf("ListApps after the upgrade = %+v, %v", apps, err)
+	}
+	if vars, err := db.ConfigVars(ctx, "p1"); err != nil || len(vars) != 2 || vars["A"] != "1" || vars["B"] != "2" {
+		t.Errorf("config vars after the upgrade = %v, %v", vars, err)
+	}
+	// config_vars refers to the new apps table: deleting an app takes its
+	// vars, and the database holds no dangling reference.
+	if err := db.DeleteApp(ctx, "p1"); err != nil {
+		t.Fatal(err)
+	}
+	var parent string
+	var left, dangling int
+	check := db.SQL()
+	if err := check.QueryRow(`SELECT "table" FROM pragma_foreign_key_list('config_vars')`).Scan(&parent); err != nil || parent != "apps" {
+		t.Errorf("config_vars refers to %q (%v), want apps", parent, err)
+	}
+	if err := check.QueryRow(`SELECT count(*) FROM config_vars WHERE app_id = 'p1'`).Scan(&left); err != nil || left != 0 {
+		t.Errorf("%d config vars outlived their app (%v)", left, err)
+	}
+	if err := check.QueryRow(`SELECT count(*) FROM pragma_foreign_key_check`).Scan(&dangling); err != nil || dangling != 0 {
+		t.Errorf("foreign key check: %d dangling references (%v)", dangling, err)
+	}
+	if vars, err := db.ConfigVars(ctx, "p2"); err != nil || vars["C"] != "3" {
+		t.Errorf("the other app's vars = %v, %v", vars, err)
+	}
+	// An app has exactly one owner.
+	both := keyhole.App{ID: "p3", AccountID: "a1", TeamID: "t1", Name: "both", Region: "us", Stack: "heroku-24", CreatedAt: t0, UpdatedAt: t0}
+	if err := db.CreateApp(ctx, both); err == nil {
+		t.Error("an app with an account and a team as owners was stored")
+	}
+	none := keyhole.App{ID: "p4", Name: "none", Region: "us", Stack: "heroku-24", CreatedAt: t0, UpdatedAt: t0}
+	if err := db.CreateApp(ctx, none); err == nil {
+		t.Error("an app without an owner was stored")
+	}
+}

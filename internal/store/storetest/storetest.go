@@ -74,6 +74,19 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeleteUnusedGrants", testDeleteUnusedGrants},
 		{"GrantCodeRacesSweep", testGrantCodeRacesSweep},
 		{"PeopleSweeps", testPeopleSweeps},
+		{"Teams", testTeams},
+		{"Members", testMembers},
+		{"RemoveMemberGrants", testRemoveMemberGrants},
+		{"Invitations", testInvitations},
+		{"Collaborators", testCollaborators},
+		{"TeamApps", testTeamApps},
+		{"UpdateAppOwner", testUpdateAppOwner},
+		{"ConcurrentDemotions", testConcurrentDemotions},
+		{"ConcurrentRemovals", testConcurrentRemovals},
+		{"ConcurrentDemoteAndRemove", testConcurrentDemoteAndRemove},
+		{"ConcurrentAcceptInvitation", testConcurrentAcceptInvitation},
+		{"ConcurrentAddMember", testConcurrentAddMember},
+		{"DeleteTeamRacesCreateApp", testDeleteTeamRacesCreateApp},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
