@@ -53,3 +53,44 @@ func BenchmarkRejectedToken(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAppAccess measures GET /apps/{app}/config-vars by who asks: the
+// owner of a personal app (no read beyond the app), a team's admin (its
+// membership read) and a collaborator outside the team (membership and
+// grant read): the cost of the permission rule, which reads the database
+// on every request and caches nothing.
+func BenchmarkAppAccess(b *testing.B) {
+	for _, be := range keyholetest.Backends(b) {
+		b.Run(be.Name, func(b *testing.B) {
+			ts := keyholetest.NewServer(b, keyholetest.Options{Store: be.Open(b), RateLimit: 1 << 30})
+			c := client{t: b, base: ts.URL}
+			tok := map[string]string{}
+			for _, who := range []string{"owner", "admin", "collaborator"} {
+				ts.CreateAccount(b, who+"@example.com", password)
+				tok[who] = ts.Login(b, who+"@example.com", password)
+			}
+			c.do("POST", "/apps", map[string]any{"name": "own-app"}, bearer(tok["owner"])).wantStatus(b, 201)
+			c.do("POST", "/teams", map[string]any{"name": "bench"}, bearer(tok["admin"])).wantStatus(b, 201)
+			c.do("POST", "/teams/apps", map[string]any{"name": "team-app", "team": "bench"}, bearer(tok["admin"])).wantStatus(b, 201)
+			c.do("POST", "/teams/apps/team-app/collaborators", map[string]any{"user": "collaborator@example.com", "permissions": []string{"deploy"}}, bearer(tok["admin"])).wantStatus(b, 201)
+			h := ts.Config.Handler
+			for _, k := range []struct{ who, app string }{{"owner", "own-app"}, {"admin", "team-app"}, {"collaborator", "team-app"}} {
+				b.Run(k.who, func(b *testing.B) {
+					b.ReportAllocs()
+					b.RunParallel(func(pb *testing.PB) {
+						for pb.Next() {
+							req := httptest.NewRequest("GET", "/apps/"+k.app+"/config-vars", nil)
+							req.Header.Set("Authorization", "Bearer "+tok[k.who])
+							req.Header.Set("Accept", "application/vnd.heroku+json; version=3")
+							w := httptest.NewRecorder()
+							h.ServeHTTP(w, req)
+							if w.Code != http.StatusOK {
+								b.Fatalf("status %d: %s", w.Code, w.Body)
+							}
+						}
+					})
+				})
+			}
+		})
+	}
+}
