@@ -346,10 +346,13 @@ func (s *Service) transfer(ctx context.Context, actor Actor, app keyhole.App, ow
 // which (admins hold all, and are listed with them).
 type TeamAppPermissions struct {
 	App   keyhole.App
-	Users []struct {
-		Account     keyhole.Account
-		Permissions []keyhole.Permission
-	}
+	Users []UserPermissions
+}
+
+// UserPermissions is what one person holds on an app.
+type UserPermissions struct {
+	Account     keyhole.Account
+	Permissions []keyhole.Permission
 }
 
 // TeamPermissions lists, for each app of a team the actor is a member
@@ -371,10 +374,7 @@ func (s *Service) TeamPermissions(ctx context.Context, actor Actor, idOrName str
 	for i, app := range apps {
 		out[i].App = app
 		add := func(a keyhole.Account, ps []keyhole.Permission) {
-			out[i].Users = append(out[i].Users, struct {
-				Account     keyhole.Account
-				Permissions []keyhole.Permission
-			}{a, ps})
+			out[i].Users = append(out[i].Users, UserPermissions{a, ps})
 		}
 		admins := map[string]bool{}
 		for _, m := range members {

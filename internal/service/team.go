@@ -26,9 +26,6 @@ const (
 	InvitationTTL = 7 * 24 * time.Hour
 	// InvitationPath is the page an invitation link opens.
 	InvitationPath = "/teams/invitations/accept"
-	// maxTeams bounds the teams one account can create or join, and
-	// maxMembers the people (members and invitations) of one team.
-	maxMembers = 500
 )
 
 // TeamFeature is a switch of a team (Heroku's team features) that
