@@ -400,6 +400,12 @@ func TestCollaborators(t *testing.T) {
 		c.do("PATCH", "/teams/apps/solo-app/collaborators/con@example.com", map[string]any{"permissions": []string{"manage"}}, ada).wantError(t, 422, "invalid_params")
 		c.do("DELETE", "/apps/solo-app", nil, con).wantError(t, 403, "forbidden")
 		c.do("POST", "/apps/solo-app/collaborators", map[string]any{"user": "ada@example.com"}, ada).wantError(t, 422, "invalid_params")
+
+		// Deleting an app ends its grants: an app made again under the
+		// name is not the grantee's.
+		c.do("DELETE", "/apps/solo-app", nil, ada).wantStatus(t, 200)
+		c.do("POST", "/apps", map[string]any{"name": "solo-app"}, ada).wantStatus(t, 201)
+		c.do("GET", "/apps/solo-app", nil, con).wantError(t, 404, "not_found")
 	})
 }
 
