@@ -560,3 +560,52 @@ func countAdmins(t *testing.T, c client, who opt, team string) int {
 	}
 	return n
 }
+
+// TestTransferRules: only the team's admins move an app out of a team
+// (a collaborator who may manage it may not take it); a move to an
+// account takes manage from every grant and gives nobody more; an empty
+// PATCH still needs operate; a member added with no role gets the team's
+// default role.
+func TestTransferRules(t *testing.T) {
+	eachBackend(t, func(t *testing.T, ts *keyholetest.Server, c client) {
+		p := people(t, ts, "ada", "bob", "mgr", "vee", "von")
+		ada, bob, mgr, vee, von := p["ada"], p["bob"], p["mgr"], p["vee"], p["von"]
+		c.do("POST", "/teams", map[string]any{"name": "movers"}, ada).wantStatus(t, 201)
+		c.do("POST", "/teams", map[string]any{"name": "elsewhere"}, bob).wantStatus(t, 201)
+		c.do("PUT", "/teams/movers/members", map[string]any{"email": "bob@example.com", "role": "member"}, ada).wantStatus(t, 200)
+		c.do("POST", "/teams/apps", map[string]any{"name": "moving-app", "team": "movers"}, ada).wantStatus(t, 201)
+		c.do("PATCH", "/apps/moving-app/config-vars", map[string]any{"KEY": "s3cret"}, ada).wantStatus(t, 200)
+		for who, ps := range map[string][]string{"mgr": {"manage"}, "vee": {"view"}, "bob": {"manage"}, "von": {"deploy"}} {
+			c.do("POST", "/teams/apps/moving-app/collaborators", map[string]any{"user": who + "@example.com", "permissions": ps}, ada).wantStatus(t, 201)
+		}
+
+		m := c.do("PATCH", "/teams/apps/moving-app", map[string]any{"owner": "mgr@example.com"}, mgr).wantError(t, 403, "forbidden")
+		if !strings.Contains(m["message"].(string), "Only admins") {
+			t.Errorf("message = %q", m["message"])
+		}
+		c.do("PATCH", "/teams/apps/moving-app", map[string]any{"owner": "elsewhere"}, bob).wantError(t, 403, "forbidden")
+		if a := c.do("GET", "/apps/moving-app", nil, ada).wantStatus(t, 200).json(t); a["team"] == nil {
+			t.Fatalf("the app left its team: %v", a)
+		}
+		c.do("PATCH", "/apps/moving-app", map[string]any{}, vee).wantError(t, 403, "forbidden")
+		c.do("PATCH", "/apps/moving-app", map[string]any{"maintenance": true}, vee).wantError(t, 403, "forbidden")
+
+		c.do("PATCH", "/teams/apps/moving-app", map[string]any{"owner": "von@example.com"}, ada).wantStatus(t, 200)
+		c.do("GET", "/apps/moving-app/config-vars", nil, vee).wantError(t, 403, "forbidden")
+		c.do("DELETE", "/apps/moving-app", nil, mgr).wantError(t, 403, "forbidden")
+		grants := map[string]string{}
+		for _, g := range c.do("GET", "/apps/moving-app/collaborators", nil, von).wantStatus(t, 200).list(t) {
+			grants[g["user"].(map[string]any)["email"].(string)] = permNames(g)
+		}
+		if grants["vee@example.com"] != "view" || grants["mgr@example.com"] != "view" || grants["bob@example.com"] != "view" {
+			t.Errorf("grants after the move to an account = %v; want manage taken and nothing given", grants)
+		}
+		c.do("PATCH", "/teams/apps/moving-app", map[string]any{"locked": true}, von).wantError(t, 422, "invalid_params")
+
+		c.do("PATCH", "/teams/movers/preferences", map[string]any{"default-permission": "viewer"}, ada).wantStatus(t, 200)
+		ts.CreateAccount(t, "dan@example.com", password)
+		if m := c.do("PUT", "/teams/movers/members", map[string]any{"email": "dan@example.com"}, ada).wantStatus(t, 200).json(t); m["role"] != "viewer" {
+			t.Errorf("a member added with no role = %v, want the default viewer", m["role"])
+		}
+	})
+}

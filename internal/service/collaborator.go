@@ -252,23 +252,35 @@ type TeamAppUpdate struct {
 }
 
 // UpdateTeamApp locks or unlocks a team app, or transfers an app between
-// accounts and teams. Both need manage on the app; a transfer to a team
-// needs the actor to be its admin or member, and a transfer to an
-// account needs that account to be the actor or a collaborator already
-// (nobody is given an app they did not ask for).
+// accounts and teams. Both need manage on the app; a transfer out of a
+// team needs its admin, a transfer to a team needs the actor to be its
+// admin or member, and a transfer to an account needs that account to be
+// the actor or a collaborator already (nobody is given an app they did
+// not ask for).
 func (s *Service) UpdateTeamApp(ctx context.Context, actor Actor, idOrName string, u TeamAppUpdate) (AppInfo, error) {
-	app, _, err := s.appFor(ctx, actor, idOrName, keyhole.PermManage)
+	app, acc, err := s.appFor(ctx, actor, idOrName, keyhole.PermManage)
 	if err != nil {
 		return AppInfo{}, err
 	}
 	switch {
 	case u.Owner != nil:
+		// Only a team's admins move an app out of the team: a
+		// collaborator who may manage it may not take it away.
+		if app.TeamID != "" && acc.Role != keyhole.RoleAdmin {
+			return AppInfo{}, keyhole.Errorf(keyhole.Forbidden, "Only admins of the app's team can transfer %s.", app.Name)
+		}
 		app, err = s.transfer(ctx, actor, app, *u.Owner)
 	case u.Locked != nil:
+		errPersonal := keyhole.Errorf(keyhole.Invalid, "Only team apps can be locked: %s is a personal app.", app.Name)
 		if app.TeamID == "" {
-			return AppInfo{}, keyhole.Errorf(keyhole.Invalid, "Only team apps can be locked: %s is a personal app.", app.Name)
+			return AppInfo{}, errPersonal
 		}
+		// Checked again in the store's transaction: the app may have
+		// moved to an account meanwhile.
 		app, err = s.store.UpdateApp(ctx, app.ID, func(a *keyhole.App) error {
+			if a.TeamID == "" {
+				return errPersonal
+			}
 			a.Locked, a.UpdatedAt = *u.Locked, s.clock()
 			return nil
 		})

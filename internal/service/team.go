@@ -110,6 +110,15 @@ func checkTeamName(name string) error {
 	return nil
 }
 
+// defaultRole is the role of somebody added without one being named: the
+// team's default-permission preference, or member.
+func defaultRole(t keyhole.Team) keyhole.TeamRole {
+	if t.DefaultRole != "" {
+		return t.DefaultRole
+	}
+	return keyhole.RoleMember
+}
+
 func parseRole(r string) (keyhole.TeamRole, error) {
 	role := keyhole.TeamRole(r)
 	if !role.Valid() {
@@ -260,12 +269,16 @@ type MemberResult struct {
 }
 
 // PutMember adds somebody to a team or changes their role: admins only.
+// No role named means the team's default role.
 // An address without an account gets an invitation by mail to sign up
 // and join; nobody's account is made for them.
 func (s *Service) PutMember(ctx context.Context, actor Actor, idOrName, email, roleName string, mode MemberMode) (MemberResult, error) {
 	t, err := s.adminOf(ctx, actor, idOrName)
 	if err != nil {
 		return MemberResult{}, err
+	}
+	if roleName == "" {
+		roleName = string(defaultRole(t))
 	}
 	role, err := parseRole(roleName)
 	if err != nil {
@@ -470,6 +483,9 @@ func (s *Service) Invite(ctx context.Context, actor Actor, idOrName, email, role
 	t, err := s.adminOf(ctx, actor, idOrName)
 	if err != nil {
 		return InvitationInfo{}, err
+	}
+	if roleName == "" {
+		roleName = string(defaultRole(t))
 	}
 	role, err := parseRole(roleName)
 	if err != nil {

@@ -477,9 +477,8 @@ type Store interface {
 	// TeamID) and UpdatedAt are written. When the owner changes, ev is
 	// recorded with it and the new owning account's own collaborator
 	// grant, if any, is deleted; when the app moves to an account, every
-	// collaborator's permissions are set to
-	// keyhole.PersonalPermissions. ErrNotFound if the new owner does not
-	// exist.
+	// collaborator's grant loses manage (and keeps the rest). ErrNotFound
+	// if the new owner does not exist.
 	// ErrConflict if the new name is taken.
 	UpdateApp(ctx context.Context, id string, fn func(*keyhole.App) error, ev ...keyhole.Event) (keyhole.App, error)
 	// DeleteApp deletes the app and its config vars atomically. ErrNotFound.

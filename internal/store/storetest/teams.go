@@ -633,10 +633,12 @@ func testUpdateAppOwner(t *testing.T, s store.Store) {
 		t.Errorf("ListTeamApps = %+v", got)
 	}
 
-	// Give cyd's grant everything; moving to bob ends bob's own grant and
-	// makes cyd's a personal app's.
+	// Give cyd's grant everything and dee view alone; moving to bob ends
+	// bob's own grant, takes manage from cyd's and leaves dee's as it is.
 	_, err = s.SetPermissions(ctx, app.ID, cyd.ID, keyhole.AllPermissions(), at)
 	must(t, err)
+	dee, _ := newAccount(t, s, "dee@example.com")
+	must(t, s.AddCollaborator(ctx, grant(app.ID, dee.ID, keyhole.PermView)))
 	at2 := at.Add(time.Minute)
 	moved, err = s.UpdateApp(ctx, app.ID, func(a *keyhole.App) error {
 		a.AccountID, a.TeamID, a.UpdatedAt = bob.ID, "", at2
@@ -652,6 +654,11 @@ func testUpdateAppOwner(t *testing.T, s store.Store) {
 	must(t, err)
 	if !slices.Equal(c.Permissions, keyhole.PersonalPermissions) {
 		t.Errorf("cyd's permissions on bob's app = %v, want %v", c.Permissions, keyhole.PersonalPermissions)
+	}
+	c, err = s.Collaborator(ctx, app.ID, dee.ID)
+	must(t, err)
+	if !slices.Equal(c.Permissions, []keyhole.Permission{keyhole.PermView}) {
+		t.Errorf("dee's permissions on bob's app = %v, want view alone: a move takes manage away, and gives nothing", c.Permissions)
 	}
 	if bobs, _ := s.ListApps(ctx, bob.ID, store.Range{}); len(bobs) != 1 || bobs[0].ID != app.ID {
 		t.Errorf("bob's apps = %+v", bobs)
