@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -607,5 +608,27 @@ func TestTransferRules(t *testing.T) {
 		if m := c.do("PUT", "/teams/movers/members", map[string]any{"email": "dan@example.com"}, ada).wantStatus(t, 200).json(t); m["role"] != "viewer" {
 			t.Errorf("a member added with no role = %v, want the default viewer", m["role"])
 		}
+	})
+}
+
+// TestAddressesStayUnlisted: whether an address has an account is told
+// only to somebody adding it, and then at most 30 unknown addresses an
+// hour from one address; looking a grant up tells nothing.
+func TestAddressesStayUnlisted(t *testing.T) {
+	eachBackend(t, func(t *testing.T, ts *keyholetest.Server, c client) {
+		p := people(t, ts, "ada", "bob")
+		ada := p["ada"]
+		c.do("POST", "/apps", map[string]any{"name": "probe-app"}, ada).wantStatus(t, 201)
+		unknown := c.do("GET", "/apps/probe-app/collaborators/nobody@example.com", nil, ada).wantError(t, 404, "not_found")
+		known := c.do("GET", "/apps/probe-app/collaborators/bob@example.com", nil, ada).wantError(t, 404, "not_found")
+		if unknown["message"] != known["message"] {
+			t.Errorf("a grant's look-up tells addresses apart: %q and %q", unknown["message"], known["message"])
+		}
+		for i := range 30 {
+			c.do("POST", "/apps/probe-app/collaborators", map[string]any{"user": fmt.Sprintf("nobody%d@example.com", i)}, ada).wantError(t, 404, "not_found")
+		}
+		c.do("POST", "/apps/probe-app/collaborators", map[string]any{"user": "nobody-more@example.com"}, ada).wantError(t, 429, "rate_limit")
+		c.do("POST", "/teams", map[string]any{"name": "probers"}, ada).wantStatus(t, 201)
+		c.do("PUT", "/teams/probers/members", map[string]any{"email": "nobody-else@example.com", "role": "member"}, ada).wantError(t, 429, "rate_limit")
 	})
 }

@@ -285,8 +285,8 @@ func (s *Service) PutMember(ctx context.Context, actor Actor, idOrName, email, r
 		return MemberResult{}, err
 	}
 	email = strings.TrimSpace(email)
-	acct, err := s.store.AccountByEmail(ctx, email)
-	if isNotFound(err) {
+	acct, err := s.person(ctx, actor, email)
+	if keyhole.ErrorCode(err) == keyhole.NotFound {
 		if mode == MemberUpdate {
 			return MemberResult{}, keyhole.NotFoundError("team member")
 		}
