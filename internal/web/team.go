@@ -285,4 +285,3 @@ func (h *Web) invitation(w http.ResponseWriter, r *http.Request) {
 	}
 	h.render(w, r, http.StatusOK, "invitation", p)
 }
-
