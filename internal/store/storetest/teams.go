@@ -895,3 +895,42 @@ func testDeleteTeamRacesCreateApp(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// testInvitationsEndWithSender: an admin's invitations end when they stop
+// being an admin (demoted or removed), in the same change; another
+// admin's stay, and so do theirs when their role changes between others
+// than admin.
+func testInvitationsEndWithSender(t *testing.T, s store.Store) {
+	ada, _ := newAccount(t, s, "ada@example.com")
+	bob, _ := newAccount(t, s, "bob@example.com")
+	cyd, _ := newAccount(t, s, "cyd@example.com")
+	tm := newTeam(t, s, "team", ada.ID)
+	addMember(t, s, tm.ID, bob.ID, keyhole.RoleAdmin)
+	addMember(t, s, tm.ID, cyd.ID, keyhole.RoleAdmin)
+	put := func(email, by string) keyhole.Invitation {
+		inv, err := s.PutInvitation(ctx, invitation(tm.ID, email, by))
+		must(t, err)
+		return inv
+	}
+	fromAda, fromBob, fromCyd := put("one@example.com", ada.ID), put("two@example.com", bob.ID), put("three@example.com", cyd.ID)
+	live := func(inv keyhole.Invitation) bool {
+		_, err := s.InvitationByHash(ctx, inv.Hash)
+		return err == nil
+	}
+
+	_, err := s.SetMemberRole(ctx, tm.ID, bob.ID, keyhole.RoleMember, t0)
+	must(t, err)
+	if live(fromBob) || !live(fromAda) || !live(fromCyd) {
+		t.Errorf("after bob's demotion: ada's %v, bob's %v, cyd's %v; want only bob's gone", live(fromAda), live(fromBob), live(fromCyd))
+	}
+	_, err = s.RemoveMember(ctx, tm.ID, cyd.ID)
+	must(t, err)
+	if live(fromCyd) || !live(fromAda) {
+		t.Errorf("after cyd's removal: ada's %v, cyd's %v; want cyd's gone", live(fromAda), live(fromCyd))
+	}
+	_, err = s.SetMemberRole(ctx, tm.ID, ada.ID, keyhole.RoleAdmin, t0)
+	must(t, err)
+	if !live(fromAda) {
+		t.Error("an admin kept admin lost their invitations")
+	}
+}
