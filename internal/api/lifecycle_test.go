@@ -490,6 +490,7 @@ func TestSecretsAreNotStored(t *testing.T) {
 		code, _ := g["code"].(string)
 		direct := c.do("POST", "/oauth/authorizations", map[string]any{"description": "direct"}, bearer(tok))
 		auth, _ := direct.json(t)["id"].(string)
+		c.do("POST", "/apps", map[string]any{"name": "secret-app"}, bearer(tok))
 		for _, s := range []struct {
 			name string
 			r    reply
@@ -505,6 +506,8 @@ func TestSecretsAreNotStored(t *testing.T) {
 			{"rotate-credentials", c.do("POST", "/oauth/clients/"+id+"/actions/rotate-credentials", nil, bearer(tok))},
 			{"DELETE /oauth/clients/{id}", c.do("DELETE", "/oauth/clients/"+id, nil, bearer(tok))},
 			{"POST /oauth/clients", c.do("POST", "/oauth/clients", map[string]any{"name": "Second", "redirect_uri": "https://client.example/cb"}, bearer(tok))},
+			{"PATCH /apps/{app}/config-vars", c.do("PATCH", "/apps/secret-app/config-vars", map[string]any{"TOKEN": "s3cret"}, bearer(tok))},
+			{"GET /apps/{app}/config-vars", c.do("GET", "/apps/secret-app/config-vars", nil, bearer(tok))},
 		} {
 			if s.r.status >= 300 {
 				t.Errorf("%s: %d %s", s.name, s.r.status, s.r.body)

@@ -36,6 +36,21 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 	secrets = append(secrets, "a brand new password", ts.APIKey(t, "ada@example.com", "a brand new password"))
 	c.do("GET", "/account", nil, bearer("kha_"+strings.Repeat("0", 49)))
 
+	// A team invitation's token travels in the path, on Heroku's wire;
+	// config vars are runtime secrets.
+	ts.CreateAccount(t, "guest@example.com", password)
+	guest := ts.Login(t, "guest@example.com", password)
+	key := ts.APIKey(t, "ada@example.com", "a brand new password")
+	c.do("POST", "/teams", map[string]any{"name": "logged"}, bearer(key)).wantStatus(t, 201)
+	c.do("PUT", "/teams/logged/invitations", map[string]any{"email": "guest@example.com", "role": "member"}, bearer(key)).wantStatus(t, 200)
+	invite := tokenOf(t, ts.Mail().Take(t, "guest@example.com", "invited to join the team logged").Link("/teams/invitations/accept"))
+	c.do("GET", "/teams/invitations/"+invite, nil, bearer(guest)).wantStatus(t, 200)
+	c.do("POST", "/teams/invitations/"+invite+"/accept", nil, bearer(guest)).wantStatus(t, 201)
+	c.do("POST", "/apps", map[string]any{"name": "logged-app"}, bearer(key)).wantStatus(t, 201)
+	c.do("PATCH", "/apps/logged-app/config-vars", map[string]any{"DATABASE_URL": "postgres://user:hunter2-in-config@db"}, bearer(key)).wantStatus(t, 200)
+	c.do("GET", "/apps/logged-app/config-vars", nil, bearer(key)).wantStatus(t, 200)
+	secrets = append(secrets, invite, "hunter2-in-config")
+
 	logs := buf.String()
 	if !strings.Contains(logs, `"msg":"request"`) || !strings.Contains(logs, "grant code replayed") {
 		t.Fatalf("the log did not record the requests:\n%s", logs)

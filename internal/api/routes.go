@@ -80,8 +80,9 @@ func (*API) routes() []Route {
 		{Pattern: "GET /apps/{app}", Scope: read, Permission: view, handler: (*API).appInfo},
 		{Pattern: "PATCH /apps/{app}", Scope: write, Permission: operate, Also: "manage to rename or change the stack", handler: (*API).appUpdate},
 		{Pattern: "DELETE /apps/{app}", Scope: write, Permission: manage, handler: (*API).appDelete},
-		{Pattern: "GET /apps/{app}/config-vars", Scope: readProtected, Permission: deploy, handler: (*API).configVarsInfo},
-		{Pattern: "PATCH /apps/{app}/config-vars", Scope: writeProtected, Permission: deploy, handler: (*API).configVarsUpdate},
+		// Config vars are runtime secrets: no-store.
+		{Pattern: "GET /apps/{app}/config-vars", Scope: readProtected, Permission: deploy, Secret: true, handler: (*API).configVarsInfo},
+		{Pattern: "PATCH /apps/{app}/config-vars", Scope: writeProtected, Permission: deploy, Secret: true, handler: (*API).configVarsUpdate},
 
 		// Who has access to an app. Changing it takes global: a token
 		// that may write apps may not let somebody else in.

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -400,6 +401,12 @@ func TestCollaborators(t *testing.T) {
 		c.do("PATCH", "/teams/apps/solo-app/collaborators/con@example.com", map[string]any{"permissions": []string{"manage"}}, ada).wantError(t, 422, "invalid_params")
 		c.do("DELETE", "/apps/solo-app", nil, con).wantError(t, 403, "forbidden")
 		c.do("POST", "/apps/solo-app/collaborators", map[string]any{"user": "ada@example.com"}, ada).wantError(t, 422, "invalid_params")
+
+		// Deleting an app ends its grants: an app made again under the
+		// name is not the grantee's.
+		c.do("DELETE", "/apps/solo-app", nil, ada).wantStatus(t, 200)
+		c.do("POST", "/apps", map[string]any{"name": "solo-app"}, ada).wantStatus(t, 201)
+		c.do("GET", "/apps/solo-app", nil, con).wantError(t, 404, "not_found")
 	})
 }
 
@@ -553,4 +560,75 @@ func countAdmins(t *testing.T, c client, who opt, team string) int {
 		}
 	}
 	return n
+}
+
+// TestTransferRules: only the team's admins move an app out of a team
+// (a collaborator who may manage it may not take it); a move to an
+// account takes manage from every grant and gives nobody more; an empty
+// PATCH still needs operate; a member added with no role gets the team's
+// default role.
+func TestTransferRules(t *testing.T) {
+	eachBackend(t, func(t *testing.T, ts *keyholetest.Server, c client) {
+		p := people(t, ts, "ada", "bob", "mgr", "vee", "von")
+		ada, bob, mgr, vee, von := p["ada"], p["bob"], p["mgr"], p["vee"], p["von"]
+		c.do("POST", "/teams", map[string]any{"name": "movers"}, ada).wantStatus(t, 201)
+		c.do("POST", "/teams", map[string]any{"name": "elsewhere"}, bob).wantStatus(t, 201)
+		c.do("PUT", "/teams/movers/members", map[string]any{"email": "bob@example.com", "role": "member"}, ada).wantStatus(t, 200)
+		c.do("POST", "/teams/apps", map[string]any{"name": "moving-app", "team": "movers"}, ada).wantStatus(t, 201)
+		c.do("PATCH", "/apps/moving-app/config-vars", map[string]any{"KEY": "s3cret"}, ada).wantStatus(t, 200)
+		for who, ps := range map[string][]string{"mgr": {"manage"}, "vee": {"view"}, "bob": {"manage"}, "von": {"deploy"}} {
+			c.do("POST", "/teams/apps/moving-app/collaborators", map[string]any{"user": who + "@example.com", "permissions": ps}, ada).wantStatus(t, 201)
+		}
+
+		m := c.do("PATCH", "/teams/apps/moving-app", map[string]any{"owner": "mgr@example.com"}, mgr).wantError(t, 403, "forbidden")
+		if !strings.Contains(m["message"].(string), "Only admins") {
+			t.Errorf("message = %q", m["message"])
+		}
+		c.do("PATCH", "/teams/apps/moving-app", map[string]any{"owner": "elsewhere"}, bob).wantError(t, 403, "forbidden")
+		if a := c.do("GET", "/apps/moving-app", nil, ada).wantStatus(t, 200).json(t); a["team"] == nil {
+			t.Fatalf("the app left its team: %v", a)
+		}
+		c.do("PATCH", "/apps/moving-app", map[string]any{}, vee).wantError(t, 403, "forbidden")
+		c.do("PATCH", "/apps/moving-app", map[string]any{"maintenance": true}, vee).wantError(t, 403, "forbidden")
+
+		c.do("PATCH", "/teams/apps/moving-app", map[string]any{"owner": "von@example.com"}, ada).wantStatus(t, 200)
+		c.do("GET", "/apps/moving-app/config-vars", nil, vee).wantError(t, 403, "forbidden")
+		c.do("DELETE", "/apps/moving-app", nil, mgr).wantError(t, 403, "forbidden")
+		grants := map[string]string{}
+		for _, g := range c.do("GET", "/apps/moving-app/collaborators", nil, von).wantStatus(t, 200).list(t) {
+			grants[g["user"].(map[string]any)["email"].(string)] = permNames(g)
+		}
+		if grants["vee@example.com"] != "view" || grants["mgr@example.com"] != "view" || grants["bob@example.com"] != "view" {
+			t.Errorf("grants after the move to an account = %v; want manage taken and nothing given", grants)
+		}
+		c.do("PATCH", "/teams/apps/moving-app", map[string]any{"locked": true}, von).wantError(t, 422, "invalid_params")
+
+		c.do("PATCH", "/teams/movers/preferences", map[string]any{"default-permission": "viewer"}, ada).wantStatus(t, 200)
+		ts.CreateAccount(t, "dan@example.com", password)
+		if m := c.do("PUT", "/teams/movers/members", map[string]any{"email": "dan@example.com"}, ada).wantStatus(t, 200).json(t); m["role"] != "viewer" {
+			t.Errorf("a member added with no role = %v, want the default viewer", m["role"])
+		}
+	})
+}
+
+// TestAddressesStayUnlisted: whether an address has an account is told
+// only to somebody adding it, and then at most 30 unknown addresses an
+// hour from one address; looking a grant up tells nothing.
+func TestAddressesStayUnlisted(t *testing.T) {
+	eachBackend(t, func(t *testing.T, ts *keyholetest.Server, c client) {
+		p := people(t, ts, "ada", "bob")
+		ada := p["ada"]
+		c.do("POST", "/apps", map[string]any{"name": "probe-app"}, ada).wantStatus(t, 201)
+		unknown := c.do("GET", "/apps/probe-app/collaborators/nobody@example.com", nil, ada).wantError(t, 404, "not_found")
+		known := c.do("GET", "/apps/probe-app/collaborators/bob@example.com", nil, ada).wantError(t, 404, "not_found")
+		if unknown["message"] != known["message"] {
+			t.Errorf("a grant's look-up tells addresses apart: %q and %q", unknown["message"], known["message"])
+		}
+		for i := range 30 {
+			c.do("POST", "/apps/probe-app/collaborators", map[string]any{"user": fmt.Sprintf("nobody%d@example.com", i)}, ada).wantError(t, 404, "not_found")
+		}
+		c.do("POST", "/apps/probe-app/collaborators", map[string]any{"user": "nobody-more@example.com"}, ada).wantError(t, 429, "rate_limit")
+		c.do("POST", "/teams", map[string]any{"name": "probers"}, ada).wantStatus(t, 201)
+		c.do("PUT", "/teams/probers/members", map[string]any{"email": "nobody-else@example.com", "role": "member"}, ada).wantError(t, 429, "rate_limit")
+	})
 }

@@ -206,6 +206,9 @@ type proc struct {
 func startServe(t testing.TB, ctx context.Context, bin string, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	// A folder of its own, for what it writes without --data-dir (the
+	// mail outbox).
+	cmd.Dir = t.TempDir()
 	p := &proc{cmd: cmd, log: &keyholetest.LogBuffer{}}
 	cmd.Env, cmd.Stderr = env, p.log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

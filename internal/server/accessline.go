@@ -2,6 +2,7 @@ package server
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -56,4 +57,22 @@ func appendMillis(b []byte, t time.Time) []byte {
 	// keeps four digits, of which the fourth goes.
 	b = t.Round(0).Truncate(time.Millisecond).Add(time.Millisecond/10).AppendFormat(b, time.RFC3339Nano)
 	return append(b[:n+prefix], b[n+prefix+1:]...)
+}
+
+// redactPath hides the secrets a path may carry: Heroku's API puts a team
+// invitation's token in the path (/teams/invitations/{token}), and a
+// caller may put any token there by mistake. Each segment shaped like a
+// Keyhole secret ("kh" + a letter + "_") keeps its prefix only. Paths
+// without one are returned as they are, with no allocation.
+func redactPath(path string) string {
+	if !strings.Contains(path, "/kh") {
+		return path
+	}
+	segs := strings.Split(path, "/")
+	for i, s := range segs {
+		if len(s) > 4 && s[0] == 'k' && s[1] == 'h' && s[3] == '_' {
+			segs[i] = s[:4] + "REDACTED"
+		}
+	}
+	return strings.Join(segs, "/")
 }

@@ -60,3 +60,23 @@ func TestAccessLineIsSlogs(t *testing.T) {
 		}
 	}
 }
+
+// TestRedactPath: a segment shaped like a Keyhole secret keeps its prefix
+// only; other paths are left as they are.
+func TestRedactPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"/account":                             "/account",
+		"/apps/khaki-app":                      "/apps/khaki-app",
+		"/teams/invitations/khi_abc123/accept": "/teams/invitations/khi_REDACTED/accept",
+		"/teams/invitations/khi_abc123":        "/teams/invitations/khi_REDACTED",
+		"/oauth/authorizations/kha_x/khr_y":    "/oauth/authorizations/kha_REDACTED/khr_REDACTED",
+		"/teams/invitations/khi_":              "/teams/invitations/khi_",
+	} {
+		if got := redactPath(in); got != want {
+			t.Errorf("redactPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { redactPath("/apps/web-app/config-vars") }); n != 0 {
+		t.Errorf("redactPath of a plain path allocates %v times", n)
+	}
+}

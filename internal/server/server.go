@@ -216,9 +216,10 @@ func accessLog(log *slog.Logger, out io.Writer, m *metrics.Metrics, next http.Ha
 			m.Request(r.Pattern, sw.status, took)
 		}
 		id := requestid.From(r.Context())
+		path := redactPath(r.URL.Path)
 		if out != nil {
 			bp := lines.Get().(*[]byte)
-			line, ok := appendAccessLine((*bp)[:0], time.Now(), id, r.Method, r.URL.Path, sw.status, sw.bytes, took)
+			line, ok := appendAccessLine((*bp)[:0], time.Now(), id, r.Method, path, sw.status, sw.bytes, took)
 			if ok {
 				_, _ = out.Write(line)
 			}
@@ -231,7 +232,7 @@ func accessLog(log *slog.Logger, out io.Writer, m *metrics.Metrics, next http.Ha
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", id),
 			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
+			slog.String("path", path),
 			slog.Int("status", sw.status),
 			slog.Int("bytes", sw.bytes),
 			slog.Duration("duration", took),

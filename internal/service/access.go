@@ -24,6 +24,9 @@ import (
 type Access struct {
 	// Owner: the account owns the app.
 	Owner bool
+	// Personal: the app is an account's, not a team's. A grant on a
+	// personal app never holds manage, whatever it says.
+	Personal bool
 	// Role is the account's role in the app's team; "" if none.
 	Role keyhole.TeamRole
 	// Grant is the account's collaborator grant on the app, if any.
@@ -37,6 +40,8 @@ func (a Access) Can(p keyhole.Permission) bool {
 		return true
 	case p == keyhole.PermView && a.Role != "":
 		return true
+	case a.Grant != nil && a.Personal && p == keyhole.PermManage:
+		return false
 	case a.Grant != nil:
 		return a.Grant.Has(p) || p == keyhole.PermView
 	}
@@ -59,9 +64,9 @@ func (a Access) Permissions() []keyhole.Permission {
 // that a removal takes effect on the very next request on every replica.
 func (s *Service) access(ctx context.Context, accountID string, app keyhole.App) (Access, error) {
 	if app.AccountID != "" && app.AccountID == accountID {
-		return Access{Owner: true}, nil
+		return Access{Owner: true, Personal: true}, nil
 	}
-	var a Access
+	a := Access{Personal: app.TeamID == ""}
 	if app.TeamID != "" {
 		m, err := s.store.Member(ctx, app.TeamID, accountID)
 		switch {

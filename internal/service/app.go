@@ -139,18 +139,21 @@ func (s *Service) apps(ctx context.Context, actor Actor, r store.Range) ([]keyho
 	return list, storeErr(err, "app")
 }
 
-// updateApp renames an app (manage) or switches its maintenance mode
-// (operate); a change of both needs both.
+// updateApp switches an app's maintenance mode (operate), or renames it
+// or changes its stack (manage).
 func (s *Service) updateApp(ctx context.Context, actor Actor, idOrName string, p AppParams) (keyhole.App, error) {
-	need := keyhole.PermView
-	if p.Maintenance != nil {
-		need = keyhole.PermOperate
+	// A rename or a new stack needs manage; maintenance, and a change of
+	// nothing, operate (the route's permission); both, both.
+	rename := p.Name != nil || p.Stack != nil
+	need := keyhole.PermOperate
+	if rename && p.Maintenance == nil {
+		need = keyhole.PermManage
 	}
 	app, acc, err := s.appFor(ctx, actor, idOrName, need)
 	if err != nil {
 		return keyhole.App{}, err
 	}
-	if (p.Name != nil || p.Stack != nil) && !acc.Can(keyhole.PermManage) {
+	if rename && !acc.Can(keyhole.PermManage) {
 		return keyhole.App{}, needPermission(keyhole.PermManage, app.Name)
 	}
 	if err := p.apply(&keyhole.App{}); err != nil {

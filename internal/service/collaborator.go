@@ -68,6 +68,30 @@ func (s *Service) accountBy(ctx context.Context, emailOrID string) (keyhole.Acco
 	return a, storeErr(err, "account")
 }
 
+// person is accountBy for adding somebody: addresses without an account
+// are throttled per address of the actor, as each tells the actor that
+// no account has it.
+func (s *Service) person(ctx context.Context, actor Actor, emailOrID string) (keyhole.Account, error) {
+	r, err := s.throttles.people.reserve(ctx, "", actor.IP)
+	if err != nil {
+		return keyhole.Account{}, err
+	}
+	a, err := s.accountBy(ctx, emailOrID)
+	r.done(err == nil)
+	return a, err
+}
+
+// grantee finds the account of a grant on app, telling an unknown address
+// apart from an account without a grant in nothing: both are a
+// collaborator that does not exist.
+func (s *Service) grantee(ctx context.Context, emailOrID string) (keyhole.Account, error) {
+	a, err := s.accountBy(ctx, emailOrID)
+	if keyhole.ErrorCode(err) == keyhole.NotFound {
+		return keyhole.Account{}, keyhole.NotFoundError("collaborator")
+	}
+	return a, err
+}
+
 // Collaborators lists who holds a grant on an app the actor may view.
 func (s *Service) Collaborators(ctx context.Context, actor Actor, idOrName string) ([]CollaboratorInfo, error) {
 	app, _, err := s.appFor(ctx, actor, idOrName, keyhole.PermView)
@@ -103,7 +127,7 @@ func (s *Service) Collaborator(ctx context.Context, actor Actor, idOrName, user 
 	if err != nil {
 		return CollaboratorInfo{}, err
 	}
-	acct, err := s.accountBy(ctx, user)
+	acct, err := s.grantee(ctx, user)
 	if err != nil {
 		return CollaboratorInfo{}, err
 	}
@@ -123,7 +147,11 @@ func (s *Service) AddCollaborator(ctx context.Context, actor Actor, idOrName, us
 	if err != nil {
 		return CollaboratorInfo{}, err
 	}
-	acct, err := s.accountBy(ctx, user)
+	if !acc.Can(keyhole.PermManage) && !(app.TeamID != "" && acc.Role == keyhole.RoleMember) {
+		// Nobody else may add anybody: say so before looking them up.
+		return CollaboratorInfo{}, needPermission(keyhole.PermManage, app.Name)
+	}
+	acct, err := s.person(ctx, actor, user)
 	if err != nil {
 		return CollaboratorInfo{}, err
 	}
@@ -188,7 +216,7 @@ func (s *Service) UpdateCollaborator(ctx context.Context, actor Actor, idOrName,
 	if err != nil {
 		return CollaboratorInfo{}, err
 	}
-	acct, err := s.accountBy(ctx, user)
+	acct, err := s.grantee(ctx, user)
 	if err != nil {
 		return CollaboratorInfo{}, err
 	}
@@ -208,12 +236,20 @@ func (s *Service) RemoveCollaborator(ctx context.Context, actor Actor, idOrName,
 	if err != nil {
 		return CollaboratorInfo{}, err
 	}
-	acct, err := s.accountBy(ctx, user)
+	if !acc.Can(keyhole.PermManage) {
+		// Only their own grant, named by their own email or id: say so
+		// before looking anybody else up.
+		me, err := s.store.Account(ctx, actor.AccountID)
+		if err != nil {
+			return CollaboratorInfo{}, storeErr(err, "account")
+		}
+		if u := strings.TrimSpace(user); !strings.EqualFold(u, me.Email) && u != me.ID {
+			return CollaboratorInfo{}, needPermission(keyhole.PermManage, app.Name)
+		}
+	}
+	acct, err := s.grantee(ctx, user)
 	if err != nil {
 		return CollaboratorInfo{}, err
-	}
-	if acct.ID != actor.AccountID && !acc.Can(keyhole.PermManage) {
-		return CollaboratorInfo{}, needPermission(keyhole.PermManage, app.Name)
 	}
 	what := acct.Email + "'s access to " + app.Name + " revoked"
 	c, err := s.store.RemoveCollaborator(ctx, app.ID, acct.ID, s.appEvents(actor, acct.ID, keyhole.EventPermissionRevoked, app, what)...)
@@ -252,23 +288,35 @@ type TeamAppUpdate struct {
 }
 
 // UpdateTeamApp locks or unlocks a team app, or transfers an app between
-// accounts and teams. Both need manage on the app; a transfer to a team
-// needs the actor to be its admin or member, and a transfer to an
-// account needs that account to be the actor or a collaborator already
-// (nobody is given an app they did not ask for).
+// accounts and teams. Both need manage on the app; a transfer out of a
+// team needs its admin, a transfer to a team needs the actor to be its
+// admin or member, and a transfer to an account needs that account to be
+// the actor or a collaborator already (nobody is given an app they did
+// not ask for).
 func (s *Service) UpdateTeamApp(ctx context.Context, actor Actor, idOrName string, u TeamAppUpdate) (AppInfo, error) {
-	app, _, err := s.appFor(ctx, actor, idOrName, keyhole.PermManage)
+	app, acc, err := s.appFor(ctx, actor, idOrName, keyhole.PermManage)
 	if err != nil {
 		return AppInfo{}, err
 	}
 	switch {
 	case u.Owner != nil:
+		// Only a team's admins move an app out of the team: a
+		// collaborator who may manage it may not take it away.
+		if app.TeamID != "" && acc.Role != keyhole.RoleAdmin {
+			return AppInfo{}, keyhole.Errorf(keyhole.Forbidden, "Only admins of the app's team can transfer %s.", app.Name)
+		}
 		app, err = s.transfer(ctx, actor, app, *u.Owner)
 	case u.Locked != nil:
+		errPersonal := keyhole.Errorf(keyhole.Invalid, "Only team apps can be locked: %s is a personal app.", app.Name)
 		if app.TeamID == "" {
-			return AppInfo{}, keyhole.Errorf(keyhole.Invalid, "Only team apps can be locked: %s is a personal app.", app.Name)
+			return AppInfo{}, errPersonal
 		}
+		// Checked again in the store's transaction: the app may have
+		// moved to an account meanwhile.
 		app, err = s.store.UpdateApp(ctx, app.ID, func(a *keyhole.App) error {
+			if a.TeamID == "" {
+				return errPersonal
+			}
 			a.Locked, a.UpdatedAt = *u.Locked, s.clock()
 			return nil
 		})
@@ -302,7 +350,7 @@ func (s *Service) transfer(ctx context.Context, actor Actor, app keyhole.App, ow
 			return app, nil
 		}
 	} else {
-		if acct, err = s.accountBy(ctx, owner); err != nil {
+		if acct, err = s.person(ctx, actor, owner); err != nil {
 			return keyhole.App{}, err
 		}
 		if acct.ID == app.AccountID {
@@ -346,10 +394,13 @@ func (s *Service) transfer(ctx context.Context, actor Actor, app keyhole.App, ow
 // which (admins hold all, and are listed with them).
 type TeamAppPermissions struct {
 	App   keyhole.App
-	Users []struct {
-		Account     keyhole.Account
-		Permissions []keyhole.Permission
-	}
+	Users []UserPermissions
+}
+
+// UserPermissions is what one person holds on an app.
+type UserPermissions struct {
+	Account     keyhole.Account
+	Permissions []keyhole.Permission
 }
 
 // TeamPermissions lists, for each app of a team the actor is a member
@@ -371,10 +422,7 @@ func (s *Service) TeamPermissions(ctx context.Context, actor Actor, idOrName str
 	for i, app := range apps {
 		out[i].App = app
 		add := func(a keyhole.Account, ps []keyhole.Permission) {
-			out[i].Users = append(out[i].Users, struct {
-				Account     keyhole.Account
-				Permissions []keyhole.Permission
-			}{a, ps})
+			out[i].Users = append(out[i].Users, UserPermissions{a, ps})
 		}
 		admins := map[string]bool{}
 		for _, m := range members {

@@ -26,9 +26,6 @@ const (
 	InvitationTTL = 7 * 24 * time.Hour
 	// InvitationPath is the page an invitation link opens.
 	InvitationPath = "/teams/invitations/accept"
-	// maxTeams bounds the teams one account can create or join, and
-	// maxMembers the people (members and invitations) of one team.
-	maxMembers = 500
 )
 
 // TeamFeature is a switch of a team (Heroku's team features) that
@@ -111,6 +108,15 @@ func checkTeamName(name string) error {
 		return keyhole.Errorf(keyhole.Invalid, "The team name %s is reserved: choose another.", quote(name))
 	}
 	return nil
+}
+
+// defaultRole is the role of somebody added without one being named: the
+// team's default-permission preference, or member.
+func defaultRole(t keyhole.Team) keyhole.TeamRole {
+	if t.DefaultRole != "" {
+		return t.DefaultRole
+	}
+	return keyhole.RoleMember
 }
 
 func parseRole(r string) (keyhole.TeamRole, error) {
@@ -263,6 +269,7 @@ type MemberResult struct {
 }
 
 // PutMember adds somebody to a team or changes their role: admins only.
+// No role named means the team's default role.
 // An address without an account gets an invitation by mail to sign up
 // and join; nobody's account is made for them.
 func (s *Service) PutMember(ctx context.Context, actor Actor, idOrName, email, roleName string, mode MemberMode) (MemberResult, error) {
@@ -270,13 +277,16 @@ func (s *Service) PutMember(ctx context.Context, actor Actor, idOrName, email, r
 	if err != nil {
 		return MemberResult{}, err
 	}
+	if roleName == "" {
+		roleName = string(defaultRole(t))
+	}
 	role, err := parseRole(roleName)
 	if err != nil {
 		return MemberResult{}, err
 	}
 	email = strings.TrimSpace(email)
-	acct, err := s.store.AccountByEmail(ctx, email)
-	if isNotFound(err) {
+	acct, err := s.person(ctx, actor, email)
+	if keyhole.ErrorCode(err) == keyhole.NotFound {
 		if mode == MemberUpdate {
 			return MemberResult{}, keyhole.NotFoundError("team member")
 		}
@@ -473,6 +483,9 @@ func (s *Service) Invite(ctx context.Context, actor Actor, idOrName, email, role
 	t, err := s.adminOf(ctx, actor, idOrName)
 	if err != nil {
 		return InvitationInfo{}, err
+	}
+	if roleName == "" {
+		roleName = string(defaultRole(t))
 	}
 	role, err := parseRole(roleName)
 	if err != nil {

@@ -50,7 +50,7 @@ type throttle struct {
 // README's choices.
 type throttles struct {
 	password, signup, clientSecret, userCode, introspect, code, reset throttle
-	cliLogin, pollToken, token, invite, invitation                    throttle
+	cliLogin, pollToken, token, invite, invitation, people            throttle
 }
 
 // Ceilings of the throttles keyed on a target and a source: the most
@@ -126,6 +126,11 @@ func newThrottles(failedLogins int, limits, requests ratelimit.Limits, rec Recor
 		// Invitation links that name nothing, per address: a link found
 		// gives its attempt back.
 		invitation: mk("invitation", "unknown invitation links", "", 1, 30, time.Minute, true),
+		// Addresses without an account, named to be added to a team or an
+		// app, per address of the caller: whoever may manage an app (their
+		// own, say) learns whether an address has an account, so that
+		// nobody can list them.
+		people: mk("people", "addresses without an account", "", 1, 30, time.Hour, true),
 		// Well-formed tokens the database does not know, per address,
 		// reserved before the database is read so that they cannot flood
 		// it (lookups); a token found gives its attempt back.

@@ -423,12 +423,14 @@ type Store interface {
 	// team already; ErrNotFound if the team or the account does not exist.
 	AddMember(ctx context.Context, m keyhole.Member, ev ...keyhole.Event) error
 	// SetMemberRole sets the role of the account's membership and its
-	// UpdatedAt to at, and returns it. ErrLastAdmin (nothing written) if
+	// UpdatedAt to at, and returns it; an admin made anything else loses
+	// the team's invitations they sent. ErrLastAdmin (nothing written) if
 	// it is the team's only admin and role is not admin. Concurrent
 	// changes of one team's members run one after the other. ErrNotFound.
 	SetMemberRole(ctx context.Context, teamID, accountID string, role keyhole.TeamRole, at time.Time, ev ...keyhole.Event) (keyhole.Member, error)
 	// RemoveMember deletes the account's membership together with its
-	// collaborator grants on the team's apps, atomically, and returns the
+	// collaborator grants on the team's apps and the team's invitations it
+	// sent, atomically, and returns the
 	// membership as it was. ErrLastAdmin (nothing written) if it is the
 	// team's only admin; concurrent changes of one team's members run one
 	// after the other. ErrNotFound.
@@ -477,9 +479,8 @@ type Store interface {
 	// TeamID) and UpdatedAt are written. When the owner changes, ev is
 	// recorded with it and the new owning account's own collaborator
 	// grant, if any, is deleted; when the app moves to an account, every
-	// collaborator's permissions are set to
-	// keyhole.PersonalPermissions. ErrNotFound if the new owner does not
-	// exist.
+	// collaborator's grant loses manage (and keeps the rest). ErrNotFound
+	// if the new owner does not exist.
 	// ErrConflict if the new name is taken.
 	UpdateApp(ctx context.Context, id string, fn func(*keyhole.App) error, ev ...keyhole.Event) (keyhole.App, error)
 	// DeleteApp deletes the app and its config vars atomically. ErrNotFound.

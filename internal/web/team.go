@@ -205,8 +205,40 @@ func (h *Web) teamAppCreate(w http.ResponseWriter, r *http.Request, m me) {
 // invitationView is what the page of an invitation link shows.
 type invitationView struct {
 	service.InvitationInfo
-	// Here is the page's own address, to come back to after signing in.
+	// Here is the page's own address, to come back to after signing in:
+	// without the link's secret, which the invitation cookie keeps.
 	Here string
+}
+
+// invitationCookie keeps an invitation link's secret while its visitor
+// signs in or signs up, so that the secret is in no redirect and no
+// "next" address: only on this page's path, for an hour.
+func (h *Web) invitationCookie() string {
+	if h.secure {
+		return "__Secure-keyhole_invitation"
+	}
+	return "keyhole_invitation"
+}
+
+func (h *Web) keepInvitation(w http.ResponseWriter, tok string) {
+	age := 3600
+	if tok == "" {
+		age = -1
+	}
+	http.SetCookie(w, &http.Cookie{Name: h.invitationCookie(), Value: tok, Path: service.InvitationPath, MaxAge: age,
+		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// invitationToken is the secret of the invitation being looked at: the
+// link's, or the one kept while its visitor signed in.
+func (h *Web) invitationToken(r *http.Request, tok string) string {
+	if tok != "" {
+		return tok
+	}
+	if c, err := r.Cookie(h.invitationCookie()); err == nil {
+		return c.Value
+	}
+	return ""
 }
 
 // invitation is the page a mailed team invitation opens
@@ -220,9 +252,10 @@ func (h *Web) invitation(w http.ResponseWriter, r *http.Request) {
 		if !h.parsePost(w, r) {
 			return
 		}
-		tok := r.PostFormValue("token")
+		tok := h.invitationToken(r, r.PostFormValue("token"))
 		if !signedIn {
-			http.Redirect(w, r, loginURL(invitationURL(tok)), http.StatusSeeOther)
+			h.keepInvitation(w, tok)
+			http.Redirect(w, r, loginURL(service.InvitationPath), http.StatusSeeOther)
 			return
 		}
 		mb, err := h.svc.AcceptInvitation(r.Context(), actor, tok)
@@ -230,16 +263,18 @@ func (h *Web) invitation(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
+		h.keepInvitation(w, "")
 		done(w, r, teamPath(mb.TeamID), "joined")
 		return
 	}
-	tok := r.URL.Query().Get("token")
+	tok := h.invitationToken(r, r.URL.Query().Get("token"))
 	info, err := h.svc.Invitation(r.Context(), tok, from(r))
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	p := page{Title: "Join the team " + info.Team.Name, Token: tok, Data: invitationView{InvitationInfo: info, Here: invitationURL(tok)}}
+	h.keepInvitation(w, tok)
+	p := page{Title: "Join the team " + info.Team.Name, Token: tok, Data: invitationView{InvitationInfo: info, Here: service.InvitationPath}}
 	if signedIn {
 		acct, err := h.svc.Account(r.Context(), actor)
 		if err != nil {
@@ -249,8 +284,4 @@ func (h *Web) invitation(w http.ResponseWriter, r *http.Request) {
 		p.Me = &acct
 	}
 	h.render(w, r, http.StatusOK, "invitation", p)
-}
-
-func invitationURL(tok string) string {
-	return service.InvitationPath + "?token=" + url.QueryEscape(tok)
 }

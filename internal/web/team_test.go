@@ -269,7 +269,10 @@ func TestInvitationPage(t *testing.T) {
 		if link == "" || forwarded == "" {
 			t.Fatal("no invitation link in the mails")
 		}
-		here := strings.TrimPrefix(link, ts.URL)
+		// Where the visitor comes back to: the page without the link's
+		// secret, which stays in a cookie of that path alone.
+		here := service.InvitationPath
+		secret := strings.TrimPrefix(strings.TrimPrefix(link, ts.URL), service.InvitationPath+"?token=")
 
 		b := newBrowser(t)
 		p := b.do("GET", link, nil)
@@ -284,9 +287,12 @@ func TestInvitationPage(t *testing.T) {
 			t.Fatalf("no sign-up link coming back to %s: %s", here, p.body)
 		}
 		// Accepting without an account only leads to signing in.
-		accept := url.Values{"csrf": {b.do("GET", ts.URL+"/login", nil).csrf(t)}, "token": {strings.TrimPrefix(here, service.InvitationPath+"?token=")}}
+		if strings.Contains(p.body, secret) {
+			t.Errorf("the visitor's page carries the link's secret (in a sign-in or sign-up link)")
+		}
+		accept := url.Values{"csrf": {b.do("GET", ts.URL+"/login", nil).csrf(t)}, "token": {secret}}
 		if p := b.do("POST", ts.URL+service.InvitationPath, accept); p.status != http.StatusSeeOther || p.header.Get("Location") != "/login?next="+url.QueryEscape(here) {
-			t.Errorf("a visitor's accept: %d %q", p.status, p.header.Get("Location"))
+			t.Errorf("a visitor's accept: %d %q, want a redirect without the secret", p.status, p.header.Get("Location"))
 		}
 
 		// Sign up, confirm the address, sign in: back at the invitation.
@@ -298,6 +304,9 @@ func TestInvitationPage(t *testing.T) {
 		fields.Set("email", "new@example.com")
 		fields.Set("password", password)
 		sent := b.do("POST", ts.URL+"/signup", fields)
+		if strings.Contains(sent.body, secret) || strings.Contains(sent.header.Get("Location"), secret) {
+			t.Errorf("the sign-up answer carries the invitation's secret")
+		}
 		if sent.status != 200 || !strings.Contains(strings.ToLower(sent.body), strings.ToLower(html.EscapeString("/login?next="+url.QueryEscape(here)))) {
 			t.Fatalf("the check-your-mail page does not lead back: %d %s", sent.status, sent.body)
 		}
@@ -313,6 +322,7 @@ func TestInvitationPage(t *testing.T) {
 		if p.status != http.StatusSeeOther || p.header.Get("Location") != here {
 			t.Fatalf("sign in: %d → %q, want %q", p.status, p.header.Get("Location"), here)
 		}
+		// Back without the secret in the address: the cookie has it.
 		p = b.do("GET", ts.URL+here, nil)
 		if p.status != 200 || !strings.Contains(p.body, `action="`+service.InvitationPath+`"`) || !strings.Contains(p.body, "signed in as <b>new@example.com</b>") {
 			t.Fatalf("the invitation page signed in: %d %s", p.status, p.body)

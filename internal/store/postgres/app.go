@@ -107,10 +107,10 @@ func (db *DB) UpdateApp(ctx context.Context, id string, fn func(*keyhole.App) er
 		}
 		b := &pgx.Batch{}
 		if out.AccountID != "" {
-			personal := permissionNames(keyhole.PersonalPermissions)
 			b.Queue(`DELETE FROM app_collaborators WHERE app_id = $1 AND account_id = $2`, id, out.AccountID)
-			b.Queue(`UPDATE app_collaborators SET permissions = $2, updated_at = $3 WHERE app_id = $1 AND permissions <> $2`,
-				id, personal, out.UpdatedAt)
+			// Each grant loses manage, and keeps the rest.
+			b.Queue(`UPDATE app_collaborators SET permissions = array_remove(permissions, $2), updated_at = $3 WHERE app_id = $1 AND $2 = ANY(permissions)`,
+				id, string(keyhole.PermManage), out.UpdatedAt)
 		}
 		queueEvents(b, ev)
 		if b.Len() == 0 {

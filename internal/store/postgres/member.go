@@ -100,6 +100,10 @@ func (db *DB) SetMemberRole(ctx context.Context, teamID, accountID string, role 
 		}
 		b := &pgx.Batch{}
 		b.Queue(`UPDATE team_members SET role = $2, updated_at = $3 WHERE id = $1`, m.ID, string(role), at)
+		if m.Role == keyhole.RoleAdmin && role != keyhole.RoleAdmin {
+			// The invitations they sent end with their admin role.
+			b.Queue(`DELETE FROM team_invitations WHERE team_id = $1 AND invited_by = $2`, teamID, accountID)
+		}
 		queueEvents(b, ev)
 		if err := sendBatch(ctx, tx, op, b); err != nil {
 			return err
@@ -127,6 +131,7 @@ func (db *DB) RemoveMember(ctx context.Context, teamID, accountID string, ev ...
 		b := &pgx.Batch{}
 		b.Queue(`DELETE FROM team_members WHERE id = $1`, m.ID)
 		b.Queue(`DELETE FROM app_collaborators c USING apps p WHERE p.id = c.app_id AND p.team_id = $1 AND c.account_id = $2`, teamID, accountID)
+		b.Queue(`DELETE FROM team_invitations WHERE team_id = $1 AND invited_by = $2`, teamID, accountID)
 		queueEvents(b, ev)
 		if err := sendBatch(ctx, tx, op, b); err != nil {
 			return err

@@ -113,9 +113,11 @@ func (s *DB) UpdateApp(ctx context.Context, id string, fn func(*keyhole.App) err
 			if _, err := tx.ExecContext(ctx, `DELETE FROM app_collaborators WHERE app_id = ? AND account_id = ?`, id, out.AccountID); err != nil {
 				return mapErr(err)
 			}
-			personal := joinPermissions(keyhole.PersonalPermissions)
-			if _, err := tx.ExecContext(ctx, `UPDATE app_collaborators SET permissions = ?, updated_at = ? WHERE app_id = ? AND permissions <> ?`,
-				personal, micros(out.UpdatedAt), id, personal); err != nil {
+			// Each grant loses manage, and keeps the rest.
+			manage := "," + string(keyhole.PermManage) + ","
+			if _, err := tx.ExecContext(ctx, `UPDATE app_collaborators SET permissions = trim(replace(',' || permissions || ',', ?, ','), ','), updated_at = ?
+				WHERE app_id = ? AND instr(',' || permissions || ',', ?) > 0`,
+				manage, micros(out.UpdatedAt), id, manage); err != nil {
 				return mapErr(err)
 			}
 		}

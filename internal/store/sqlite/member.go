@@ -90,6 +90,11 @@ func (s *DB) SetMemberRole(ctx context.Context, teamID, accountID string, role k
 		if _, err := tx.ExecContext(ctx, `UPDATE team_members SET role = ?, updated_at = ? WHERE id = ?`, string(role), micros(at), m.ID); err != nil {
 			return mapErr(err)
 		}
+		if m.Role == keyhole.RoleAdmin && role != keyhole.RoleAdmin {
+			if err := dropInvitations(ctx, tx, teamID, accountID); err != nil {
+				return err
+			}
+		}
 		m.Role, m.UpdatedAt = role, fromMicros(micros(at))
 		out = m
 		return insertEvents(ctx, tx, ev)
@@ -116,10 +121,20 @@ func (s *DB) RemoveMember(ctx context.Context, teamID, accountID string, ev ...k
 			accountID, teamID); err != nil {
 			return mapErr(err)
 		}
+		if err := dropInvitations(ctx, tx, teamID, accountID); err != nil {
+			return err
+		}
 		out = m
 		return insertEvents(ctx, tx, ev)
 	})
 	return out, err
+}
+
+// dropInvitations deletes the invitations the account sent into the
+// team: they end when their sender stops being its admin.
+func dropInvitations(ctx context.Context, tx queryer, teamID, accountID string) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM team_invitations WHERE team_id = ? AND invited_by = ?`, teamID, accountID)
+	return mapErr(err)
 }
 
 const invitationCols = `id, team_id, email, role, invited_by, hash, created_at, updated_at, expires_at`

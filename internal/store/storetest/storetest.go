@@ -78,6 +78,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Members", testMembers},
 		{"RemoveMemberGrants", testRemoveMemberGrants},
 		{"Invitations", testInvitations},
+		{"InvitationsEndWithSender", testInvitationsEndWithSender},
 		{"Collaborators", testCollaborators},
 		{"TeamApps", testTeamApps},
 		{"UpdateAppOwner", testUpdateAppOwner},

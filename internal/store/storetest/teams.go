@@ -633,10 +633,12 @@ func testUpdateAppOwner(t *testing.T, s store.Store) {
 		t.Errorf("ListTeamApps = %+v", got)
 	}
 
-	// Give cyd's grant everything; moving to bob ends bob's own grant and
-	// makes cyd's a personal app's.
+	// Give cyd's grant everything and dee view alone; moving to bob ends
+	// bob's own grant, takes manage from cyd's and leaves dee's as it is.
 	_, err = s.SetPermissions(ctx, app.ID, cyd.ID, keyhole.AllPermissions(), at)
 	must(t, err)
+	dee, _ := newAccount(t, s, "dee@example.com")
+	must(t, s.AddCollaborator(ctx, grant(app.ID, dee.ID, keyhole.PermView)))
 	at2 := at.Add(time.Minute)
 	moved, err = s.UpdateApp(ctx, app.ID, func(a *keyhole.App) error {
 		a.AccountID, a.TeamID, a.UpdatedAt = bob.ID, "", at2
@@ -652,6 +654,11 @@ func testUpdateAppOwner(t *testing.T, s store.Store) {
 	must(t, err)
 	if !slices.Equal(c.Permissions, keyhole.PersonalPermissions) {
 		t.Errorf("cyd's permissions on bob's app = %v, want %v", c.Permissions, keyhole.PersonalPermissions)
+	}
+	c, err = s.Collaborator(ctx, app.ID, dee.ID)
+	must(t, err)
+	if !slices.Equal(c.Permissions, []keyhole.Permission{keyhole.PermView}) {
+		t.Errorf("dee's permissions on bob's app = %v, want view alone: a move takes manage away, and gives nothing", c.Permissions)
 	}
 	if bobs, _ := s.ListApps(ctx, bob.ID, store.Range{}); len(bobs) != 1 || bobs[0].ID != app.ID {
 		t.Errorf("bob's apps = %+v", bobs)
@@ -886,5 +893,44 @@ func testDeleteTeamRacesCreateApp(t *testing.T, s store.Store) {
 				}
 			}
 		}
+	}
+}
+
+// testInvitationsEndWithSender: an admin's invitations end when they stop
+// being an admin (demoted or removed), in the same change; another
+// admin's stay, and so do theirs when their role changes between others
+// than admin.
+func testInvitationsEndWithSender(t *testing.T, s store.Store) {
+	ada, _ := newAccount(t, s, "ada@example.com")
+	bob, _ := newAccount(t, s, "bob@example.com")
+	cyd, _ := newAccount(t, s, "cyd@example.com")
+	tm := newTeam(t, s, "team", ada.ID)
+	addMember(t, s, tm.ID, bob.ID, keyhole.RoleAdmin)
+	addMember(t, s, tm.ID, cyd.ID, keyhole.RoleAdmin)
+	put := func(email, by string) keyhole.Invitation {
+		inv, err := s.PutInvitation(ctx, invitation(tm.ID, email, by))
+		must(t, err)
+		return inv
+	}
+	fromAda, fromBob, fromCyd := put("one@example.com", ada.ID), put("two@example.com", bob.ID), put("three@example.com", cyd.ID)
+	live := func(inv keyhole.Invitation) bool {
+		_, err := s.InvitationByHash(ctx, inv.Hash)
+		return err == nil
+	}
+
+	_, err := s.SetMemberRole(ctx, tm.ID, bob.ID, keyhole.RoleMember, t0)
+	must(t, err)
+	if live(fromBob) || !live(fromAda) || !live(fromCyd) {
+		t.Errorf("after bob's demotion: ada's %v, bob's %v, cyd's %v; want only bob's gone", live(fromAda), live(fromBob), live(fromCyd))
+	}
+	_, err = s.RemoveMember(ctx, tm.ID, cyd.ID)
+	must(t, err)
+	if live(fromCyd) || !live(fromAda) {
+		t.Errorf("after cyd's removal: ada's %v, cyd's %v; want cyd's gone", live(fromAda), live(fromCyd))
+	}
+	_, err = s.SetMemberRole(ctx, tm.ID, ada.ID, keyhole.RoleAdmin, t0)
+	must(t, err)
+	if !live(fromAda) {
+		t.Error("an admin kept admin lost their invitations")
 	}
 }
