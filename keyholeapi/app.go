@@ -69,10 +69,18 @@ func (c *Client) CreateApp(ctx context.Context, in AppCreate) (*App, error) {
 	return &out, nil
 }
 
-// Apps lists the account's apps, every page of them (GET /apps). opts may
+// Apps lists every app the account can see — its own, those it
+// collaborates on, its teams' — every page of them (GET /apps). opts may
 // be nil.
 func (c *Client) Apps(ctx context.Context, opts *ListOptions) ([]App, error) {
 	return list[App](ctx, c, "/apps", opts, false)
+}
+
+// PersonalApps lists the personal apps (of no team) the account owns or
+// collaborates on, every page of them (GET /users/~/apps). opts may be
+// nil.
+func (c *Client) PersonalApps(ctx context.Context, opts *ListOptions) ([]App, error) {
+	return list[App](ctx, c, "/users/~/apps", opts, false)
 }
 
 // App returns an app by id or name (GET /apps/{app}).

@@ -47,6 +47,7 @@ var schemaLinks = []struct {
 	{regexp.MustCompile(`^/oauth/clients/[^/]+/actions/rotate-credentials$`), "", "oauth-client", "/oauth/clients/{id}/actions/rotate-credentials"},
 	{regexp.MustCompile(`^/oauth/tokens$`), "", "oauth-token", "/oauth/tokens"},
 	{regexp.MustCompile(`^/apps$`), "", "app", "/apps"},
+	{regexp.MustCompile(`^/users/[^/]+/apps$`), "", "app", "/users/{account}/apps"},
 	{regexp.MustCompile(`^/apps/[^/]+/collaborators$`), "", "collaborator", "/apps/{app}/collaborators"},
 	{regexp.MustCompile(`^/apps/[^/]+/collaborators/[^/]+$`), "", "collaborator", "/apps/{app}/collaborators/{collaborator}"},
 	{regexp.MustCompile(`^/teams$`), "", "team", "/teams"},

@@ -141,6 +141,9 @@ func TestTeamsAndCollaborators(t *testing.T) {
 		if apps, err := grace.TeamApps(ctx, "core", nil); err != nil || len(apps) != 1 || apps[0].Name != "billing" {
 			t.Errorf("TeamApps = %+v, %v", apps, err)
 		}
+		if apps, err := grace.PersonalApps(ctx, nil); err != nil || len(apps) != 0 {
+			t.Errorf("PersonalApps of a member with no app of her own = %+v, %v", apps, err)
+		}
 		if apps, err := ada.MemberApps(ctx, "core", "ada@example.com"); err != nil || len(apps) != 1 {
 			t.Errorf("MemberApps(admin) = %+v, %v", apps, err)
 		}

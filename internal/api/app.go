@@ -129,6 +129,31 @@ func (a *API) appList() http.Handler {
 	})
 }
 
+// userAppList is GET /users/{user}/apps: the caller's personal apps, owned
+// or collaborated on, without team apps (what `heroku apps` lists).
+func (a *API) userAppList() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rg, err := parseRange(r.Header.Get("Range"), appRanges)
+		if err != nil {
+			a.error(w, r, err)
+			return
+		}
+		page := rg
+		page.Max++
+		apps, err := a.svc.UserApps(r.Context(), actorFrom(r.Context()), r.PathValue("user"), page)
+		if err != nil {
+			a.error(w, r, err)
+			return
+		}
+		list(a, w, r, rg, appRanges, appsJSON(apps), func(v appJSON) string {
+			if rg.Field == "name" {
+				return v.Name
+			}
+			return v.ID
+		})
+	})
+}
+
 func (a *API) appInfo() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		app, err := a.svc.App(r.Context(), actorFrom(r.Context()), r.PathValue("app"))

@@ -30,7 +30,7 @@ var scopeMatrix = map[string][]string{
 		"POST /oauth/clients", "GET /oauth/clients", "GET /oauth/clients/{id}", "PATCH /oauth/clients/{id}",
 		"DELETE /oauth/clients/{id}", "POST /oauth/clients/{id}/actions/rotate-credentials",
 		"GET /oauth/sessions", "DELETE /oauth/sessions/{id}",
-		"POST /apps", "GET /apps", "GET /apps/{app}", "PATCH /apps/{app}", "DELETE /apps/{app}",
+		"POST /apps", "GET /apps", "GET /users/{user}/apps", "GET /apps/{app}", "PATCH /apps/{app}", "DELETE /apps/{app}",
 		"GET /apps/{app}/config-vars", "PATCH /apps/{app}/config-vars",
 		"GET /apps/{app}/collaborators", "GET /apps/{app}/collaborators/{user}", "GET /teams", "GET /teams/permissions", "GET /teams/apps/{app}", "GET /teams/apps/{app}/collaborators", "GET /teams/apps/{app}/collaborators/{user}", "GET /teams/invitations/{token}", "GET /teams/{team}", "GET /teams/{team}/apps", "GET /teams/{team}/features", "GET /teams/{team}/preferences", "GET /teams/{team}/permissions", "GET /teams/{team}/members", "GET /teams/{team}/members/{member}/apps", "GET /teams/{team}/invitations",
 		"POST /apps/{app}/collaborators", "DELETE /apps/{app}/collaborators/{user}", "POST /teams", "POST /teams/apps", "PATCH /teams/apps/{app}", "POST /teams/apps/{app}/collaborators", "PATCH /teams/apps/{app}/collaborators/{user}", "DELETE /teams/apps/{app}/collaborators/{user}", "POST /teams/invitations/{token}/accept", "PATCH /teams/{team}", "DELETE /teams/{team}", "PATCH /teams/{team}/preferences", "PUT /teams/{team}/members", "POST /teams/{team}/members", "PATCH /teams/{team}/members", "DELETE /teams/{team}/members/{member}", "PUT /teams/{team}/invitations", "DELETE /teams/{team}/invitations/{invitation}",
@@ -42,10 +42,10 @@ var scopeMatrix = map[string][]string{
 	"write-protected": append([]string{"POST /apps", "GET /apps", "GET /apps/{app}", "PATCH /apps/{app}", "DELETE /apps/{app}", "GET /apps/{app}/config-vars", "PATCH /apps/{app}/config-vars", "POST /teams/apps"}, teamReads...),
 }
 
-// teamReads are the reads of teams and of who has access to apps: every
-// scope that reads apps reaches them.
+// teamReads are the reads of teams, of who has access to apps and of a
+// person's apps: every scope that reads apps reaches them.
 var teamReads = []string{
-	"GET /apps/{app}/collaborators", "GET /apps/{app}/collaborators/{user}", "GET /teams", "GET /teams/permissions", "GET /teams/apps/{app}", "GET /teams/apps/{app}/collaborators", "GET /teams/apps/{app}/collaborators/{user}", "GET /teams/invitations/{token}", "GET /teams/{team}", "GET /teams/{team}/apps", "GET /teams/{team}/features", "GET /teams/{team}/preferences", "GET /teams/{team}/permissions", "GET /teams/{team}/members", "GET /teams/{team}/members/{member}/apps", "GET /teams/{team}/invitations",
+	"GET /users/{user}/apps", "GET /apps/{app}/collaborators", "GET /apps/{app}/collaborators/{user}", "GET /teams", "GET /teams/permissions", "GET /teams/apps/{app}", "GET /teams/apps/{app}/collaborators", "GET /teams/apps/{app}/collaborators/{user}", "GET /teams/invitations/{token}", "GET /teams/{team}", "GET /teams/{team}/apps", "GET /teams/{team}/features", "GET /teams/{team}/preferences", "GET /teams/{team}/permissions", "GET /teams/{team}/members", "GET /teams/{team}/members/{member}/apps", "GET /teams/{team}/invitations",
 }
 
 // tokenless are the routes that take no token at all.

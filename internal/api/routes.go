@@ -77,6 +77,7 @@ func (*API) routes() []Route {
 
 		{Pattern: "POST /apps", Scope: write, handler: (*API).appCreate},
 		{Pattern: "GET /apps", Scope: read, handler: (*API).appList},
+		{Pattern: "GET /users/{user}/apps", Scope: read, handler: (*API).userAppList},
 		{Pattern: "GET /apps/{app}", Scope: read, Permission: view, handler: (*API).appInfo},
 		{Pattern: "PATCH /apps/{app}", Scope: write, Permission: operate, Also: "manage to rename or change the stack", handler: (*API).appUpdate},
 		{Pattern: "DELETE /apps/{app}", Scope: write, Permission: manage, handler: (*API).appDelete},

@@ -294,6 +294,16 @@ func TestTeamApps(t *testing.T) {
 		// Transfers: a personal app into a team its owner is in; not into
 		// a team they are not in; out of a team to a collaborator only.
 		c.do("POST", "/apps", map[string]any{"name": "cats-app"}, cat).wantStatus(t, 201)
+		// A person's apps (what `heroku apps` lists): personal ones only.
+		r = c.do("GET", "/users/~/apps", nil, cat).wantStatus(t, 200)
+		schematest.ValidateLink(t, "app", "GET", "/users/{account}/apps", r.body)
+		if l := r.list(t); len(l) != 1 || l[0]["name"] != "cats-app" {
+			t.Errorf("cat's apps = %s", r.body)
+		}
+		if l := c.do("GET", "/users/bob@example.com/apps", nil, bob).wantStatus(t, 200).list(t); len(l) != 0 {
+			t.Errorf("bob's personal apps = %v, want none: shop-web is the team's", l)
+		}
+		c.do("GET", "/users/cat@example.com/apps", nil, bob).wantError(t, 404, "not_found")
 		c.do("PATCH", "/teams/apps/cats-app", map[string]any{"owner": "shop"}, cat).wantError(t, 404, "not_found")
 		c.do("POST", "/apps", map[string]any{"name": "adas-app"}, ada).wantStatus(t, 201)
 		c.do("POST", "/apps/adas-app/collaborators", map[string]any{"user": "cat@example.com"}, ada).wantStatus(t, 201)

@@ -311,6 +311,30 @@ func (s *Service) Apps(ctx context.Context, actor Actor, r store.Range) ([]AppIn
 	return s.appInfos(ctx, actor, list...)
 }
 
+// UserApps lists the personal apps (of no team) an account owns or
+// collaborates on, one page of r: Heroku's list of a user's apps. Only
+// the actor's own, named "~", by its id or by its email; any other is
+// NotFound.
+func (s *Service) UserApps(ctx context.Context, actor Actor, user string, r store.Range) ([]AppInfo, error) {
+	if err := actor.NeedAccount(); err != nil {
+		return nil, err
+	}
+	if user != "~" && user != actor.AccountID {
+		me, err := s.store.Account(ctx, actor.AccountID)
+		if err != nil {
+			return nil, storeErr(err, "account")
+		}
+		if !strings.EqualFold(strings.TrimSpace(user), me.Email) {
+			return nil, keyhole.NotFoundError("account")
+		}
+	}
+	list, err := s.store.ListPersonalApps(ctx, actor.AccountID, r)
+	if err != nil {
+		return nil, storeErr(err, "app")
+	}
+	return s.appInfos(ctx, actor, list...)
+}
+
 // UpdateApp renames an app or switches its maintenance mode.
 func (s *Service) UpdateApp(ctx context.Context, actor Actor, idOrName string, p AppParams) (AppInfo, error) {
 	a, err := s.updateApp(ctx, actor, idOrName, p)

@@ -472,6 +472,9 @@ type Store interface {
 	// that belong to a team it is a member of, in r's order (Field "id"
 	// or "name").
 	ListApps(ctx context.Context, accountID string, r Range) ([]keyhole.App, error)
+	// ListPersonalApps returns the personal apps (of no team) the account
+	// owns or collaborates on, in r's order.
+	ListPersonalApps(ctx context.Context, accountID string, r Range) ([]keyhole.App, error)
 	// ListTeamApps returns the team's apps, in r's order.
 	ListTeamApps(ctx context.Context, teamID string, r Range) ([]keyhole.App, error)
 	// UpdateApp is a read-modify-write of one app, as UpdateAccount:

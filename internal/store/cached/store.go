@@ -528,6 +528,10 @@ func (s *Store) AppByName(ctx context.Context, name string) (keyhole.App, error)
 	return s.inner.AppByName(ctx, name)
 }
 
+func (s *Store) ListPersonalApps(ctx context.Context, accountID string, r store.Range) ([]keyhole.App, error) {
+	return s.inner.ListPersonalApps(ctx, accountID, r)
+}
+
 func (s *Store) ListApps(ctx context.Context, accountID string, r store.Range) ([]keyhole.App, error) {
 	return s.inner.ListApps(ctx, accountID, r)
 }

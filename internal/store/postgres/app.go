@@ -69,6 +69,19 @@ func (db *DB) ListApps(ctx context.Context, accountID string, r store.Range) ([]
 		append([]any{accountID}, args...), scanApp)
 }
 
+// ListPersonalApps returns the personal apps the account owns or
+// collaborates on, in r's order (by "id" or "name").
+func (db *DB) ListPersonalApps(ctx context.Context, accountID string, r store.Range) ([]keyhole.App, error) {
+	tail, args, err := page(r, 1, "id", "name")
+	if err != nil {
+		return nil, err
+	}
+	return list(ctx, db.pool, "list personal apps", `SELECT `+appCols+` FROM apps WHERE team_id IS NULL AND id IN (
+			SELECT id FROM apps WHERE account_id = $1
+			UNION SELECT app_id FROM app_collaborators WHERE account_id = $1)`+tail,
+		append([]any{accountID}, args...), scanApp)
+}
+
 // ListTeamApps returns the team's apps, in r's order (by "id" or "name").
 func (db *DB) ListTeamApps(ctx context.Context, teamID string, r store.Range) ([]keyhole.App, error) {
 	tail, args, err := page(r, 1, "id", "name")

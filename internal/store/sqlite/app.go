@@ -73,6 +73,23 @@ func (s *DB) ListApps(ctx context.Context, accountID string, r store.Range) ([]k
 	return collect(rows, scanApp)
 }
 
+// ListPersonalApps returns the personal apps the account owns or
+// collaborates on.
+func (s *DB) ListPersonalApps(ctx context.Context, accountID string, r store.Range) ([]keyhole.App, error) {
+	tail, args, err := page(r, appOrder)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.run.QueryContext(ctx, `SELECT `+appCols+` FROM apps WHERE team_id IS NULL AND id IN (
+			SELECT id FROM apps WHERE account_id = ?
+			UNION SELECT app_id FROM app_collaborators WHERE account_id = ?)`+tail,
+		append([]any{accountID, accountID}, args...)...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return collect(rows, scanApp)
+}
+
 // ListTeamApps returns the team's apps.
 func (s *DB) ListTeamApps(ctx context.Context, teamID string, r store.Range) ([]keyhole.App, error) {
 	tail, args, err := page(r, appOrder)

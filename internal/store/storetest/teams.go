@@ -590,6 +590,22 @@ func testTeamApps(t *testing.T, s store.Store) {
 		t.Error("ListTeamApps ordered by an unknown field")
 	}
 
+	// Personal apps: owned or collaborated on, no team's, even one with
+	// a grant.
+	personal, err := s.ListPersonalApps(ctx, ada.ID, store.Range{Field: "name"})
+	must(t, err)
+	if got := appNames(personal); !slices.Equal(got, []string{"a-own", "b-shared"}) {
+		t.Errorf("ListPersonalApps = %v, want a-own and b-shared", got)
+	}
+	personal, err = s.ListPersonalApps(ctx, ada.ID, store.Range{Field: "name", Desc: true, Max: 1})
+	must(t, err)
+	if got := appNames(personal); !slices.Equal(got, []string{"b-shared"}) {
+		t.Errorf("ListPersonalApps, newest name first, max 1 = %v", got)
+	}
+	if apps, err := s.ListPersonalApps(ctx, id(), store.Range{}); err != nil || apps == nil || len(apps) != 0 {
+		t.Errorf("ListPersonalApps of nobody = %#v, %v", apps, err)
+	}
+
 	// Leaving the team hides its apps (the grant went with the membership).
 	_, err = s.RemoveMember(ctx, tm.ID, ada.ID)
 	must(t, err)
