@@ -297,25 +297,7 @@ func TestSignInFlows(t *testing.T) {
 		{"oauth", "identity", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			kh := keyholetest.NewServer(t, keyholetest.Options{})
-			kh.CreateAccount(t, "ada@example.com", password)
-			app := httptest.NewUnstartedServer(nil)
-			appURL := "http://" + app.Listener.Addr().String()
-			id, secret := registerClient(t, kh, appURL+"/auth/callback", appURL+"/")
-			env := goodEnv()
-			env["KEYHOLE_OAUTH_ID"], env["KEYHOLE_OAUTH_SECRET"], env["KEYHOLE_URL"], env["APP_URL"] = id, secret, kh.URL, appURL
-			env["KEYHOLE_SCOPES"] = c.scopes
-			cfg, err := loadConfig(envMap(env))
-			if err != nil {
-				t.Fatal(err)
-			}
-			h, err := newApp(cfg, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			app.Config.Handler = h
-			app.Start()
-			t.Cleanup(app.Close)
+			kh, appURL := startApp(t, c.scopes)
 
 			br := keyholetest.NewAgent(t)
 			p := br.Get(appURL + "/auth/signin?next=%2Fuser")
@@ -381,4 +363,32 @@ func signInAtKeyhole(t *testing.T, br *keyholetest.Agent, khURL, loc string) key
 		t.Fatalf("sign in at Keyhole: %d\n%s", p.Status, p.Body)
 	}
 	return br.Get(keyholetest.Resolve(khURL, p.Location))
+}
+
+// startApp starts a Keyhole with ada's account and the example app,
+// registered as its client (with its home page as the post-logout
+// address), asking for scopes ("" for OpenID Connect's), and returns
+// both.
+func startApp(t *testing.T, scopes string) (*keyholetest.Server, string) {
+	t.Helper()
+	kh := keyholetest.NewServer(t, keyholetest.Options{})
+	kh.CreateAccount(t, "ada@example.com", password)
+	app := httptest.NewUnstartedServer(nil)
+	appURL := "http://" + app.Listener.Addr().String()
+	id, secret := registerClient(t, kh, appURL+"/auth/callback", appURL+"/")
+	env := goodEnv()
+	env["KEYHOLE_OAUTH_ID"], env["KEYHOLE_OAUTH_SECRET"], env["KEYHOLE_URL"], env["APP_URL"] = id, secret, kh.URL, appURL
+	env["KEYHOLE_SCOPES"] = scopes
+	cfg, err := loadConfig(envMap(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := newApp(cfg, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Config.Handler = h
+	app.Start()
+	t.Cleanup(app.Close)
+	return kh, appURL
 }

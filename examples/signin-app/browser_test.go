@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -25,24 +23,7 @@ import (
 // for the password again.
 func TestBrowser(t *testing.T) {
 	bctx := keyholetest.Browser(t, 90*time.Second)
-	kh := keyholetest.NewServer(t, keyholetest.Options{})
-	kh.CreateAccount(t, "ada@example.com", password)
-	app := httptest.NewUnstartedServer(nil)
-	appURL := "http://" + app.Listener.Addr().String()
-	id, secret := registerClient(t, kh, appURL+"/auth/callback", appURL+"/")
-	env := goodEnv()
-	env["KEYHOLE_OAUTH_ID"], env["KEYHOLE_OAUTH_SECRET"], env["KEYHOLE_URL"], env["APP_URL"] = id, secret, kh.URL, appURL
-	cfg, err := loadConfig(envMap(env))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := newApp(cfg, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	app.Config.Handler = h
-	app.Start()
-	t.Cleanup(app.Close)
+	kh, appURL := startApp(t, "") // OpenID Connect, the default
 
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
