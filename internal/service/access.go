@@ -48,6 +48,16 @@ func (a Access) Can(p keyhole.Permission) bool {
 	return false
 }
 
+// MayTransfer reports whether the access allows moving app to another
+// owner: manage, and for a team app being an admin of its team, so that
+// a collaborator who may manage it may not take it away.
+func (a Access) MayTransfer(app keyhole.App) bool {
+	return a.Can(keyhole.PermManage) && (app.TeamID == "" || a.Role == keyhole.RoleAdmin)
+}
+
+// MayTransfer reports whether the actor may move the app to another owner.
+func (i AppInfo) MayTransfer() bool { return i.Access.MayTransfer(i.App) }
+
 // Permissions lists what the access allows, in order.
 func (a Access) Permissions() []keyhole.Permission {
 	var out []keyhole.Permission

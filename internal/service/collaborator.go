@@ -300,9 +300,7 @@ func (s *Service) UpdateTeamApp(ctx context.Context, actor Actor, idOrName strin
 	}
 	switch {
 	case u.Owner != nil:
-		// Only a team's admins move an app out of the team: a
-		// collaborator who may manage it may not take it away.
-		if app.TeamID != "" && acc.Role != keyhole.RoleAdmin {
+		if !acc.MayTransfer(app) {
 			return AppInfo{}, keyhole.Errorf(keyhole.Forbidden, "Only admins of the app's team can transfer %s.", app.Name)
 		}
 		app, err = s.transfer(ctx, actor, app, *u.Owner)

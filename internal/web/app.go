@@ -185,6 +185,22 @@ func (h *Web) appLock(w http.ResponseWriter, r *http.Request, m me) {
 	done(w, r, appPath(app), map[bool]string{true: "locked", false: "unlocked"}[locked])
 }
 
+// appTransfer moves the app to a team or to a person; the page it lands
+// on is the app's while the person may still view it, else their apps.
+func (h *Web) appTransfer(w http.ResponseWriter, r *http.Request, m me) {
+	app, owner := r.PathValue("app"), strings.TrimSpace(r.PostFormValue("owner"))
+	a, err := h.svc.UpdateTeamApp(r.Context(), m.actor, app, service.TeamAppUpdate{Owner: &owner})
+	if err != nil {
+		h.showApp(w, r, m, app, appView{}, err)
+		return
+	}
+	if !a.Access.Can(keyhole.PermView) {
+		done(w, r, "/dashboard/apps", "transferred")
+		return
+	}
+	done(w, r, appPath(a.Name), "transferred")
+}
+
 // appDelete deletes the app with its config vars: manage.
 func (h *Web) appDelete(w http.ResponseWriter, r *http.Request, m me) {
 	app := r.PathValue("app")

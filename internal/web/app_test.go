@@ -10,6 +10,7 @@ import (
 
 	"github.com/keyhole/keyhole/internal/keyhole"
 	"github.com/keyhole/keyhole/internal/keyholetest"
+	"github.com/keyhole/keyhole/internal/service"
 	"github.com/keyhole/keyhole/internal/store"
 )
 
@@ -193,6 +194,73 @@ func TestAppPages(t *testing.T) {
 		}
 		if p := ada.do("GET", ts.URL+personal, nil); p.status != http.StatusNotFound {
 			t.Errorf("the deleted app: %d", p.status)
+		}
+	})
+}
+
+// TestTransferAndDefaultRolePages: the transfer form is there for whoever
+// may move the app (a team app's admins, a personal app's owner) and not
+// for a collaborator who manages it; a transfer to a team and back to a
+// collaborator lands where the person may still look; the default role
+// is set on the team's page and preselected for the next member.
+func TestTransferAndDefaultRolePages(t *testing.T) {
+	eachBackend(t, func(t *testing.T, be keyholetest.Backend) {
+		ts := keyholetest.NewServer(t, keyholetest.Options{Store: be.Open(t)})
+		for _, e := range []string{"ada@example.com", "mgr@example.com"} {
+			ts.CreateAccount(t, e, password)
+		}
+		ada, mgr := signedIn(t, ts, "ada@example.com"), signedIn(t, ts, "mgr@example.com")
+		ctx := context.Background()
+		adaActor := actorOf(t, ts, "ada@example.com")
+		if _, err := ts.Service.CreateTeam(ctx, adaActor, "movers"); err != nil {
+			t.Fatal(err)
+		}
+		name := "solo-app"
+		if _, err := ts.Service.CreateApp(ctx, adaActor, service.AppParams{Name: &name}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ts.Service.AddCollaborator(ctx, adaActor, name, "mgr@example.com", nil); err != nil {
+			t.Fatal(err)
+		}
+		app := "/dashboard/apps/" + name
+		if got := editForms(ada.do("GET", ts.URL+app, nil)); !slices.Contains(got, app+"/transfer") {
+			t.Errorf("the owner's app page has no transfer form: %v", got)
+		}
+		if p := ada.post(t, ts.URL, app, app+"/transfer", url.Values{"owner": {"movers"}}); p.status != http.StatusSeeOther || p.header.Get("Location") != app+"?done=transferred" {
+			t.Fatalf("transfer to the team: %d %q %q", p.status, p.header.Get("Location"), errorText(p))
+		}
+		if a, err := ts.Service.App(ctx, adaActor, name); err != nil || a.Team.Name != "movers" {
+			t.Fatalf("after the transfer: %+v %v", a, err)
+		}
+		if _, err := ts.Service.UpdateCollaborator(ctx, adaActor, name, "mgr@example.com", []string{"manage"}); err != nil {
+			t.Fatal(err)
+		}
+		if got := editForms(mgr.do("GET", ts.URL+app, nil)); slices.Contains(got, app+"/transfer") || !slices.Contains(got, app+"/delete") {
+			t.Errorf("the managing collaborator's forms = %v, want delete and no transfer", got)
+		}
+		if p := mgr.post(t, ts.URL, app, app+"/transfer", url.Values{"owner": {"mgr@example.com"}}); p.status != http.StatusForbidden || !strings.Contains(errorText(p), "Only admins") {
+			t.Errorf("the collaborator's forged transfer: %d %q", p.status, errorText(p))
+		}
+		if p := ada.post(t, ts.URL, app, app+"/transfer", url.Values{"owner": {"mgr@example.com"}}); p.status != http.StatusSeeOther || p.header.Get("Location") != "/dashboard/apps?done=transferred" {
+			t.Fatalf("transfer to the collaborator: %d %q %q", p.status, p.header.Get("Location"), errorText(p))
+		}
+		if a, err := ts.Service.App(ctx, actorOf(t, ts, "mgr@example.com"), name); err != nil || a.AccountID == "" || !a.Access.Owner {
+			t.Errorf("mgr after the transfer: %+v %v", a, err)
+		}
+
+		team := "/dashboard/teams/movers"
+		if p := ada.post(t, ts.URL, team, team+"/default-role", url.Values{"role": {"viewer"}}); p.status != http.StatusSeeOther {
+			t.Fatalf("set the default role: %d %q", p.status, errorText(p))
+		}
+		if tm, err := ts.Service.Team(ctx, adaActor, "movers"); err != nil || tm.DefaultRole != keyhole.RoleViewer {
+			t.Errorf("default role = %q, %v", tm.DefaultRole, err)
+		}
+		p := ada.do("GET", ts.URL+team, nil)
+		if !strings.Contains(p.body, `<select id="member-role" name="role"><option value="admin">admin</option><option value="member">member</option><option value="viewer" selected>viewer</option>`) {
+			t.Errorf("the add-member form does not preselect the default role: %s", p.body)
+		}
+		if p := ada.post(t, ts.URL, team, team+"/default-role", url.Values{"role": {"boss"}}); p.status != http.StatusBadRequest || !strings.Contains(errorText(p), "roles are admin, member and viewer") {
+			t.Errorf("an unknown default role: %d %q", p.status, errorText(p))
 		}
 	})
 }

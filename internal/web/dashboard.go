@@ -89,6 +89,8 @@ var notices = map[string]string{
 	"collaborator-changed": "The collaborator's permissions were saved.",
 	"collaborator-removed": "The collaborator's access was revoked.",
 	"left-team":            "You left the team, with your access to its apps.",
+	"transferred":          "The app was transferred.",
+	"default-role-saved":   "The default role was saved: people added without one get it.",
 	"left-app":             "You left the app: your access to it was removed.",
 }
 

@@ -30,6 +30,8 @@ type teamView struct {
 	Apps        []service.AppInfo
 	Roles       []keyhole.TeamRole
 	Regions     []keyhole.Named
+	// DefaultRole is the team's role for people added without one.
+	DefaultRole keyhole.TeamRole
 	// AppName and NewName refill the create-app and rename forms after
 	// an error.
 	AppName, NewName string
@@ -103,6 +105,10 @@ func (h *Web) showTeam(w http.ResponseWriter, r *http.Request, m me, name string
 		return
 	}
 	v.Team, v.Roles, v.Regions = t, keyhole.TeamRoles, keyhole.Regions
+	v.DefaultRole = t.DefaultRole
+	if v.DefaultRole == "" {
+		v.DefaultRole = keyhole.RoleMember
+	}
 	v.Admin = t.Role == keyhole.RoleAdmin
 	v.CanCreate = t.Role == keyhole.RoleAdmin || t.Role == keyhole.RoleMember
 	for _, mb := range members {
@@ -125,6 +131,17 @@ func (h *Web) teamRename(w http.ResponseWriter, r *http.Request, m me) {
 		return
 	}
 	done(w, r, teamPath(t.Name), "team-renamed")
+}
+
+// teamDefaultRole sets the role of people added without one: admins only.
+func (h *Web) teamDefaultRole(w http.ResponseWriter, r *http.Request, m me) {
+	role := r.PostFormValue("role")
+	t, err := h.svc.UpdateTeam(r.Context(), m.actor, r.PathValue("team"), service.TeamUpdate{DefaultRole: &role})
+	if err != nil {
+		h.showTeam(w, r, m, r.PathValue("team"), teamView{}, err)
+		return
+	}
+	done(w, r, teamPath(t.Name), "default-role-saved")
 }
 
 // teamDelete deletes the team: admins only, and only once it owns no app.
