@@ -13,7 +13,8 @@ import (
 )
 
 func appCommands(env Env) []*cobra.Command {
-	return []*cobra.Command{newApps(env), newAppCreate(env), newAppInfo(env), newAppDestroy(env)}
+	return []*cobra.Command{newApps(env), newAppCreate(env), newAppInfo(env), newAppDestroy(env),
+		newAppLock(env, true), newAppLock(env, false), newAppTransfer(env), newAppJoin(env), newAppLeave(env)}
 }
 
 // teamOwnerDomain is the domain of the owner address of a team app, as
@@ -281,5 +282,128 @@ type the app's name, unless --confirm gives it.`,
 	}
 	appFlag(cmd, &app)
 	cmd.Flags().StringVar(&confirm, "confirm", "", "the app's name, to delete it without being asked")
+	return cmd
+}
+
+// newAppLock is apps:lock (lock true) or apps:unlock.
+func newAppLock(env Env, lock bool) *cobra.Command {
+	var app string
+	verb, doing, short := "lock", "Locking", "Lock a team app: the team's members cannot join it"
+	if !lock {
+		verb, doing, short = "unlock", "Unlocking", "Unlock a team app: the team's members may join it"
+	}
+	cmd := &cobra.Command{
+		Use:     "apps:" + verb,
+		Aliases: []string{verb},
+		Short:   short,
+		Long: `Lock or unlock a team app (it needs manage on the app). The team's members
+may join an unlocked app with apps:join; a locked one only its admins, or
+somebody who may manage it, add people to.`,
+		Example: "  keyhole apps:" + verb + " -a billing",
+		Args:    cobra.NoArgs,
+		RunE: apiCommand(env, func(ctx context.Context, c *keyholeapi.Client, _ []string) error {
+			a, err := c.App(ctx, app)
+			if err != nil {
+				return err
+			}
+			if a.Locked == lock {
+				if lock {
+					return fmt.Errorf("cannot lock %s: it is locked already", a.Name)
+				}
+				return fmt.Errorf("cannot unlock %s: it is not locked", a.Name)
+			}
+			if _, err := c.UpdateTeamApp(ctx, a.Name, keyholeapi.TeamAppUpdate{Locked: &lock}); err != nil {
+				return err
+			}
+			done(env, "%s %s... done", doing, a.Name)
+			return nil
+		}),
+	}
+	appFlag(cmd, &app)
+	return cmd
+}
+
+func newAppTransfer(env Env) *cobra.Command {
+	var app string
+	var locked bool
+	cmd := &cobra.Command{
+		Use:   "apps:transfer RECIPIENT",
+		Short: "Transfer an app to a team or to somebody",
+		Long: `Transfer an app to a team (its name) or to an account (its email). It needs
+manage on the app, and an app leaves a team only by one of its admins. A
+team you move an app into must have you as its admin or member; a person
+you give an app to must be you or collaborate on it already. With
+--locked the app is locked once it is in the team.`,
+		Example: "  keyhole apps:transfer platform -a billing\n  keyhole apps:transfer platform -a billing --locked\n  keyhole apps:transfer grace@example.com -a billing",
+		Args:    exactArgs("RECIPIENT"),
+		RunE: apiCommand(env, func(ctx context.Context, c *keyholeapi.Client, args []string) error {
+			to := args[0]
+			a, err := c.UpdateTeamApp(ctx, app, keyholeapi.TeamAppUpdate{Owner: &to})
+			if err != nil {
+				return err
+			}
+			done(env, "Transferring %s to %s... done", a.Name, to)
+			if locked {
+				if _, err := c.UpdateTeamApp(ctx, a.Name, keyholeapi.TeamAppUpdate{Locked: &locked}); err != nil {
+					return err
+				}
+				done(env, "Locking %s... done", a.Name)
+			}
+			return nil
+		}),
+	}
+	appFlag(cmd, &app)
+	cmd.Flags().BoolVarP(&locked, "locked", "l", false, "lock the app once it is in the team")
+	return cmd
+}
+
+func newAppJoin(env Env) *cobra.Command {
+	var app string
+	cmd := &cobra.Command{
+		Use:     "apps:join",
+		Aliases: []string{"join"},
+		Short:   "Join a team app, as a member of its team",
+		Long: `Add yourself to an app of a team you are a member of, with deploy, operate
+and view. A locked app cannot be joined: an admin of its team adds people
+to it.`,
+		Example: "  keyhole apps:join -a billing",
+		Args:    cobra.NoArgs,
+		RunE: apiCommand(env, func(ctx context.Context, c *keyholeapi.Client, _ []string) error {
+			acct, err := c.Account(ctx)
+			if err != nil {
+				return err
+			}
+			if _, err := c.AddTeamCollaborator(ctx, app, acct.Email, nil); err != nil {
+				return err
+			}
+			done(env, "Joining %s... done", app)
+			return nil
+		}),
+	}
+	appFlag(cmd, &app)
+	return cmd
+}
+
+func newAppLeave(env Env) *cobra.Command {
+	var app string
+	cmd := &cobra.Command{
+		Use:     "apps:leave",
+		Aliases: []string{"leave"},
+		Short:   "End your own access to an app you collaborate on",
+		Example: "  keyhole apps:leave -a billing",
+		Args:    cobra.NoArgs,
+		RunE: apiCommand(env, func(ctx context.Context, c *keyholeapi.Client, _ []string) error {
+			acct, err := c.Account(ctx)
+			if err != nil {
+				return err
+			}
+			if _, err := c.RemoveCollaborator(ctx, app, acct.Email); err != nil {
+				return err
+			}
+			done(env, "Leaving %s... done", app)
+			return nil
+		}),
+	}
+	appFlag(cmd, &app)
 	return cmd
 }
