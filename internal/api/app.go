@@ -5,6 +5,7 @@ import (
 
 	"github.com/keyhole/keyhole/internal/keyhole"
 	"github.com/keyhole/keyhole/internal/service"
+	"github.com/keyhole/keyhole/internal/store"
 )
 
 type namedJSON struct {
@@ -102,7 +103,9 @@ func (a *API) appCreate() http.Handler {
 
 var appRanges = []string{"id", "name"}
 
-func (a *API) appList() http.Handler {
+// appList answers one page of apps, whatever the service lists: every
+// list of apps pages alike, by id or name.
+func (a *API) appList(fetch func(*http.Request, store.Range) ([]service.AppInfo, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rg, err := parseRange(r.Header.Get("Range"), appRanges)
 		if err != nil {
@@ -111,36 +114,7 @@ func (a *API) appList() http.Handler {
 		}
 		page := rg
 		page.Max++
-		apps, err := a.svc.Apps(r.Context(), actorFrom(r.Context()), page)
-		if err != nil {
-			a.error(w, r, err)
-			return
-		}
-		out := make([]appJSON, len(apps))
-		for i, app := range apps {
-			out[i] = newAppJSON(app)
-		}
-		list(a, w, r, rg, appRanges, out, func(v appJSON) string {
-			if rg.Field == "name" {
-				return v.Name
-			}
-			return v.ID
-		})
-	})
-}
-
-// userAppList is GET /users/{user}/apps: the caller's personal apps, owned
-// or collaborated on, without team apps (what `heroku apps` lists).
-func (a *API) userAppList() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rg, err := parseRange(r.Header.Get("Range"), appRanges)
-		if err != nil {
-			a.error(w, r, err)
-			return
-		}
-		page := rg
-		page.Max++
-		apps, err := a.svc.UserApps(r.Context(), actorFrom(r.Context()), r.PathValue("user"), page)
+		apps, err := fetch(r, page)
 		if err != nil {
 			a.error(w, r, err)
 			return
@@ -151,6 +125,28 @@ func (a *API) userAppList() http.Handler {
 			}
 			return v.ID
 		})
+	})
+}
+
+// apps is GET /apps: every app the caller can see.
+func (a *API) apps() http.Handler {
+	return a.appList(func(r *http.Request, page store.Range) ([]service.AppInfo, error) {
+		return a.svc.Apps(r.Context(), actorFrom(r.Context()), page)
+	})
+}
+
+// userApps is GET /users/{user}/apps: the caller's personal apps, owned
+// or collaborated on, without team apps (what `heroku apps` lists).
+func (a *API) userApps() http.Handler {
+	return a.appList(func(r *http.Request, page store.Range) ([]service.AppInfo, error) {
+		return a.svc.UserApps(r.Context(), actorFrom(r.Context()), r.PathValue("user"), page)
+	})
+}
+
+// teamApps is GET /teams/{team}/apps: a team's apps.
+func (a *API) teamApps() http.Handler {
+	return a.appList(func(r *http.Request, page store.Range) ([]service.AppInfo, error) {
+		return a.svc.TeamApps(r.Context(), actorFrom(r.Context()), r.PathValue("team"), page)
 	})
 }
 

@@ -236,26 +236,3 @@ func (a *API) teamAppUpdate() http.Handler {
 		a.respond(w, r, http.StatusOK, newAppJSON(app))
 	})
 }
-
-func (a *API) teamAppList() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rg, err := parseRange(r.Header.Get("Range"), appRanges)
-		if err != nil {
-			a.error(w, r, err)
-			return
-		}
-		page := rg
-		page.Max++
-		apps, err := a.svc.TeamApps(r.Context(), actorFrom(r.Context()), r.PathValue("team"), page)
-		if err != nil {
-			a.error(w, r, err)
-			return
-		}
-		list(a, w, r, rg, appRanges, appsJSON(apps), func(v appJSON) string {
-			if rg.Field == "name" {
-				return v.Name
-			}
-			return v.ID
-		})
-	})
-}
